@@ -1,0 +1,46 @@
+"""geneb: make genomic (DNA) foundation models comparable.
+
+Extract frozen embeddings once into a versioned Zarr store (`geneb.extract`, needs
+torch), then probe and analyse them many times (`geneb.probe`, `geneb.analysis`,
+`geneb.report`, no torch). The public API is re-exported here; heavy modules load lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    # catalog
+    "get_model": "geneb.catalog",
+    "get_task": "geneb.catalog",
+    "get_benchmark": "geneb.catalog",
+    "get_protocol": "geneb.catalog",
+    "all_models": "geneb.catalog",
+    "all_tasks": "geneb.catalog",
+    "ModelSpec": "geneb.catalog",
+    "TaskSpec": "geneb.catalog",
+    # data
+    "load_task": "geneb.data",
+    "TaskData": "geneb.data",
+    # store
+    "open_store": "geneb.store",
+    # extract
+    "embed": "geneb.extract",
+    # probe
+    "run_probes": "geneb.probe",
+    # analysis
+    "load_results": "geneb.analysis",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'geneb' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

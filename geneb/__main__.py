@@ -1,0 +1,5 @@
+import sys
+
+from geneb.cli import main
+
+sys.exit(main())

@@ -1,0 +1,93 @@
+"""`geneb data fetch | check | mini`: get, validate and build task data."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("data", help="task data: download, validate, build the mini suite")
+    dsub = p.add_subparsers(dest="data_command", metavar="ACTION")
+    dsub.required = True
+
+    f = dsub.add_parser("fetch", help="download GENEB task files (pinned HF revision) into a directory")
+    f.add_argument("--tasks", help="comma-separated task ids (default: all 100)")
+    f.add_argument("--out", required=True, help="directory to write <task_id>.csv files (flat layout)")
+    f.add_argument("--cache-dir", help="Hugging Face cache directory")
+    f.set_defaults(func=_fetch)
+
+    c = dsub.add_parser("check", help="validate every task file in a directory (either layout)")
+    c.add_argument("directory", help="directory with task files")
+    c.set_defaults(func=_check)
+
+    m = dsub.add_parser("mini", help="write the built-in geneb-mini suite to a directory")
+    m.add_argument("--out", required=True, help="output directory (flat layout, <task_id>.csv)")
+    m.set_defaults(func=_mini)
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from ..catalog import geneb_tasks
+    from .. import data
+    from ..data.hub import fetch_geneb_tasks
+
+    ids = args.tasks.split(",") if args.tasks else [t.task_id for t in geneb_tasks()]
+    root = fetch_geneb_tasks(ids, cache_dir=args.cache_dir)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for tid in ids:
+        _write_flat(data.load_task_from(root, tid), out / f"{tid}.csv")
+        print(f"{tid}: ok")
+    return 0
+
+
+def _write_flat(task, path: Path) -> None:
+    import csv
+
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "label", "split"])
+        for split in ("train", "test"):
+            sp = task.split(split)
+            for s, y in zip(sp.sequences, sp.labels.tolist()):
+                w.writerow([s, y, split])
+    tmp.replace(path)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ..data import TaskDataError, discover_tasks, load_task_from
+
+    found = discover_tasks(args.directory)
+    if not found:
+        print(f"{args.directory}: no task files found (expected <task_id>.csv or tasks/<task_id>/train.csv)")
+        return 1
+    bad = 0
+    for tid in found:
+        try:
+            t = load_task_from(args.directory, tid)
+        except TaskDataError as exc:
+            bad += 1
+            print(f"FAIL {tid}: {exc}")
+            continue
+        n_cls = len(set(t.train.labels.tolist()))
+        print(f"ok   {tid}: train={len(t.train)} test={len(t.test)} classes={n_cls} hash={t.content_hash[:12]}")
+    print(f"{len(found) - bad} of {len(found)} tasks valid")
+    return 1 if bad else 0
+
+
+def _mini(args: argparse.Namespace) -> int:
+    from ..catalog import mini_tasks
+    from ..data import load_task
+
+    tasks = mini_tasks()
+    if not tasks:
+        from . import CLIError
+
+        raise CLIError("the mini suite is not shipped in this build (scripts/build_mini.py builds it)")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for t in tasks:
+        _write_flat(load_task(t.task_id), out / f"{t.task_id}.csv")
+    print(f"wrote {len(tasks)} tasks to {out}")
+    return 0
