@@ -1,0 +1,170 @@
+"""The adapter interface every model family implements, and the options that change vectors.
+
+An adapter turns DNA strings into pooled float32 vectors for one model. The runner owns
+batching, ordering, resuming and storage; an adapter owns only tokenisation and the forward
+pass, so a family is a small module (see `geneb/extract/adapters/__init__.py`).
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import importlib.util
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ...catalog import POOLINGS, ModelSpec
+
+STORAGE_DTYPES = ("float16", "float32")
+COMPUTE_DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+class ExtractError(ValueError):
+    """A user-caused extraction problem (bad option, bad sequence, bad model directory)."""
+
+
+class MissingExtraError(ImportError):
+    """A family's optional package is not installed; the message names the pip extra."""
+
+
+class UnsupportedSequenceError(ExtractError):
+    """A sequence the model's tokenizer cannot represent (the message names task and row)."""
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """Everything beyond the catalog spec that changes a vector; all of it enters the cache key.
+
+    `None` means "the spec's value". Windows and strides are in bases; with `window` set, a
+    longer sequence is embedded as overlapping windows whose vectors are averaged instead of
+    being truncated.
+    """
+
+    layer: int | None = None  # None = the spec's layer (-1 = final hidden layer)
+    pooling: str | None = None  # None = the spec's pooling
+    max_length: int | None = None  # None = the spec's max length (in the spec's unit)
+    window: int | None = None  # sliding windows over long sequences, in bases (None = truncate)
+    stride: int | None = None  # window step in bases (None = window, i.e. no overlap)
+    reverse_complement: bool = False  # average with the reverse complement
+    dtype: str = "float16"  # storage dtype
+    compute_dtype: str = "auto"  # auto = bf16 autocast on CUDA, float32 on CPU
+
+    def __post_init__(self) -> None:
+        if self.pooling is not None and self.pooling not in POOLINGS - {"none"}:
+            raise ExtractError(f"unknown pooling {self.pooling!r}; known: {sorted(POOLINGS - {'none'})}")
+        if self.dtype not in STORAGE_DTYPES:
+            raise ExtractError(f"storage dtype must be one of {STORAGE_DTYPES}, got {self.dtype!r}")
+        if self.compute_dtype not in COMPUTE_DTYPES:
+            raise ExtractError(f"compute dtype must be one of {COMPUTE_DTYPES}, got {self.compute_dtype!r}")
+        for name in ("max_length", "window", "stride"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, int) or v <= 0):
+                raise ExtractError(f"{name} must be a positive integer, got {v!r}")
+        if self.stride is not None and self.window is None:
+            raise ExtractError("stride needs window (sliding windows are off without --window)")
+        if self.stride is not None and self.window is not None and self.stride > self.window:
+            raise ExtractError(f"stride ({self.stride}) larger than window ({self.window}) would skip bases")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def missing_modules(modules: tuple[str, ...]) -> list[str]:
+    """Modules among `modules` that cannot be imported here (checked without importing)."""
+    out = []
+    for mod in modules:
+        try:
+            if importlib.util.find_spec(mod) is None:
+                out.append(mod)
+        except (ImportError, ValueError):
+            out.append(mod)
+    return out
+
+
+class Adapter(abc.ABC):
+    """One model family's tokenisation and forward pass.
+
+    Lifecycle: `check_available` (cheap, class-level) -> `__init__` -> `describe()` (works
+    before `load`, used for the cache key) -> `load()` -> `prepare()` per sequence (may run
+    in a worker thread) -> `embed()` per batch.
+    """
+
+    family: ClassVar[str]
+    requires: ClassVar[tuple[str, ...]] = ("torch", "transformers")  # importable modules
+    extra: ClassVar[str] = "extract"  # pip extra that installs them
+
+    def __init__(self, spec: ModelSpec, options: ExtractOptions, device: str) -> None:
+        self.spec = spec
+        self.options = options
+        self.device = device
+        self.dim: int | None = spec.embedding_dim
+
+    # -- availability -------------------------------------------------------------------
+    @classmethod
+    def check_available(cls, spec: ModelSpec) -> tuple[bool, str]:
+        """(can run here, reason) without loading weights: optional packages, weights reachable."""
+        missing = missing_modules(cls.requires)
+        if missing:
+            return False, f"needs {', '.join(missing)}: pip install 'geneb[{cls.extra}]'"
+        return True, "ok"
+
+    @classmethod
+    def ensure_available(cls, spec: ModelSpec) -> None:
+        """Raise `MissingExtraError` at once when a required package is missing."""
+        missing = missing_modules(cls.requires)
+        if missing:
+            raise MissingExtraError(
+                f"model {spec.model_id!r} (family {cls.family!r}) needs "
+                f"{', '.join(missing)}: pip install 'geneb[{cls.extra}]'"
+            )
+
+    # -- resolved per-model semantics ---------------------------------------------------
+    @property
+    def layer(self) -> int:
+        return self.spec.layer if self.options.layer is None else self.options.layer
+
+    @property
+    def pooling(self) -> str:
+        return self.options.pooling or self.spec.pooling
+
+    @property
+    def max_length(self) -> int | None:
+        """Length limit in the spec's unit (`spec.length_unit`); None = the model's own limit."""
+        return self.options.max_length or self.spec.max_length
+
+    # -- the work ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def load(self) -> None:
+        """Load tokenizer and weights onto `self.device`; sets `self.dim`."""
+
+    def validate(self, sequences: tuple[str, ...] | list[str], where: str) -> None:
+        """Raise `UnsupportedSequenceError` naming `where` and the row if a sequence cannot be
+        taken. Called on a whole task before anything is written; default accepts all."""
+        return None
+
+    @abc.abstractmethod
+    def prepare(self, seq: str) -> Any:
+        """Tokenise one sequence, truncated to the model's limit (CPU, thread-safe)."""
+
+    @abc.abstractmethod
+    def n_tokens(self, prepared: Any) -> int:
+        """Length of a prepared sequence in tokens, for token-budget batching."""
+
+    @abc.abstractmethod
+    def embed(self, batch: list[Any]) -> np.ndarray:
+        """Pooled float32 vectors, shape (len(batch), dim); pads per batch."""
+
+    def describe(self) -> dict[str, Any]:
+        """Identity of weights and tokenizer for the cache key and provenance. Must work
+        before `load()`; after it may add facts (parameters, dim) that do not enter the key."""
+        return {
+            "weights": self.spec.weights,
+            "revision": self.spec.revision,
+            "tokenizer": f"{self.spec.weights}@{self.spec.revision}",
+        }
+
+    def close(self) -> None:
+        """Free the model (runner calls it when moving to the next model)."""
+        return None

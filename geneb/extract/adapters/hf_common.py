@@ -1,0 +1,303 @@
+"""Shared machinery for adapters built on Hugging Face `transformers`.
+
+Loading with a pinned revision and `trust_remote_code`, per-sequence tokenisation with
+truncation in the model's unit, per-batch right padding, the hidden-layer tap, pooling,
+autocast on CUDA and SDPA attention. Families override small hooks (`_load_tokenizer`,
+`_load_model`, `_tokenize`, `_forward`) instead of the whole flow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..pooling import pool
+from .base import Adapter, ExtractError, UnsupportedSequenceError
+
+log = logging.getLogger(__name__)
+
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+_FINGERPRINT_FILES = (
+    "config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json",
+    "merges.txt", "special_tokens_map.json", "generation_config.json",
+)
+
+
+def local_fingerprint(directory: str | Path) -> str:
+    """Content hash of a local model directory: small config/tokenizer files by content,
+    weight files by name and size (hashing GBs of weights on every run would be too slow)."""
+    d = Path(directory)
+    h = hashlib.sha256()
+    for p in sorted(d.iterdir()):
+        if not p.is_file():
+            continue
+        if p.name in _FINGERPRINT_FILES or p.suffix in (".py", ".model"):
+            h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+        elif p.suffix in (".safetensors", ".bin", ".pt", ".ckpt", ".pth", ".h5"):
+            h.update(f"{p.name}\0{p.stat().st_size}\0".encode())
+    return h.hexdigest()[:16]
+
+
+def resolve_revision(weights: str, revision: str) -> str:
+    """The concrete revision of a weights reference, without network access: a local
+    directory's content fingerprint, a pinned commit as given, or the commit a branch
+    name points to in the local HF cache (the name itself when nothing is cached yet)."""
+    if weights and Path(weights).is_dir():
+        return "local:" + local_fingerprint(weights)
+    rev = revision or "main"
+    if _SHA.match(rev):
+        return rev
+    try:
+        from huggingface_hub import constants
+
+        ref = Path(constants.HF_HUB_CACHE) / f"models--{weights.replace('/', '--')}" / "refs" / rev
+        if ref.is_file():
+            return ref.read_text().strip()
+    except Exception:  # noqa: BLE001 - an unreadable cache just means "unresolved"
+        pass
+    return rev
+
+
+def torch_device(device: str) -> Any:
+    import torch
+
+    return torch.device(device)
+
+
+class HFAdapter(Adapter):
+    """A transformers model whose tokenizer and weights load through the Auto classes."""
+
+    auto_model: ClassVar[str] = "AutoModel"
+    #: Catalog `special_tokens` values under which the tokenizer adds its special tokens.
+    no_special_policies: ClassVar[frozenset[str]] = frozenset({"none"})
+
+    def __init__(self, spec, options, device):
+        super().__init__(spec, options, device)
+        self.tokenizer: Any = None
+        self.model: Any = None
+        self._resolved: str | None = None
+
+    # -- identity -----------------------------------------------------------------------
+    @property
+    def add_special_tokens(self) -> bool:
+        return self.spec.special_tokens not in self.no_special_policies
+
+    def resolved_revision(self) -> str:
+        if self._resolved is None:
+            self._resolved = resolve_revision(self.spec.weights, self.spec.revision)
+        return self._resolved
+
+    def describe(self) -> dict[str, Any]:
+        rev = self.resolved_revision()
+        out = {
+            "weights": self.spec.weights,
+            "revision": rev,
+            "tokenizer": f"{self.spec.weights}@{rev}",
+            "add_special_tokens": self.add_special_tokens,
+            "length_unit": self.spec.length_unit,
+        }
+        return out
+
+    @classmethod
+    def check_available(cls, spec) -> tuple[bool, str]:
+        ok, why = super().check_available(spec)
+        if not ok:
+            return ok, why
+        w = spec.weights
+        if not w:
+            return False, "no weights location in the catalog entry"
+        if Path(w).is_dir():
+            return True, f"local weights at {w}"
+        if "/" not in w:
+            return False, f"weights {w!r} are not on the Hugging Face hub; point `weights` at a local directory"
+        rev = resolve_revision(w, spec.revision)
+        import os
+
+        if _SHA.match(rev) and not _SHA.match(spec.revision or ""):
+            return True, f"cached locally ({rev[:8]})"
+        if os.environ.get("HF_HUB_OFFLINE", "") in ("1", "true", "True"):
+            return False, f"{w} is not in the local HF cache and HF_HUB_OFFLINE is set"
+        return True, f"downloads {w} from the Hugging Face hub on first use"
+
+    # -- loading ------------------------------------------------------------------------
+    def _hub_kwargs(self) -> dict[str, Any]:
+        kw: dict[str, Any] = {"trust_remote_code": self.spec.trust_remote_code}
+        if self.spec.revision and not Path(self.spec.weights).is_dir():
+            kw["revision"] = self.spec.revision
+        return kw
+
+    def _weight_dtype(self) -> Any:
+        import torch
+
+        cd = self.options.compute_dtype
+        if self.device.startswith("cuda"):
+            return {"auto": torch.bfloat16, "bfloat16": torch.bfloat16, "float16": torch.float16}.get(cd, torch.float32)
+        return {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(cd, torch.float32)
+
+    def _load_tokenizer(self) -> Any:
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(self.spec.weights, **self._hub_kwargs())
+
+    def _load_model(self) -> Any:
+        import transformers
+
+        auto = getattr(transformers, self.auto_model)
+        kw = {**self._hub_kwargs(), "dtype": self._weight_dtype()}
+        try:
+            return auto.from_pretrained(self.spec.weights, attn_implementation="sdpa", **kw)
+        except (ValueError, ImportError, TypeError) as exc:  # model without SDPA support
+            log.info("%s: SDPA unavailable (%s); using the default attention", self.spec.model_id, exc)
+            return auto.from_pretrained(self.spec.weights, **kw)
+
+    def load(self) -> None:
+        if self.model is not None:
+            return
+        try:
+            self.tokenizer = self._load_tokenizer()
+            model = self._load_model()
+        except OSError as exc:
+            raise ExtractError(f"model {self.spec.model_id!r}: cannot load weights from {self.spec.weights!r}: {exc}") from exc
+        model.eval()
+        self.model = model.to(torch_device(self.device))
+        self.dim = self._hidden_size()
+        self._pad_id = self._pad_token_id()
+        self._unk_id = getattr(self.tokenizer, "unk_token_id", None)
+        self._limit = self._token_limit()
+
+    def close(self) -> None:
+        self.model = None
+        self.tokenizer = None
+
+    def _hidden_size(self) -> int:
+        cfg = self.model.config
+        for name in ("hidden_size", "d_model", "n_embd", "dim"):
+            v = getattr(cfg, name, None)
+            if isinstance(v, int):
+                return v
+        raise ExtractError(f"model {self.spec.model_id!r}: cannot tell the hidden size from its config")
+
+    def _pad_token_id(self) -> int:
+        tok = self.tokenizer
+        for v in (getattr(tok, "pad_token_id", None), getattr(tok, "eos_token_id", None)):
+            if v is not None:
+                return int(v)
+        return 0  # padded positions are masked out, so any id is correct
+
+    def _token_limit(self) -> int | None:
+        """Maximum tokens per sequence (special tokens included), or None for no limit."""
+        if self.spec.length_unit == "tokens" and self.max_length:
+            return int(self.max_length)
+        if self.spec.length_unit == "bases":
+            return None
+        tl = getattr(self.tokenizer, "model_max_length", None)
+        if isinstance(tl, int) and 0 < tl < 10**7:
+            return tl
+        mp = getattr(self.model.config, "max_position_embeddings", None)
+        return int(mp) if isinstance(mp, int) and mp > 0 else None
+
+    # -- tokenisation -------------------------------------------------------------------
+    def _tokenize(self, seq: str) -> list[int]:
+        limit = self._limit
+        enc = self.tokenizer(
+            seq,
+            add_special_tokens=self.add_special_tokens,
+            truncation=limit is not None,
+            max_length=limit,
+        )
+        return list(enc["input_ids"])
+
+    def prepare(self, seq: str) -> np.ndarray:
+        if self.spec.length_unit == "bases" and self.max_length:
+            seq = seq[: self.max_length]
+        ids = self._tokenize(seq)
+        if not ids:
+            raise UnsupportedSequenceError(f"model {self.spec.model_id!r}: the tokenizer produced no tokens")
+        if self._unk_id is not None and self._unk_id in ids and self._unk_id != self._pad_id:
+            raise UnsupportedSequenceError(
+                f"model {self.spec.model_id!r}: the tokenizer maps part of the sequence to its "
+                f"unknown token {self.tokenizer.convert_ids_to_tokens(self._unk_id)!r}"
+            )
+        return np.asarray(ids, dtype=np.int64)
+
+    def n_tokens(self, prepared: np.ndarray) -> int:
+        return int(prepared.shape[0])
+
+    def validate(self, sequences, where: str) -> None:
+        """Check every distinct character once (cheap); name the first row that has a bad one."""
+        chars = set()
+        for s in sequences:
+            chars.update(s)
+        bad = set()
+        for c in sorted(chars):
+            try:
+                ids = self._tokenize(c * 8)
+            except Exception as exc:  # noqa: BLE001
+                raise UnsupportedSequenceError(f"{where}: model {self.spec.model_id!r} cannot tokenise {c!r}: {exc}") from exc
+            if self._unk_id is not None and self._unk_id in ids and self._unk_id != self._pad_id:
+                bad.add(c)
+        if bad:
+            for i, s in enumerate(sequences):
+                hit = bad.intersection(s)
+                if hit:
+                    c = sorted(hit)[0]
+                    raise UnsupportedSequenceError(
+                        f"{where}: row {i}: character {c!r} at position {s.index(c) + 1} is unknown "
+                        f"to the tokenizer of model {self.spec.model_id!r}"
+                    )
+
+    # -- forward ------------------------------------------------------------------------
+    def _pad(self, batch: list[np.ndarray]) -> tuple[Any, Any]:
+        import torch
+
+        width = max(int(b.shape[0]) for b in batch)
+        ids = np.full((len(batch), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for i, b in enumerate(batch):
+            ids[i, : b.shape[0]] = b
+            mask[i, : b.shape[0]] = 1
+        dev = torch_device(self.device)
+        return torch.from_numpy(ids).to(dev), torch.from_numpy(mask).to(dev)
+
+    def _autocast(self) -> Any:
+        import torch
+
+        if not self.device.startswith("cuda"):
+            return nullcontext()
+        cd = self.options.compute_dtype
+        if cd == "float32":
+            return nullcontext()
+        dt = torch.float16 if cd == "float16" else torch.bfloat16
+        return torch.autocast("cuda", dtype=dt)
+
+    def _forward(self, ids: Any, mask: Any) -> Any:
+        """Token states (B, T, D) at the configured layer."""
+        want_all = self.layer != -1
+        out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=want_all)
+        if not want_all:
+            return out.last_hidden_state if hasattr(out, "last_hidden_state") and out.last_hidden_state is not None else out.hidden_states[-1]
+        hs = out.hidden_states
+        try:
+            return hs[self.layer]
+        except IndexError:
+            raise ExtractError(
+                f"model {self.spec.model_id!r}: layer {self.layer} does not exist "
+                f"(hidden states 0..{len(hs) - 1}, 0 = embeddings)"
+            ) from None
+
+    def embed(self, batch: list[np.ndarray]) -> np.ndarray:
+        import torch
+
+        if self.model is None:
+            self.load()
+        ids, mask = self._pad(batch)
+        with torch.inference_mode(), self._autocast():
+            hidden = self._forward(ids, mask)
+            pooled = pool(self.pooling, hidden, mask)
+        return pooled.float().cpu().numpy()
