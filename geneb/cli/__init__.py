@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `geneb models | head`
+        sys.stderr.close()
+        return 0
     except (CLIError, KeyError, ValueError, FileNotFoundError, RuntimeError, ImportError, TimeoutError) as exc:
         if args.verbose >= 2:
             raise

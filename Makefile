@@ -1,0 +1,79 @@
+# geneb — one entry point for install, the pipeline, tests and benchmarks.
+#
+#   make all        install, then embed -> probe -> analyze -> report on the built-in default
+#   make test       install, then run the test suite
+#
+# torch: TORCH_SPEC picks the wheel. The default takes the CPU build of torch 2.13.0;
+# on a GPU box use e.g. `make install TORCH_SPEC=torch` (PyPI's Linux wheels are CUDA
+# builds) or point TORCH_INDEX at the CUDA wheel index you use.
+
+PYTHON      ?= python3
+VENV        ?= .venv
+TORCH_SPEC  ?= torch==2.13.0
+TORCH_INDEX ?=
+EXTRAS      ?= extract,dist,dev
+
+BENCHMARK   ?= geneb-mini
+MODELS      ?= default
+STORE       ?= stores/default.zarr
+RESULTS     ?= analysis/results.parquet
+ANALYSIS    ?= analysis/default
+REPORT      ?= $(ANALYSIS)/leaderboard.html
+DEVICE      ?= auto
+PROTOCOL    ?= geneb-v1
+BACKEND     ?= auto
+JOBS        ?= 2
+PYTEST_ARGS ?=
+
+BIN   := $(VENV)/bin
+GENEB := $(BIN)/geneb
+STAMP := $(VENV)/.installed
+
+.PHONY: all install install-core embed probe analyze report test test-all bench lint clean-store help
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
+
+all: $(STAMP) ## install, then embed -> probe -> analyze -> report on the built-in default
+	$(MAKE) --no-print-directory embed probe analyze report
+	@echo "Leaderboard: $(REPORT)"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv with geneb, torch (TORCH_SPEC) and the extras (EXTRAS)
+
+install-core: ## the analysis half only (no torch): pip install -e .
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e .
+
+embed: $(STAMP) ## embed BENCHMARK with MODELS into STORE (resumable)
+	$(GENEB) embed --benchmark $(BENCHMARK) --models $(MODELS) --store $(STORE) --device $(DEVICE)
+
+probe: $(STAMP) ## probe every complete (model, task) in STORE under PROTOCOL -> RESULTS (incremental)
+	$(GENEB) probe --store $(STORE) --out $(RESULTS) --protocol $(PROTOCOL) --backend $(BACKEND) --jobs $(JOBS)
+
+analyze: $(STAMP) ## all analyses over RESULTS -> ANALYSIS (summary.json, tables, figures)
+	$(GENEB) analyze --results $(RESULTS) --protocol $(PROTOCOL) --out $(ANALYSIS)
+
+report: $(STAMP) ## the static HTML leaderboard -> REPORT
+	$(GENEB) report --analysis $(ANALYSIS) --out $(REPORT)
+
+test: $(STAMP) ## run the fast test suite (what CI runs)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-all: $(STAMP) ## every test, slow ones included
+	$(BIN)/python -m pytest -m "" $(PYTEST_ARGS)
+
+bench: $(STAMP) ## run the benchmark suite, append a dated record to benchmarks/RESULTS.md
+	$(BIN)/python benchmarks/run_all.py
+
+lint: $(STAMP) ## ruff over the package and the tests
+	$(BIN)/ruff check geneb tests benchmarks scripts
+
+clean-store: ## delete the default store and analysis outputs
+	rm -rf $(STORE) $(RESULTS) $(ANALYSIS)
