@@ -1,0 +1,174 @@
+"""A small synchronous key-value facade over a Zarr v3 store.
+
+The store layer needs only bytes in and out: get (whole or a byte range), an atomic
+set, listing, deletion and sizes. Local directories are read with plain file I/O
+(fast path for whole-matrix reads); anything else goes through zarr's store API, so
+any fsspec URL zarr supports works.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .errors import StoreError
+
+
+def _sync(coro):
+    from zarr.core.sync import sync
+
+    return sync(coro)
+
+
+def _proto():
+    from zarr.core.buffer import default_buffer_prototype
+
+    return default_buffer_prototype()
+
+
+class KV:
+    """Bytes access to one Zarr store; ``local_root`` is set for local directories."""
+
+    def __init__(self, zstore: Any, local_root: Path | None, url: str, read_only: bool) -> None:
+        self.zstore = zstore
+        self.local_root = local_root
+        self.url = url
+        self.read_only = read_only
+
+    # -- reads ---------------------------------------------------------------
+    def get(self, key: str) -> bytes | None:
+        if self.local_root is not None:
+            try:
+                with open(self.local_root / key, "rb") as f:
+                    return f.read()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                return None
+        buf = _sync(self.zstore.get(key, prototype=_proto()))
+        return None if buf is None else buf.to_bytes()
+
+    def get_range(self, key: str, start: int, length: int) -> bytes | None:
+        if self.local_root is not None:
+            try:
+                fd = os.open(self.local_root / key, os.O_RDONLY)
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+            try:
+                return os.pread(fd, length, start)
+            finally:
+                os.close(fd)
+        from zarr.abc.store import RangeByteRequest
+
+        buf = _sync(self.zstore.get(key, prototype=_proto(), byte_range=RangeByteRequest(start, start + length)))
+        return None if buf is None else buf.to_bytes()
+
+    def exists(self, key: str) -> bool:
+        if self.local_root is not None:
+            return (self.local_root / key).is_file()
+        return bool(_sync(self.zstore.exists(key)))
+
+    def list_dir(self, prefix: str) -> list[str]:
+        """Immediate children (keys and sub-prefixes) of ``prefix`` (no trailing '/')."""
+        if self.local_root is not None:
+            d = self.local_root / prefix if prefix else self.local_root
+            try:
+                return sorted(os.listdir(d))
+            except (FileNotFoundError, NotADirectoryError):
+                return []
+
+        async def _collect():
+            p = f"{prefix}/" if prefix else ""
+            return [k async for k in self.zstore.list_dir(p)]
+
+        return sorted({k.rstrip("/") for k in _sync(_collect())})
+
+    def size_prefix(self, prefix: str) -> int:
+        if self.local_root is not None:
+            total = 0
+            for root, _dirs, files in os.walk(self.local_root / prefix):
+                for f in files:
+                    try:
+                        total += os.path.getsize(os.path.join(root, f))
+                    except FileNotFoundError:
+                        pass
+            return total
+        return int(_sync(self.zstore.getsize_prefix(prefix)))
+
+    def size(self, key: str) -> int | None:
+        if self.local_root is not None:
+            try:
+                return os.path.getsize(self.local_root / key)
+            except FileNotFoundError:
+                return None
+        try:
+            return int(_sync(self.zstore.getsize(key)))
+        except (FileNotFoundError, KeyError):
+            return None
+
+    def list_prefix(self, prefix: str) -> list[str]:
+        """All keys under ``prefix`` (recursive)."""
+        if self.local_root is not None:
+            base = self.local_root
+            out = []
+            for root, _dirs, files in os.walk(base / prefix):
+                for f in files:
+                    out.append(os.path.relpath(os.path.join(root, f), base).replace(os.sep, "/"))
+            return sorted(out)
+
+        async def _collect():
+            return [k async for k in self.zstore.list_prefix(f"{prefix}/" if prefix else "")]
+
+        return sorted(_sync(_collect()))
+
+    # -- writes ----------------------------------------------------------------
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"store {self.url} is open read-only; open it with mode='a' to write")
+
+    def set(self, key: str, data: bytes) -> None:
+        """Atomic put: zarr's LocalStore writes a temp file then renames it over the key;
+        object stores replace a key in one PUT; the memory store swaps one reference."""
+        self._check_writable()
+        from zarr.core.buffer import default_buffer_prototype
+
+        _sync(self.zstore.set(key, default_buffer_prototype().buffer.from_bytes(data)))
+
+    def delete(self, key: str) -> None:
+        self._check_writable()
+        _sync(self.zstore.delete(key))
+
+    def delete_prefix(self, prefix: str) -> None:
+        self._check_writable()
+        if self.local_root is not None:
+            import shutil
+
+            target = self.local_root / prefix
+            if target.is_dir():
+                shutil.rmtree(target)
+            return
+        _sync(self.zstore.delete_dir(prefix))
+
+
+def open_kv(url: str | os.PathLike[str] | Any, read_only: bool, storage_options: dict | None = None) -> KV:
+    """Open a local path, a ``file://`` or other fsspec URL, or wrap a zarr Store object."""
+    from zarr.abc.store import Store as ZStore
+
+    if isinstance(url, ZStore):
+        return KV(url, None, repr(url), read_only)
+    s = os.fspath(url)
+    if "://" not in s or s.startswith("file://"):
+        from zarr.storage import LocalStore
+
+        path = Path(s[len("file://"):] if s.startswith("file://") else s).expanduser()
+        if read_only and not (path / "zarr.json").is_file():
+            raise StoreError(f"no geneb store at {path} (missing {path / 'zarr.json'})")
+        if not read_only:
+            path.mkdir(parents=True, exist_ok=True)
+        return KV(LocalStore(path, read_only=read_only), path.resolve(), str(path), read_only)
+    from zarr.storage import FsspecStore
+
+    try:
+        zstore = FsspecStore.from_url(s, read_only=read_only, storage_options=storage_options)
+    except Exception as exc:  # fsspec raises many kinds
+        raise StoreError(f"cannot open store URL {s}: {exc}") from exc
+    return KV(zstore, None, s, read_only)

@@ -1,0 +1,175 @@
+"""The on-disk schema (``geneb-embeddings`` 1.0.0): names, group documents, layout.
+
+Documented in ``stores/README.md``. Everything about *where* things live and *how*
+they are chunked is decided here, so the writer, the reader and verify agree.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import StoreError, UnknownEncoding
+
+ENCODING_VERSION = "1.0.0"
+SUPPORTED_VERSIONS = frozenset({"1.0.0"})
+TYPE_STORE = "geneb-store"
+TYPE_MODEL = "geneb-model"
+TYPE_PAIR = "geneb-embeddings"
+TYPE_SPLIT = "geneb-split"
+
+STORAGE_DTYPES = ("float16", "float32")
+LOCK_DIR = ".locks"
+
+#: Target sizes: inner chunks small enough that a random row gather decodes little,
+#: shards (= write blocks) a few MiB so 40 x 100 x 2 arrays stay at thousands of files.
+TARGET_CHUNK_BYTES = 16 * 1024
+TARGET_SHARD_BYTES = 4 * 1024 * 1024
+LABEL_CHUNK_ROWS = 1 << 20
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+\-]*$")
+
+
+def validate_id(kind: str, value: str) -> str:
+    """Model, task and split ids become path segments: refuse anything unsafe."""
+    if not isinstance(value, str) or not _ID_RE.match(value) or len(value) > 200:
+        raise ValueError(
+            f"invalid {kind} id {value!r}: use letters, digits, '.', '_', '+', '-' "
+            "(no '/', not starting with '.', at most 200 characters)"
+        )
+    return value
+
+
+def pair_path(model: str, task: str) -> str:
+    return f"{model}/{task}"
+
+
+def split_path(model: str, task: str, split: str) -> str:
+    return f"{model}/{task}/{split}"
+
+
+def meta_key(path: str) -> str:
+    return f"{path}/zarr.json" if path else "zarr.json"
+
+
+def group_document(encoding_type: str, attrs: dict[str, Any]) -> bytes:
+    """A complete Zarr v3 group ``zarr.json`` carrying our encoding attributes."""
+    attributes = {"encoding-type": encoding_type, "encoding-version": ENCODING_VERSION, **attrs}
+    doc = {"zarr_format": 3, "node_type": "group", "attributes": attributes}
+    return json.dumps(doc, indent=1, sort_keys=True, allow_nan=False).encode()
+
+
+def parse_group_document(raw: bytes, expected_type: str, where: str) -> dict[str, Any]:
+    """Parse a group ``zarr.json`` and check its encoding; returns the attributes."""
+    try:
+        doc = json.loads(raw)
+    except ValueError as exc:
+        raise StoreError(f"{where}: metadata is not valid JSON ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("zarr_format") != 3 or doc.get("node_type") != "group":
+        raise StoreError(f"{where}: not a Zarr v3 group")
+    attrs = doc.get("attributes") or {}
+    check_encoding(attrs, expected_type, where)
+    return attrs
+
+
+def check_encoding(attrs: dict[str, Any], expected_type: str, where: str) -> None:
+    etype, ever = attrs.get("encoding-type"), attrs.get("encoding-version")
+    if etype != expected_type:
+        raise UnknownEncoding(f"{where}: encoding-type is {etype!r}, expected {expected_type!r}")
+    if ever not in SUPPORTED_VERSIONS:
+        raise UnknownEncoding(
+            f"{where}: encoding-version {ever!r} of {etype} is not supported by this geneb "
+            f"(supported: {', '.join(sorted(SUPPORTED_VERSIONS))}); upgrade geneb or re-create the store"
+        )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Row blocking of one split's matrix: a block is exactly one shard."""
+
+    n_rows: int
+    dim: int
+    dtype: str
+    chunk_rows: int
+    block_rows: int
+
+    @property
+    def n_blocks(self) -> int:
+        return math.ceil(self.n_rows / self.block_rows)
+
+    def block_bounds(self, index: int) -> tuple[int, int]:
+        start = index * self.block_rows
+        return start, min(start + self.block_rows, self.n_rows)
+
+    def to_attrs(self) -> dict[str, int | str]:
+        return {
+            "n_rows": self.n_rows,
+            "dim": self.dim,
+            "dtype": self.dtype,
+            "chunk_rows": self.chunk_rows,
+            "block_rows": self.block_rows,
+            "n_blocks": self.n_blocks,
+        }
+
+    @classmethod
+    def from_attrs(cls, a: dict[str, Any]) -> Layout:
+        return cls(int(a["n_rows"]), int(a["dim"]), str(a["dtype"]), int(a["chunk_rows"]), int(a["block_rows"]))
+
+
+def plan_layout(n_rows: int, dim: int, dtype: str, block_rows: int | None = None) -> Layout:
+    """Choose inner-chunk and block (shard) row counts for an (n_rows x dim) matrix."""
+    row_bytes = dim * (2 if dtype == "float16" else 4)
+    chunk_rows = 1 << max(0, int(math.floor(math.log2(max(1, TARGET_CHUNK_BYTES // row_bytes)))))
+    if block_rows is None:
+        per_shard = max(1, TARGET_SHARD_BYTES // (chunk_rows * row_bytes))
+        block_rows = chunk_rows * per_shard
+        # small splits: one block, just big enough
+        block_rows = min(block_rows, max(chunk_rows, math.ceil(n_rows / chunk_rows) * chunk_rows))
+    else:
+        if block_rows < 1:
+            raise ValueError(f"block_rows must be >= 1, got {block_rows}")
+        chunk_rows = math.gcd(chunk_rows, block_rows)
+    return Layout(n_rows, dim, dtype, chunk_rows, block_rows)
+
+
+def embedding_codecs(compressor: str) -> list[dict[str, Any]]:
+    """Inner-chunk codec chain for X: bytes -> compressor (shuffle) -> crc32c."""
+    chain: list[dict[str, Any]] = [{"name": "bytes", "configuration": {"endian": "little"}}]
+    chain += compressor_codec(compressor)
+    chain.append({"name": "crc32c"})
+    return chain
+
+
+COMPRESSORS = ("blosc-lz4", "blosc-zstd", "zstd", "none")
+
+
+def compressor_codec(compressor: str) -> list[dict[str, Any]]:
+    if compressor == "blosc-lz4":
+        return [{"name": "blosc", "configuration": {"cname": "lz4", "clevel": 5, "shuffle": "shuffle", "blocksize": 0}}]
+    if compressor == "blosc-zstd":
+        return [{"name": "blosc", "configuration": {"cname": "zstd", "clevel": 3, "shuffle": "shuffle", "blocksize": 0}}]
+    if compressor == "zstd":
+        return [{"name": "zstd", "configuration": {"level": 3, "checksum": False}}]
+    if compressor == "none":
+        return []
+    raise ValueError(f"unknown compressor {compressor!r}; choose one of {', '.join(COMPRESSORS)}")
+
+
+def encoding_bitmap(done: list[bool] | bytearray) -> str:
+    """Done flags as a hex string, one bit per block (JSON-friendly and compact)."""
+    n = len(done)
+    buf = bytearray((n + 7) // 8)
+    for i, d in enumerate(done):
+        if d:
+            buf[i >> 3] |= 1 << (i & 7)
+    return buf.hex()
+
+
+def decode_bitmap(hexstr: str, n: int) -> list[bool]:
+    buf = bytes.fromhex(hexstr) if hexstr else b""
+    if len(buf) != (n + 7) // 8:
+        raise StoreError(f"done bitmap has {len(buf)} bytes, expected {(n + 7) // 8} for {n} blocks")
+    return [bool(buf[i >> 3] & (1 << (i & 7))) for i in range(n)]

@@ -1,0 +1,442 @@
+"""The store: open, list, read, summarise, remove. The analyst-facing API.
+
+Layout and encoding are in ``schema``; writing is in ``writer``; integrity checks in
+``verify``. Reads of whole matrices and row gathers decode shards directly
+(``shards``), in parallel threads, and return float32.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from . import schema as S
+from ._kv import KV, open_kv
+from .errors import IncompleteData, StoreError
+from .lock import PairLock
+from .shards import ShardCodec
+
+STATUSES = ("complete", "partial", "missing")
+
+
+def open_store(
+    path: str | os.PathLike[str] | Any,
+    mode: str = "r",
+    *,
+    storage_options: dict[str, Any] | None = None,
+) -> Store:
+    """Open a geneb store: a directory, a ``file://``/fsspec URL or a zarr Store object.
+
+    ``mode="r"`` (default) is read-only and requires an existing store; ``"a"`` creates
+    the store if needed and allows writing.
+    """
+    if mode not in ("r", "a"):
+        raise ValueError(f"mode must be 'r' (read-only) or 'a' (create/append), got {mode!r}")
+    kv = open_kv(path, read_only=(mode == "r"), storage_options=storage_options)
+    raw = kv.get("zarr.json")
+    if raw is None:
+        if mode == "r":
+            raise StoreError(f"no geneb store at {kv.url} (no zarr.json)")
+        kv.set("zarr.json", S.group_document(S.TYPE_STORE, {}))
+    else:
+        S.parse_group_document(raw, S.TYPE_STORE, f"{kv.url}/zarr.json")
+    return Store(kv, mode)
+
+
+class Store:
+    """A geneb embedding store (see :func:`open_store`)."""
+
+    def __init__(self, kv: KV, mode: str) -> None:
+        self._kv, self.mode = kv, mode
+        self.url = kv.url
+
+    def __repr__(self) -> str:
+        return f"<geneb Store {self.url} mode={self.mode!r}>"
+
+    @property
+    def _zarr_store(self) -> Any:
+        return self._kv.zstore
+
+    # -- metadata ----------------------------------------------------------------
+    def _group_attrs(self, path: str, etype: str) -> dict[str, Any] | None:
+        raw = self._kv.get(S.meta_key(path))
+        if raw is None:
+            return None
+        return S.parse_group_document(raw, etype, f"{self.url}/{S.meta_key(path)}")
+
+    def _pair_attrs(self, model: str, task: str) -> dict[str, Any] | None:
+        return self._group_attrs(S.pair_path(model, task), S.TYPE_PAIR)
+
+    def _split_attrs(self, model: str, task: str, split: str) -> dict[str, Any]:
+        attrs = self._group_attrs(S.split_path(model, task, split), S.TYPE_SPLIT)
+        if attrs is None:
+            pair = self._require_pair(model, task)
+            raise KeyError(f"{model}/{task} in {self.url} has no split {split!r} (splits: {', '.join(pair.get('layouts', {}))})")
+        return attrs
+
+    def _require_pair(self, model: str, task: str) -> dict[str, Any]:
+        attrs = self._pair_attrs(model, task)
+        if attrs is None:
+            raise KeyError(f"no embeddings for {model}/{task} in {self.url}")
+        return attrs
+
+    # -- listing -----------------------------------------------------------------
+    def models(self) -> list[str]:
+        """Model ids that have a model group in the store (sorted)."""
+        return [m for m in self._kv.list_dir("") if not m.startswith(".") and m != "zarr.json"
+                and self._kv.exists(S.meta_key(m))]
+
+    def tasks(self, model: str | None = None) -> list[str]:
+        """Task ids stored for ``model`` (or for any model), sorted."""
+        models = [model] if model is not None else self.models()
+        out: set[str] = set()
+        for m in models:
+            for t in self._kv.list_dir(m):
+                if t != "zarr.json" and self._kv.exists(S.meta_key(S.pair_path(m, t))):
+                    out.add(t)
+        return sorted(out)
+
+    def pairs(self, status: str | None = None) -> list[tuple[str, str]]:
+        """(model, task) pairs present in the store, optionally only those with ``status``."""
+        if status is not None and status not in STATUSES[:2]:
+            raise ValueError(f"status filter must be 'complete' or 'partial', got {status!r}")
+        out = [(m, t) for m in self.models() for t in self.tasks(m)]
+        if status is not None:
+            out = [p for p in out if self.status(*p) == status]
+        return out
+
+    def status(self, model: str, task: str) -> str:
+        """``complete`` (finished), ``partial`` (being written or interrupted) or ``missing``."""
+        attrs = self._pair_attrs(model, task)
+        if attrs is None:
+            return "missing"
+        return "complete" if attrs.get("status") == "complete" and attrs.get("layout_ready") else "partial"
+
+    def cache_key(self, model: str, task: str) -> dict[str, Any] | None:
+        attrs = self._pair_attrs(model, task)
+        return None if attrs is None else attrs.get("cache_key")
+
+    def cache_key_hash(self, model: str, task: str) -> str:
+        return self._require_pair(model, task)["cache_key_hash"]
+
+    def provenance(self, model: str, task: str) -> dict[str, Any]:
+        """Everything recorded about how a pair was made: cache key, times, throughput, versions."""
+        a = self._require_pair(model, task)
+        return {"model": model, "task": task, "status": self.status(model, task),
+                "cache_key": a.get("cache_key"), "cache_key_hash": a.get("cache_key_hash"),
+                "created": a.get("created"), "finished": a.get("finished"),
+                "compressor": a.get("compressor"), "layouts": a.get("layouts"),
+                **(a.get("provenance") or {})}
+
+    def splits(self, model: str, task: str) -> list[str]:
+        return list(self._require_pair(model, task).get("layouts", {}))
+
+    def layout(self, model: str, task: str, split: str) -> S.Layout:
+        return S.Layout.from_attrs(self._split_attrs(model, task, split))
+
+    def done_blocks(self, model: str, task: str, split: str) -> list[bool]:
+        attrs = self._split_attrs(model, task, split)
+        return S.decode_bitmap(attrs["done"], int(attrs["n_blocks"]))
+
+    def done_rows(self, model: str, task: str, split: str) -> np.ndarray:
+        """Row indices covered by blocks marked done (all rows when the split is complete)."""
+        lay = self.layout(model, task, split)
+        flags = self.done_blocks(model, task, split)
+        parts = [np.arange(*lay.block_bounds(i), dtype=np.int64) for i, d in enumerate(flags) if d]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+    # -- reading -------------------------------------------------------------------
+    def _x_meta(self, model: str, task: str, split: str) -> dict[str, Any]:
+        key = f"{S.split_path(model, task, split)}/X/zarr.json"
+        raw = self._kv.get(key)
+        if raw is None:
+            raise StoreError(f"{self.url}/{key} is missing")
+        return json.loads(raw)
+
+    def _reader(self, model: str, task: str, split: str) -> _MatrixReader:
+        return _MatrixReader(self._kv, S.split_path(model, task, split), self._x_meta(model, task, split),
+                             self.layout(model, task, split), self._zarr_store)
+
+    def X(
+        self,
+        model: str,
+        task: str,
+        split: str,
+        rows: Sequence[int] | np.ndarray | slice | None = None,
+        allow_partial: bool = False,
+        lazy: bool = False,
+    ) -> Any:
+        """The embedding matrix of a split as float32 (rows in task-file order).
+
+        ``rows`` selects a subset (indices or a slice, in the order given). An
+        unfinished split raises :class:`IncompleteData` unless ``allow_partial``; then
+        only the rows of finished blocks are returned (their indices: :meth:`done_rows`),
+        and any requested row must lie in a finished block. ``lazy=True`` returns a
+        dask array with one chunk per block (needs dask).
+        """
+        reader = self._reader(model, task, split)
+        lay = reader.layout
+        flags = self.done_blocks(model, task, split)
+        where = f"{model}/{task}/{split}"
+        if not all(flags) and not allow_partial:
+            raise IncompleteData(
+                f"{where} in {self.url} is incomplete: {sum(flags)} of {len(flags)} blocks written; "
+                "pass allow_partial=True to read the finished rows (see done_rows())"
+            )
+        if rows is None:
+            idx = None if all(flags) else self.done_rows(model, task, split)
+        else:
+            idx = _normalise_rows(rows, lay.n_rows, where)
+            if not all(flags):
+                blocks = np.unique(idx // lay.block_rows) if len(idx) else np.empty(0, np.int64)
+                bad = [int(b) for b in blocks if not flags[int(b)]]
+                if bad:
+                    raise IncompleteData(f"{where}: requested rows lie in unfinished block(s) {bad[:10]}")
+        if lazy:
+            return reader.dask(idx)
+        return reader.read(idx)
+
+    def y(self, model: str, task: str, split: str, rows: Sequence[int] | np.ndarray | slice | None = None) -> np.ndarray:
+        """Labels of a split (int64), in task-file order."""
+        return self._int_array(model, task, split, "y", rows)
+
+    def row_index(self, model: str, task: str, split: str) -> np.ndarray:
+        """Row i of X is row ``row_index[i]`` of the task's split file (always 0..n-1)."""
+        return self._int_array(model, task, split, "row_index", None)
+
+    def _int_array(self, model: str, task: str, split: str, name: str, rows: Any) -> np.ndarray:
+        import zarr
+
+        lay = self.layout(model, task, split)
+        path = f"{S.split_path(model, task, split)}/{name}"
+        try:
+            arr = zarr.open_array(self._zarr_store, path=path, mode="r")
+            full = np.asarray(arr[:], dtype=np.int64) if lay.n_rows else np.empty(0, np.int64)
+        except Exception as exc:
+            raise StoreError(f"{self.url}/{path}: cannot read ({exc})") from exc
+        if rows is None:
+            return full
+        return full[_normalise_rows(rows, lay.n_rows, f"{model}/{task}/{split}")]
+
+    # -- summary -------------------------------------------------------------------
+    def summary(self, with_bytes: bool = True) -> Any:
+        """One row per (model, task, split): n, dim, dtype, bytes on disk, status, created."""
+        import polars as pl
+
+        rows = []
+        for m, t in self.pairs():
+            a = self._pair_attrs(m, t) or {}
+            status = self.status(m, t)
+            for split, lay in (a.get("layouts") or {}).items():
+                try:
+                    flags = self.done_blocks(m, t, split)
+                except (StoreError, KeyError):
+                    flags = []
+                rows.append({
+                    "model": m, "task": t, "split": split, "n": int(lay["n_rows"]), "dim": int(lay["dim"]),
+                    "dtype": lay["dtype"],
+                    "bytes": self._kv.size_prefix(S.split_path(m, t, split)) if with_bytes else None,
+                    "status": status, "blocks_done": sum(flags), "n_blocks": int(lay["n_blocks"]),
+                    "created": a.get("created"), "finished": a.get("finished"),
+                    "cache_key": (a.get("cache_key_hash") or "")[:12],
+                })
+        schema = {"model": pl.String, "task": pl.String, "split": pl.String, "n": pl.Int64, "dim": pl.Int64,
+                  "dtype": pl.String, "bytes": pl.Int64, "status": pl.String, "blocks_done": pl.Int64,
+                  "n_blocks": pl.Int64, "created": pl.String, "finished": pl.String, "cache_key": pl.String}
+        return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+
+    # -- writing / maintenance ---------------------------------------------------------
+    def open_writer(self, model: str, task: str, **kwargs: Any):
+        """A :class:`~geneb.store.writer.Writer` for one pair (see its parameters)."""
+        from .writer import Writer
+
+        self._require_writable()
+        return Writer(self, model, task, **kwargs)
+
+    def _require_writable(self) -> None:
+        if self.mode != "a":
+            raise StoreError(f"store {self.url} is open read-only; use open_store(..., mode='a')")
+
+    def remove(self, model: str, task: str | None = None, lock_timeout: float = 0.0) -> list[tuple[str, str]]:
+        """Delete one pair, or every pair of a model (then the model group). Returns what went."""
+        self._require_writable()
+        S.validate_id("model", model)
+        tasks = [task] if task is not None else self.tasks(model)
+        if task is not None:
+            S.validate_id("task", task)
+            self._require_pair(model, task)
+        elif not self._kv.exists(S.meta_key(model)):
+            raise KeyError(f"no model {model!r} in {self.url}")
+        removed = []
+        for t in tasks:
+            with PairLock(self._kv, model, t).acquire(lock_timeout):
+                self._kv.delete_prefix(S.pair_path(model, t))
+            removed.append((model, t))
+        if task is None:
+            self._kv.delete_prefix(model)
+        return removed
+
+    def verify(self, model: str | None = None, task: str | None = None, progress: bool = False) -> list:
+        """Read every chunk; return a list of :class:`~geneb.store.verify.Problem` (empty = healthy)."""
+        from .verify import verify_store
+
+        return verify_store(self, model=model, task=task, progress=progress)
+
+
+def _normalise_rows(rows: Any, n: int, where: str) -> np.ndarray:
+    if isinstance(rows, slice):
+        return np.arange(n, dtype=np.int64)[rows]
+    idx = np.asarray(rows)
+    if idx.dtype == bool:
+        if idx.shape != (n,):
+            raise IndexError(f"{where}: boolean row mask has shape {idx.shape}, expected ({n},)")
+        return np.flatnonzero(idx)
+    if idx.size == 0:
+        return np.empty(0, dtype=np.int64)
+    if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
+        raise IndexError(f"{where}: rows must be a 1-D integer array, a boolean mask or a slice")
+    idx = idx.astype(np.int64)
+    if idx.min() < -n or idx.max() >= n:
+        raise IndexError(f"{where}: row index out of range for {n} rows (got {int(idx.min())}..{int(idx.max())})")
+    return np.where(idx < 0, idx + n, idx)
+
+
+class _MatrixReader:
+    """Reads rows of one X array: the direct shard decoder, or zarr as a fallback."""
+
+    def __init__(self, kv: KV, split_path: str, meta: dict[str, Any], layout: S.Layout, zstore: Any) -> None:
+        self.kv, self.split_path, self.meta, self.layout, self.zstore = kv, split_path, meta, layout, zstore
+        self.codec = ShardCodec.from_metadata(meta)
+
+    def shard_key(self, block: int) -> str:
+        return f"{self.split_path}/X/c/{block}/0"
+
+    def _zarr(self):
+        import zarr
+
+        return zarr.open_array(self.zstore, path=f"{self.split_path}/X", mode="r")
+
+    def read_block(self, block: int, local_rows: np.ndarray | None = None, out: np.ndarray | None = None) -> np.ndarray:
+        """float32 rows of one block (all, or ``local_rows`` offsets within it)."""
+        lay = self.layout
+        start, stop = lay.block_bounds(block)
+        nrows = stop - start if local_rows is None else len(local_rows)
+        if out is None:
+            out = np.empty((nrows, lay.dim), dtype=np.float32)
+        if self.codec is None:
+            sel = np.arange(start, stop) if local_rows is None else local_rows + start
+            out[:] = self._zarr().oindex[sel, :]
+            return out
+        key = self.shard_key(block)
+        c = self.codec
+        if local_rows is None or len(local_rows) * 4 >= stop - start:
+            raw = self.kv.get(key)
+            if raw is None:
+                raise StoreError(f"{self.kv.url}/{key}: shard missing for a block marked done")
+            need = None if local_rows is None else sorted(set((local_rows // c.chunk_rows).tolist()))
+            dec = c.decode_shard(raw, f"{self.kv.url}/{key}", need)
+        else:
+            dec = self._decode_ranges(key, sorted(set((local_rows // c.chunk_rows).tolist())))
+        if local_rows is None:
+            np.copyto(out, dec[: stop - start], casting="unsafe")
+        else:
+            np.copyto(out, dec[local_rows], casting="unsafe")
+        return out
+
+    def _decode_ranges(self, key: str, chunk_ids: list[int]) -> np.ndarray:
+        """Fetch only the needed chunks of a shard (index first, then byte ranges)."""
+        c = self.codec
+        assert c is not None
+        where = f"{self.kv.url}/{key}"
+        size = self.kv.size(key)
+        if size is None:
+            raise StoreError(f"{where}: shard missing for a block marked done")
+        if size < c.index_nbytes:
+            from .errors import CorruptData
+
+            raise CorruptData(f"{where}: shard is truncated (shorter than its index)")
+        index = c.decode_index(self.kv.get_range(key, size - c.index_nbytes, c.index_nbytes) or b"", where)
+        out = np.empty((c.shard_rows, c.dim), dtype=c.dtype)
+        for i in chunk_ids:
+            off, n = (int(v) for v in index[i])
+            if off == 2**64 - 1:
+                out[i * c.chunk_rows:(i + 1) * c.chunk_rows] = np.nan
+                continue
+            if off + n > size - c.index_nbytes:
+                from .errors import CorruptData
+
+                raise CorruptData(f"{where}: chunk {i} lies past the end of the shard (truncated shard)")
+            c.decode_chunk(self.kv.get_range(key, off, n) or b"", out[i * c.chunk_rows:(i + 1) * c.chunk_rows], f"{where} chunk {i}")
+        return out
+
+    def read(self, idx: np.ndarray | None) -> np.ndarray:
+        """All rows (``idx`` None) or the rows ``idx`` in the given order, float32."""
+        lay = self.layout
+        if idx is None:
+            out = np.empty((lay.n_rows, lay.dim), dtype=np.float32)
+            tasks = [(b, None, out[slice(*lay.block_bounds(b))]) for b in range(lay.n_blocks)]
+            self._run(tasks)
+            return out
+        out = np.empty((len(idx), lay.dim), dtype=np.float32)
+        if not len(idx):
+            return out
+        order = np.argsort(idx, kind="stable")
+        sidx = idx[order]
+        blocks = sidx // lay.block_rows
+        cuts = np.flatnonzero(np.diff(blocks)) + 1
+        tmp = np.empty_like(out)
+        tasks = []
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(sidx)], strict=True):
+            b = int(blocks[lo])
+            tasks.append((b, sidx[lo:hi] - b * lay.block_rows, tmp[lo:hi]))
+        self._run(tasks)
+        out[order] = tmp
+        return out
+
+    def _run(self, tasks: list[tuple[int, np.ndarray | None, np.ndarray]]) -> None:
+        workers = min(len(tasks), os.cpu_count() or 1, 8)
+        if workers <= 1:
+            for b, rows, o in tasks:
+                self.read_block(b, rows, o)
+            return
+        with ThreadPoolExecutor(workers) as pool:
+            for f in [pool.submit(self.read_block, b, rows, o) for b, rows, o in tasks]:
+                f.result()
+
+    def dask(self, idx: np.ndarray | None) -> Any:
+        try:
+            import dask.array as da
+        except ImportError:
+            raise ImportError("lazy=True needs dask: pip install 'dask[array]'") from None
+        lay = self.layout
+        src = _DaskSource(self)
+        arr = da.from_array(src, chunks=(lay.block_rows, lay.dim), asarray=False, fancy=False,
+                            name=f"geneb-{self.split_path.replace('/', '-')}-{id(src)}")
+        if idx is not None:
+            arr = arr[idx]
+        return arr
+
+
+class _DaskSource:
+    """Array-like adapter so dask reads one block per task through the fast reader."""
+
+    def __init__(self, reader: _MatrixReader) -> None:
+        self.reader = reader
+        self.shape = (reader.layout.n_rows, reader.layout.dim)
+        self.dtype = np.dtype(np.float32)
+        self.ndim = 2
+
+    def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
+        rs, cs = key if isinstance(key, tuple) else (key, slice(None))
+        rows = np.arange(self.shape[0], dtype=np.int64)[rs]
+        return self.reader.read(rows)[:, cs]
+
+
+def iter_blocks(n_rows: int, block_rows: int) -> Iterable[tuple[int, int]]:
+    for s in range(0, n_rows, block_rows):
+        yield s, min(s + block_rows, n_rows)
