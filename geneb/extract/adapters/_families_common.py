@@ -1,0 +1,187 @@
+"""Helpers shared by the long-tail family adapters.
+
+Three recurring needs: (1) models whose weights are not on the hub (or whose code is a
+git checkout rather than hub remote code) must be pointed at local files, and must say
+exactly how when they are not; (2) some families only run on CUDA (Mamba kernels,
+flash-attention); (3) models without an attention mask (bidirectional SSMs, Enformer)
+cannot be batched with padding, so batches are split into equal-length groups.
+Nothing here imports torch at module level.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...catalog import ModelSpec
+from .base import ExtractError, MissingExtraError, missing_modules
+
+WEIGHTS_ENV_PREFIX = "GENEB_WEIGHTS_"
+CODE_ENV_PREFIX = "GENEB_CODE_"
+
+
+def _env_suffix(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
+
+def weights_env_var(model_id: str) -> str:
+    """`GENEB_WEIGHTS_<MODEL_ID>`: model id upper-cased, every other character -> `_`."""
+    return WEIGHTS_ENV_PREFIX + _env_suffix(model_id)
+
+
+def code_env_var(family: str) -> str:
+    """`GENEB_CODE_<FAMILY>`: where a family's upstream source checkout lives."""
+    return CODE_ENV_PREFIX + _env_suffix(family)
+
+
+def local_weights(spec: ModelSpec) -> Path | None:
+    """Local weights for `spec`: the `GENEB_WEIGHTS_<ID>` variable wins over `spec.weights`;
+    None when neither names an existing file or directory."""
+    env = os.environ.get(weights_env_var(spec.model_id), "").strip()
+    for cand in (env, spec.weights):
+        if cand and Path(cand).expanduser().exists():
+            return Path(cand).expanduser().resolve()
+    return None
+
+
+def weights_hint(spec: ModelSpec, what: str) -> str:
+    """The sentence telling a user how to point geneb at local weights."""
+    src = f" (the catalog says they come from {spec.weights!r})" if spec.weights else ""
+    return (
+        f"model {spec.model_id!r} needs local weights{src}: download {what}, then set "
+        f"{weights_env_var(spec.model_id)}=/path, or declare a model with weights = \"/path\" "
+        f"and family = \"{spec.family}\" in a model file (geneb embed --model-file my.toml)"
+    )
+
+
+def code_dir(spec: ModelSpec) -> Path | None:
+    """The upstream source checkout for a family whose model code is not pip-installable:
+    `config.code_dir` in the model spec, else `GENEB_CODE_<FAMILY>`."""
+    cand = str(spec.config.get("code_dir", "") or os.environ.get(code_env_var(spec.family), "")).strip()
+    if cand and Path(cand).expanduser().is_dir():
+        return Path(cand).expanduser().resolve()
+    return None
+
+
+def code_hint(spec: ModelSpec, repo_url: str, package: str) -> str:
+    return (
+        f"model {spec.model_id!r} needs the upstream source of family {spec.family!r} "
+        f"(package {package!r}): git clone {repo_url}, then set {code_env_var(spec.family)}=/path/to/checkout "
+        f"or add config = {{ code_dir = \"/path\" }} to a user model entry"
+    )
+
+
+@contextlib.contextmanager
+def on_sys_path(directory: Path) -> Iterator[None]:
+    """Import from an upstream checkout without leaving it on sys.path afterwards."""
+    d = str(directory)
+    sys.path.insert(0, d)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(d)
+
+
+def import_from_checkout(directory: Path, module: str, spec: ModelSpec) -> Any:
+    """Import `module` from an upstream checkout, naming the checkout when it fails."""
+    with on_sys_path(directory):
+        try:
+            return importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name and module.startswith(exc.name):
+                raise ExtractError(
+                    f"model {spec.model_id!r}: {directory} does not contain the module {module!r}; "
+                    f"is it a checkout of the {spec.family} repository?"
+                ) from exc
+            raise MissingExtraError(
+                f"model {spec.model_id!r}: the {spec.family} source at {directory} needs the package "
+                f"{exc.name!r}; install it (pip install {exc.name})"
+            ) from exc
+
+
+def file_fingerprint(path: Path) -> str:
+    """Identity of a local checkpoint (file or directory) without hashing gigabytes: names
+    and sizes of weight files, contents of small config/tokenizer files."""
+    h = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for p in files:
+        rel = p.name if path.is_file() else str(p.relative_to(path))
+        if p.suffix in (".json", ".txt", ".yaml", ".yml", ".model", ".py") and p.stat().st_size < 2**20:
+            h.update(rel.encode() + b"\0" + p.read_bytes() + b"\0")
+        else:
+            h.update(f"{rel}\0{p.stat().st_size}\0".encode())
+    return h.hexdigest()[:16]
+
+
+def cuda_available() -> bool:
+    """True when torch is installed and sees a CUDA device (imports torch only if present)."""
+    if missing_modules(("torch",)):
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def check_requirements(cls: Any, spec: ModelSpec, *, cuda: bool = False) -> tuple[bool, str]:
+    """Packages first (naming the extra), then the CUDA requirement."""
+    missing = missing_modules(cls.requires)
+    if missing:
+        return False, f"needs {', '.join(missing)}: pip install 'geneb[{cls.extra}]'"
+    if cuda and not cuda_available():
+        return False, f"family {spec.family!r} needs a CUDA GPU (its kernels have no CPU path)"
+    return True, "ok"
+
+
+def ensure_requirements(cls: Any, spec: ModelSpec, *, cuda: bool = False) -> None:
+    ok, why = check_requirements(cls, spec, cuda=cuda)
+    if not ok:
+        raise MissingExtraError(f"model {spec.model_id!r} (family {cls.family!r}): {why}")
+
+
+def equal_length_groups(lengths: Sequence[int]) -> list[list[int]]:
+    """Indices grouped by exact length, in first-seen order. Models that take no attention
+    mask are run one group at a time, unpadded, so every row equals its solo forward pass."""
+    groups: dict[int, list[int]] = {}
+    for i, n in enumerate(lengths):
+        groups.setdefault(int(n), []).append(i)
+    return list(groups.values())
+
+
+def run_grouped(
+    batch: Sequence[np.ndarray], forward: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """Apply `forward` (stacked equal-length inputs -> (g, dim) float32) per length group and
+    reassemble rows in batch order."""
+    out: list[np.ndarray | None] = [None] * len(batch)
+    for idx in equal_length_groups([b.shape[0] for b in batch]):
+        vecs = forward(np.stack([batch[i] for i in idx]))
+        for j, i in enumerate(idx):
+            out[i] = vecs[j]
+    return np.stack(out).astype(np.float32, copy=False)  # type: ignore[arg-type]
+
+
+def trim_to_bases(seq: str, max_bases: int | None) -> str:
+    """Keep the first `max_bases` bases (right truncation, as tokenizers truncate)."""
+    return seq if not max_bases else seq[:max_bases]
+
+
+def resolve_layer(n_blocks: int, layer: int, spec: ModelSpec) -> int:
+    """Index into a list of `n_blocks` per-block outputs (no embedding entry) for a geneb
+    layer (hidden-states convention: 0 = embeddings, k = block k, -1 = last block)."""
+    k = layer - 1 if layer > 0 else layer
+    if layer == 0 or not -n_blocks <= k < n_blocks:
+        raise ExtractError(
+            f"model {spec.model_id!r}: layer {layer} is not available (blocks 1..{n_blocks} or "
+            f"-1..-{n_blocks}; this family exposes no embedding-layer output)"
+        )
+    return k % n_blocks

@@ -1,0 +1,37 @@
+"""HyenaDNA (LongSafari/hyenadna-*-seqlen-hf): hub remote code, character tokenizer.
+
+The model takes no attention mask. It is causal (implicit long convolutions evaluated
+with a causal FFT, causal short convolutions), so with right padding no real position
+ever sees a pad, and the masked mean over real tokens equals the solo forward pass. The
+published reference padded on the tokenizer's default side (left) and ignored the mask,
+so its vectors depended on the other sequences in the batch; we do not reproduce that.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import ExtractError
+from .hf_common import HFAdapter
+
+
+class HyenaDNAAdapter(HFAdapter):
+    family = "hyenadna"
+
+    def _forward(self, ids: Any, mask: Any) -> Any:
+        # No `attention_mask` argument exists; right padding + causality make it unnecessary.
+        want_all = self.layer != -1
+        out = self.model(input_ids=ids, output_hidden_states=want_all, return_dict=True)
+        if not want_all:
+            return out.last_hidden_state
+        hs = out.hidden_states  # embeddings, each block, then the final-norm output
+        try:
+            return hs[self.layer]
+        except IndexError:
+            raise ExtractError(
+                f"model {self.spec.model_id!r}: layer {self.layer} does not exist "
+                f"(hidden states 0..{len(hs) - 1}: 0 = embeddings, {len(hs) - 1} = after the final norm)"
+            ) from None
+
+
+ADAPTER = HyenaDNAAdapter

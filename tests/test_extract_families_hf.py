@@ -1,0 +1,156 @@
+"""Family adapters built on transformers: the stored vector equals a plain forward pass of
+that sequence alone with the same pooling (tiny random models; the real HyenaDNA code)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from test_extract_families_support import (  # noqa: E402
+    anticapt_hyena_dir,
+    build_biofm_dir,
+    build_generator_dir,
+    spec_for,
+)
+
+from geneb.extract.adapters import ExtractOptions, UnsupportedSequenceError, make_adapter  # noqa: E402
+from geneb.extract.adapters.generator import trim_to_kmers  # noqa: E402
+
+SEQS = ["ACGTACGTTTGACC", "ACG", "GGGGCCCCAATTACGATCGATCGATCGATTTAC", "TTTTTTA"]
+
+
+@pytest.fixture(scope="module")
+def tiny_dirs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("families")
+    return {"generator": build_generator_dir(root), "biofm": build_biofm_dir(root)}
+
+
+# -- HyenaDNA: the real pretrained checkpoint with its real remote code -----------------
+
+
+@pytest.fixture(scope="module")
+def hyena_dir():
+    d, why = anticapt_hyena_dir()
+    if d is None:
+        pytest.skip(why)
+    return d
+
+
+def test_hyenadna_real_checkpoint_matches_solo_forward(hyena_dir):
+    spec = spec_for("hyenadna", str(hyena_dir), trust_remote_code=True, special_tokens="none")
+    a = make_adapter(spec)
+    a.load()
+    prepared = [a.prepare(s) for s in SEQS]
+    # character tokens, no special tokens (catalog policy "none")
+    assert [len(p) for p in prepared] == [len(s) for s in SEQS]
+    X = a.embed(prepared)
+    assert X.shape == (len(SEQS), 128) and X.dtype == np.float32
+    for p, x in zip(prepared, X):
+        with torch.no_grad():
+            h = a.model(input_ids=torch.tensor(p)[None]).last_hidden_state[0]
+        np.testing.assert_allclose(x, h.mean(0).numpy(), atol=1e-5)
+
+
+def test_hyenadna_differs_from_reference_left_padding_defect(hyena_dir):
+    """The reference padded left and ignored the mask: pads leak into real positions of a
+    causal model. Our right-padded masked mean does not depend on batch neighbours."""
+    spec = spec_for("hyenadna", str(hyena_dir), trust_remote_code=True, special_tokens="none")
+    a = make_adapter(spec)
+    a.load()
+    short, long_ = a.prepare("ACG"), a.prepare("ACGTTGCA" * 4)
+    ours = a.embed([short, long_])[0]
+    alone = a.embed([short])[0]
+    np.testing.assert_allclose(ours, alone, atol=1e-5)
+    pad = a.tokenizer.pad_token_id
+    left = torch.tensor([[pad] * (len(long_) - len(short)) + short.tolist()])
+    with torch.no_grad():
+        h = a.model(input_ids=left).last_hidden_state[0, -len(short):].mean(0).numpy()
+    assert np.abs(h - alone).max() > 1e-3
+
+
+def test_hyenadna_layer_tap_and_bad_layer(hyena_dir):
+    spec = spec_for("hyenadna", str(hyena_dir), trust_remote_code=True, special_tokens="none")
+    a = make_adapter(spec, ExtractOptions(layer=1))
+    a.load()
+    p = [a.prepare("ACGTAC")]
+    with torch.no_grad():
+        hs = a.model(input_ids=torch.tensor(p[0])[None], output_hidden_states=True).hidden_states
+    np.testing.assert_allclose(a.embed(p)[0], hs[1][0].mean(0).numpy(), atol=1e-5)
+    bad = make_adapter(spec, ExtractOptions(layer=40))
+    bad.load()
+    with pytest.raises(ValueError, match="layer 40 does not exist"):
+        bad.embed([bad.prepare("ACGT")])
+
+
+def test_hyenadna_rejects_unknown_characters_naming_the_row(hyena_dir):
+    spec = spec_for("hyenadna", str(hyena_dir), trust_remote_code=True, special_tokens="none")
+    a = make_adapter(spec)
+    a.load()
+    with pytest.raises(UnsupportedSequenceError, match=r"task-x/train: row 1: character 'X'"):
+        a.validate(["ACGT", "ACXGT"], "task-x/train")
+
+
+# -- GENERator: 6-mer right-trim + BOS on a tiny Llama -----------------------------------
+
+
+def test_trim_to_kmers():
+    assert trim_to_kmers("ACGTACGTA") == "ACGTAC"
+    assert trim_to_kmers("ACGTA") == ""
+    assert trim_to_kmers("A" * 12) == "A" * 12
+
+
+def test_generator_tokenisation_trims_and_prefixes_bos(tiny_dirs):
+    a = make_adapter(spec_for("generator", str(tiny_dirs["generator"])))
+    a.load()
+    ids = a.prepare("ACGTACGTTTGACC").tolist()  # 14 bases -> 2 whole 6-mers
+    tok = a.tokenizer
+    assert ids[0] == tok.bos_token_id
+    assert tok.convert_ids_to_tokens(ids[1:]) == ["ACGTAC", "GTTTGA"]
+    assert a.prepare("ACG").tolist() == [tok.bos_token_id]  # shorter than one k-mer: BOS only
+
+
+def test_generator_truncates_in_tokens_including_bos(tiny_dirs):
+    spec = spec_for("generator", str(tiny_dirs["generator"]), max_length=3, length_unit="tokens")
+    a = make_adapter(spec)
+    a.load()
+    ids = a.prepare("ACGTAC" * 10 + "GG").tolist()
+    assert len(ids) == 3 and ids[0] == a.tokenizer.bos_token_id
+
+
+def test_generator_matches_solo_forward(tiny_dirs):
+    a = make_adapter(spec_for("generator", str(tiny_dirs["generator"])))
+    a.load()
+    prepared = [a.prepare(s) for s in SEQS]
+    X = a.embed(prepared)
+    for p, x in zip(prepared, X):
+        with torch.no_grad():
+            h = a.model(input_ids=torch.tensor(p)[None]).last_hidden_state[0]
+        np.testing.assert_allclose(x, h.mean(0).numpy(), atol=1e-5)
+
+
+# -- BioFM: BioToken characters, [CLS] ... [SEP], last base ------------------------------
+
+
+def test_biofm_tokens_and_last_base_pooling(tiny_dirs):
+    spec = spec_for("biofm", str(tiny_dirs["biofm"]), pooling="penultimate-token",
+                    special_tokens="include-cls-and-sep-select-last-payload")
+    a = make_adapter(spec)
+    a.load()
+    assert a.prepare("ACGTN").tolist() == [6, 0, 1, 2, 3, 4, 7]
+    assert len(a.prepare("A" * 40)) == 16  # model_max_length from tokenizer_config, specials kept
+    prepared = [a.prepare(s) for s in SEQS]
+    X = a.embed(prepared)
+    for p, x in zip(prepared, X):
+        with torch.no_grad():
+            h = a.model(input_ids=torch.tensor(p)[None]).last_hidden_state[0]
+        np.testing.assert_allclose(x, h[-2].numpy(), atol=1e-5)  # the last base, before [SEP]
+
+
+def test_biofm_unknown_base_is_rejected(tiny_dirs):
+    a = make_adapter(spec_for("biofm", str(tiny_dirs["biofm"])))
+    a.load()
+    with pytest.raises(UnsupportedSequenceError, match="unknown token"):
+        a.prepare("ACGRT")
