@@ -1,14 +1,95 @@
-"""`geneb probe` (not built yet: see the open issues)."""
+"""`geneb probe` (probe stored embeddings into a results table) and
+`geneb export-submission` (GENEB leaderboard JSON per model from a results table)."""
 
 from __future__ import annotations
 
+import argparse
+import sys
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
 
 def register(sub) -> None:
-    p = sub.add_parser("probe", help="(probe: not built yet)")
-    p.set_defaults(func=_run)
+    p = sub.add_parser(
+        "probe",
+        help="probe stored embeddings (geneb-v1 by default) into a results table (incremental)",
+        description="Fit the protocol's probe on every fully embedded (model, task) pair of a store, "
+        "for each regime and seed, and write one results row per model x task x regime x seed "
+        "(plus test predictions in <out stem>.preds.parquet). Cells already in --out with the "
+        "same store cache key and protocol are not refitted unless --overwrite.",
+    )
+    p.add_argument("--store", required=True, help="embedding store: a directory or fsspec URL")
+    p.add_argument("--out", required=True, help="results table (.parquet); created or updated in place")
+    p.add_argument("--protocol", default="geneb-v1",
+                   help="probe protocol: geneb-v1 (published, exact), geneb-robust, geneb-mlp (default: %(default)s)")
+    p.add_argument("--models", type=_csv, default=None, help="comma-separated model ids (default: every model in the store)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--tasks", type=_csv, default=None, help="comma-separated task ids (default: every task in the store)")
+    g.add_argument("--benchmark", default=None, help="only the tasks of this named benchmark (geneb, geneb-mini, ...)")
+    p.add_argument("--regimes", type=_csv, default=None,
+                   help="comma-separated regimes among full,10shot,1shot (default: all of the protocol's)")
+    p.add_argument("--backend", default="auto", choices=["auto", "sklearn", "cuml", "torch"],
+                   help="auto = cuML or torch on a GPU, else the exact scikit-learn reference (default: %(default)s)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="(model, task) units fitted in parallel processes, BLAS threads split between them (default: %(default)s)")
+    p.add_argument("--overwrite", action="store_true", help="recompute cells that are already in --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_probe)
+
+    e = sub.add_parser(
+        "export-submission",
+        help="write one GENEB leaderboard submission JSON per model from a results table",
+        description="Mean over seeds of MCC, accuracy and macro-F1 per regime and GENEB task "
+        "(geneb-v1 rows only), rounded to 4 decimals, in the official submission format. Refuses "
+        "when a model's results do not cover the 100 GENEB tasks x 3 regimes, unless --allow-partial.",
+    )
+    e.add_argument("--results", required=True, help="results table written by `geneb probe`")
+    e.add_argument("--out-dir", required=True, help="folder for the <model id>.json files")
+    e.add_argument("--models", type=_csv, default=None, help="comma-separated model ids (default: every model in the table)")
+    e.add_argument("--allow-partial", action="store_true",
+                   help="write incomplete submissions anyway (warned about and marked meta.partial)")
+    e.add_argument("--submitted-by", default="", help="meta.submitted_by: who submits (name or handle)")
+    e.add_argument("--provenance", default="self-reported", choices=["self-reported", "reproduced", "verified"],
+                   help="meta.provenance ('official' is reserved for the benchmark authors) (default: %(default)s)")
+    e.add_argument("--zero-shot", action="store_true", help="set meta.zero_shot to true")
+    e.add_argument("--display", default=None, help="meta.display (default: the catalog's display name)")
+    e.add_argument("--params", type=int, default=None, help="meta.params (default: the catalog's parameter count)")
+    e.add_argument("--url", default=None, help="meta.url (default: the model's Hugging Face page)")
+    e.add_argument("--training-data", default=None, help="meta.training_data (default: the catalog's pretraining data)")
+    e.set_defaults(func=_export)
 
 
-def _run(args) -> int:
-    from . import CLIError
+def _probe(args: argparse.Namespace) -> int:
+    from ..catalog import get_benchmark
+    from ..probe import GridReport, run_probes
 
-    raise CLIError("'geneb probe' is not built yet")
+    tasks = list(get_benchmark(args.benchmark).task_ids) if args.benchmark else args.tasks
+    report = GridReport()
+    try:
+        table = run_probes(
+            args.store, args.out, protocol=args.protocol, models=args.models, tasks=tasks,
+            regimes=args.regimes, backend=args.backend, jobs=args.jobs, overwrite=args.overwrite,
+            progress=not args.no_progress, report=report,
+        )
+    finally:
+        for (m, t), why in sorted(report.skipped.items()):
+            print(f"skipped {m}/{t}: {why}", file=sys.stderr)
+    print(
+        f"probed {len(report.probed)} (model, task) unit(s), {report.cells_todo} cell(s) fitted, "
+        f"{report.cells_done} already done, {len(report.skipped)} skipped in {report.seconds:.1f}s; "
+        f"{args.out}: {table.height} rows"
+    )
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from ..probe.submission import export_submission
+
+    meta = {"submitted_by": args.submitted_by, "provenance": args.provenance, "zero_shot": args.zero_shot,
+            "display": args.display, "params": args.params, "url": args.url, "training_data": args.training_data}
+    paths = export_submission(args.results, args.out_dir, args.models, allow_partial=args.allow_partial, meta=meta)
+    for p in paths:
+        print(p)
+    return 0

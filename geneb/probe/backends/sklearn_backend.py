@@ -1,0 +1,61 @@
+"""scikit-learn backend: the reference. For geneb-v1 it builds exactly
+``LogisticRegression(max_iter=1000, random_state=seed)`` (every other argument at
+scikit-learn's default) and feeds it the float32 arrays as the reference harness does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...catalog import ProtocolSpec
+from .base import Backend, Estimator
+
+#: probe_params keys that map one-to-one onto LogisticRegression arguments.
+_LOGREG_KEYS = ("C", "max_iter", "tol", "fit_intercept", "solver")
+
+
+def logreg_kwargs(params: dict[str, Any], seed: int) -> dict[str, Any]:
+    """LogisticRegression arguments for protocol params, leaving defaults unset so that
+    geneb-v1 builds literally ``LogisticRegression(max_iter=1000, random_state=seed)``."""
+    from sklearn.linear_model import LogisticRegression
+
+    unknown = set(params) - set(_LOGREG_KEYS) - {"penalty"}
+    if unknown:
+        raise ValueError(f"logreg probe: unknown probe_params {sorted(unknown)}")
+    if params.get("penalty", "l2") != "l2":
+        raise ValueError(f"logreg probe: only penalty='l2' is supported, got {params['penalty']!r}")
+    defaults = LogisticRegression().get_params()
+    kw = {k: params[k] for k in _LOGREG_KEYS if k in params and params[k] != defaults[k]}
+    kw["random_state"] = seed
+    return kw
+
+
+class SklearnBackend(Backend):
+    name = "sklearn"
+    probes = frozenset({"logreg", "logreg-cv", "mlp"})
+
+    def seed_matters(self, protocol: ProtocolSpec) -> bool:
+        # lbfgs never reads random_state: the full-data fit is the same for every seed.
+        solver = protocol.probe_params.get("solver", "lbfgs")
+        return not (protocol.probe == "logreg" and solver in ("lbfgs", "newton-cg", "newton-cholesky"))
+
+    def make_estimator(self, protocol: ProtocolSpec, seed: int) -> Estimator:
+        from sklearn.linear_model import LogisticRegression
+
+        if protocol.probe == "logreg":
+            est: Any = LogisticRegression(**logreg_kwargs(protocol.probe_params, seed))
+        elif protocol.probe == "logreg-cv":
+            from ..robust import CVLogisticRegression
+
+            est = CVLogisticRegression(random_state=seed, **protocol.probe_params)
+        elif protocol.probe == "mlp":
+            from ..mlp import mlp_estimator
+
+            est = mlp_estimator(protocol.probe_params, seed)
+        else:
+            raise ValueError(f"sklearn backend: protocol {protocol.name!r} has unknown probe {protocol.probe!r}")
+        if protocol.scale_features and protocol.probe != "logreg-cv":
+            from sklearn.pipeline import make_pipeline
+            from sklearn.preprocessing import StandardScaler
+
+            est = make_pipeline(StandardScaler(), est)
+        return est

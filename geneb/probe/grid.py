@@ -1,0 +1,272 @@
+"""`run_probes`: the (model, task, regime) grid over a store, incremental against an
+existing results table, optionally in parallel processes with BLAS threads capped."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ..catalog import get_protocol
+from .backends import resolve_backend_name
+from .errors import ProbeError, ProbeSkip
+from .pair import probe_pair
+from .source import as_store, store_url
+from .table import merge, read_preds, read_results, rows_to_frames, write_results
+
+log = logging.getLogger(__name__)
+
+#: Seconds between checkpoints of finished units to the results table.
+CHECKPOINT_SECONDS = 120.0
+
+
+@dataclass
+class Unit:
+    model: str
+    task: str
+    regimes: tuple[str, ...]
+    cache_key: str
+    size: int = 0
+
+
+@dataclass
+class GridReport:
+    """What a run did: units probed, grid cells already done, pairs skipped and why."""
+
+    probed: list[tuple[str, str]] = field(default_factory=list)
+    cells_done: int = 0
+    cells_todo: int = 0
+    skipped: dict[tuple[str, str], str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _select_pairs(st: Any, models: Sequence[str] | None, tasks: Sequence[str] | None) -> list[tuple[str, str]]:
+    pairs = [(str(m), str(t)) for m, t in st.pairs()]
+    if models:
+        known = {m for m, _ in pairs}
+        missing = [m for m in models if m not in known]
+        if missing:
+            raise ProbeError(f"model(s) not in the store: {', '.join(missing)} (store has: {', '.join(sorted(known))})")
+        pairs = [p for p in pairs if p[0] in set(models)]
+    if tasks:
+        pairs = [p for p in pairs if p[1] in set(tasks)]
+    return sorted(set(pairs))
+
+
+def _done_cells(existing: pl.DataFrame, protocol: str, seeds: Sequence[int]) -> set[tuple[str, str, str, str]]:
+    """(model, task, regime, cache_key) cells whose every seed is already in the table."""
+    if existing.height == 0:
+        return set()
+    got = (
+        existing.filter(pl.col("protocol") == protocol, pl.col("seed").is_in(list(seeds)))
+        .group_by("model", "task", "regime", "cache_key")
+        .agg(pl.col("seed").n_unique().alias("n"))
+        .filter(pl.col("n") == len(set(seeds)))
+    )
+    return {tuple(r) for r in got.select("model", "task", "regime", "cache_key").iter_rows()}
+
+
+def _unit_size(st: Any, model: str, task: str) -> int:
+    try:
+        lay = st.layout(model, task, "train")
+        return int(lay.n_rows) * int(lay.dim)
+    except Exception:  # noqa: BLE001 - size only orders work; unknown size sorts last
+        return 0
+
+
+def plan_grid(
+    st: Any,
+    existing: pl.DataFrame,
+    protocol: str,
+    models: Sequence[str] | None,
+    tasks: Sequence[str] | None,
+    regimes: Sequence[str],
+    overwrite: bool,
+    report: GridReport,
+) -> list[Unit]:
+    """Units still to fit, largest first; pairs not fully embedded go to ``report.skipped``."""
+    proto = get_protocol(protocol)
+    done = set() if overwrite else _done_cells(existing, protocol, proto.seeds)
+    units = []
+    for model, task in _select_pairs(st, models, tasks):
+        status = st.status(model, task)
+        if status != "complete":
+            report.skipped[(model, task)] = f"not fully embedded (store status {status!r})"
+            continue
+        key = str(st.cache_key_hash(model, task))
+        todo = tuple(r for r in regimes if (model, task, r, key) not in done)
+        report.cells_done += len(regimes) - len(todo)
+        report.cells_todo += len(todo)
+        if todo:
+            units.append(Unit(model, task, todo, key))
+    if len(units) > 1:
+        for u in units:
+            u.size = _unit_size(st, u.model, u.task)
+        units.sort(key=lambda u: -u.size)
+    return units
+
+
+def _init_worker(threads: int) -> None:
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
+
+
+def _probe_unit(store: Any, unit: Unit, protocol: str, backend: str) -> list[dict[str, Any]]:
+    return probe_pair(store, unit.model, unit.task, protocol=protocol, regimes=unit.regimes, backend=backend)
+
+
+def _drop_stale(table: pl.DataFrame, fresh: pl.DataFrame, protocol: str) -> pl.DataFrame:
+    """Rows of re-embedded pairs (old cache key) are stale once the pair is re-probed."""
+    if fresh.height == 0 or table.height == 0:
+        return table
+    cur = fresh.select("model", "task", "cache_key").unique()
+    stale = (
+        table.join(cur, on=["model", "task"], how="inner", suffix="_new")
+        .filter(pl.col("protocol") == protocol, pl.col("cache_key") != pl.col("cache_key_new"))
+        .select("model", "task", "regime", "seed", "protocol")
+    )
+    return table.join(stale, on=["model", "task", "regime", "seed", "protocol"], how="anti")
+
+
+def run_probes(
+    store: Any,
+    out: str | Path,
+    protocol: str = "geneb-v1",
+    models: Sequence[str] | None = None,
+    tasks: Sequence[str] | None = None,
+    regimes: Sequence[str] | None = None,
+    backend: str = "auto",
+    jobs: int = 1,
+    overwrite: bool = False,
+    progress: bool = True,
+    *,
+    report: GridReport | None = None,
+) -> pl.DataFrame:
+    """Probe every fully embedded (model, task) pair of ``store`` under ``protocol`` and
+    write the results table ``out`` (+ ``<stem>.preds.parquet``); returns the whole table.
+
+    Incremental: a (model, task, regime) whose rows for every seed are already in ``out``
+    with the pair's current store cache key and this protocol is not refitted, unless
+    ``overwrite``. Pairs not fully embedded or with a single-class train split are skipped
+    with a warning (listed in ``report``); an invalid pair (e.g. NaN embeddings) raises
+    ProbeError after the units finished so far are saved (each unit's rows are written
+    whole or not at all)."""
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    report = report if report is not None else GridReport()
+    proto = get_protocol(protocol)
+    regimes = tuple(regimes or proto.regimes)
+    bad = [r for r in regimes if r not in proto.regimes]
+    if bad:
+        raise ValueError(f"protocol {protocol!r} has no regime(s) {bad} (has {list(proto.regimes)})")
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    backend = resolve_backend_name(backend, proto)
+    st = as_store(store)
+    table, preds = read_results(out), read_preds(out)
+    units = plan_grid(st, table, protocol, models, tasks, regimes, overwrite, report)
+    for (m, t), why in report.skipped.items():
+        log.warning("skipping %s/%s: %s", m, t, why)
+    if not units:
+        report.seconds = time.perf_counter() - t0
+        return table
+
+    new_rows: list[dict[str, Any]] = []
+    last_save = time.perf_counter()
+    error: BaseException | None = None
+
+    def save() -> None:
+        nonlocal table, preds, new_rows
+        res, prd = rows_to_frames(new_rows)
+        table = merge(_drop_stale(table, res, protocol), res)
+        preds = merge(_drop_stale_preds(preds, table), prd)
+        write_results(out, table, preds)
+        new_rows = []
+
+    bar = tqdm(total=sum(len(u.regimes) for u in units), desc=f"probe {protocol} [{backend}]",
+               unit="cell", disable=not progress)
+
+    def finished(unit: Unit, rows: list[dict[str, Any]] | BaseException) -> None:
+        nonlocal last_save, error
+        bar.update(len(unit.regimes))
+        if isinstance(rows, ProbeSkip):
+            report.skipped[(unit.model, unit.task)] = str(rows)
+            log.warning("skipping %s", rows)
+        elif isinstance(rows, BaseException):
+            error = error or rows
+        else:
+            new_rows.extend(rows)
+            report.probed.append((unit.model, unit.task))
+        if new_rows and time.perf_counter() - last_save > CHECKPOINT_SECONDS:
+            save()
+            last_save = time.perf_counter()
+
+    try:
+        if jobs == 1 or len(units) == 1:
+            for u in units:
+                try:
+                    finished(u, _probe_unit(st, u, protocol, backend))
+                except ProbeError as exc:
+                    finished(u, exc)
+                if error is not None:
+                    break
+        else:
+            _run_parallel(st, units, protocol, backend, jobs, finished, lambda: error is not None)
+    finally:
+        bar.close()
+        if new_rows:
+            save()
+        report.seconds = time.perf_counter() - t0
+    if error is not None:
+        raise error
+    return table
+
+
+def _drop_stale_preds(preds: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """Keep only prediction rows whose results row still exists."""
+    if preds.height == 0:
+        return preds
+    keys = ["model", "task", "regime", "seed", "protocol"]
+    return preds.join(table.select(keys), on=keys, how="semi")
+
+
+def _run_parallel(st, units, protocol, backend, jobs, finished, stop) -> None:
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    url = store_url(st)
+    if url is None:
+        raise ValueError("jobs > 1 needs a store given by path or URL (workers reopen it)")
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    # fork is fast and works from any __main__ (REPL, stdin); once torch is loaded in
+    # this process its thread pools make fork unsafe, so spawn then.
+    method = "fork" if "fork" in mp.get_all_start_methods() and "torch" not in sys.modules else "spawn"
+    ctx = mp.get_context(method)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
+                             initargs=(threads,)) as pool:
+        pending = {pool.submit(_probe_unit, url, u, protocol, backend): u for u in units}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                u = pending.pop(fut)
+                exc = fut.exception()
+                if exc is not None and not isinstance(exc, ProbeError):
+                    for f in pending:
+                        f.cancel()
+                    raise exc
+                finished(u, exc if exc is not None else fut.result())
+            if stop():
+                for f in pending:
+                    f.cancel()
+                break

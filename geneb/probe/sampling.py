@@ -1,0 +1,29 @@
+"""k-shot sampling exactly as the GENEB reference harness draws it (geneb-v1).
+
+Per seed: ``rng = np.random.RandomState(seed)``; for each class in ``np.unique(y)``
+order, ``rng.choice(indices_of_class, size=min(k, n_class), replace=False)``;
+concatenate. The draw order matters for bit-identical fits, so it is kept as is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def few_shot_indices(y: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Row indices of the k-shot training subset for one seed (reference order)."""
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    y = np.asarray(y)
+    rng = np.random.RandomState(seed)
+    parts = []
+    for cls in np.unique(y):
+        idx = np.where(y == cls)[0]
+        parts.append(rng.choice(idx, size=min(k, len(idx)), replace=False))
+    return np.concatenate(parts).astype(np.int64, copy=False)
+
+
+def short_classes(y: np.ndarray, k: int) -> dict[int, int]:
+    """Classes with fewer than k training rows (their k-shot draw takes all of them)."""
+    classes, counts = np.unique(np.asarray(y), return_counts=True)
+    return {int(c): int(n) for c, n in zip(classes, counts, strict=True) if n < k}

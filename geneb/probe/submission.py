@@ -1,0 +1,216 @@
+"""GENEB submission files (one JSON per model) from a results table, and
+`validate_submission`, which mirrors the official leaderboard validator's rules.
+
+Scores are the mean over the protocol's seeds, rounded to 4 decimals like the
+reference harness. Only `geneb-v1` rows are exported: that is the leaderboard's
+protocol, and rows of other protocols never mix with it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ..catalog import REGIMES, get_benchmark, get_model, get_protocol
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = "1.0"
+HARNESS_VERSION = "geneb-0.1.0"
+PROVENANCES = ("official", "verified", "reproduced", "self-reported")
+META_FIELDS = ("display", "params", "url", "zero_shot", "training_data", "provenance", "submitted_by")
+LEADERBOARD_PROTOCOL = "geneb-v1"
+_METRICS = (("mcc", "MCC"), ("acc", "Acc"), ("f1", "F1"))
+
+
+class SubmissionError(ValueError):
+    """Results cannot be exported as a valid submission; the message says what is missing."""
+
+
+def submission_filename(model_id: str) -> str:
+    """The validator's file name: the model id with every character outside
+    ``A-Za-z0-9._-`` replaced by ``_``, plus ``.json``."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", model_id) + ".json"
+
+
+def geneb_task_ids() -> tuple[str, ...]:
+    return tuple(get_benchmark("geneb").task_ids)
+
+
+def validate_submission(sub: Mapping[str, Any], filename: str | None = None,
+                        task_ids: Sequence[str] | None = None) -> list[str]:
+    """Every rule of the leaderboard validator that ``sub`` breaks (empty = accepted)."""
+    errs: list[str] = []
+    task_ids = tuple(task_ids) if task_ids is not None else geneb_task_ids()
+    model_id = sub.get("model_id")
+    if not isinstance(model_id, str) or not model_id:
+        errs.append("model_id is missing or not a string")
+    elif filename is not None and Path(filename).name != submission_filename(model_id):
+        errs.append(f"file name {Path(filename).name!r} should be {submission_filename(model_id)!r}")
+    if not sub.get("harness_version"):
+        errs.append("harness_version is missing")
+    meta = sub.get("meta")
+    if not isinstance(meta, Mapping):
+        errs.append("meta is missing or not an object")
+        meta = {}
+    if not meta.get("display"):
+        errs.append("meta.display is missing")
+    params = meta.get("params")
+    if isinstance(params, bool) or not isinstance(params, int) or params < 0:
+        errs.append(f"meta.params must be a non-negative integer, got {params!r}")
+    if not isinstance(meta.get("zero_shot"), bool):
+        errs.append(f"meta.zero_shot must be a boolean, got {meta.get('zero_shot')!r}")
+    if meta.get("provenance") not in PROVENANCES:
+        errs.append(f"meta.provenance must be one of {PROVENANCES}, got {meta.get('provenance')!r}")
+    results = sub.get("results")
+    if not isinstance(results, Mapping):
+        return [*errs, "results is missing or not an object"]
+    want = set(task_ids)
+    for regime in REGIMES:
+        block = results.get(regime)
+        if not isinstance(block, Mapping):
+            errs.append(f"results.{regime} is missing")
+            continue
+        missing, extra = want - set(block), set(block) - want
+        if missing:
+            errs.append(f"results.{regime}: {len(missing)} task(s) missing, e.g. {sorted(missing)[:3]}")
+        if extra:
+            errs.append(f"results.{regime}: {len(extra)} unknown task(s), e.g. {sorted(extra)[:3]}")
+        for tid, m in block.items():
+            if not isinstance(m, Mapping):
+                errs.append(f"results.{regime}.{tid} is not an object")
+                continue
+            for _, name in _METRICS:
+                v = m.get(name)
+                lo = -1.0 if name == "MCC" else 0.0
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                    errs.append(f"results.{regime}.{tid}.{name} must be a number, got {v!r}")
+                elif not lo <= v <= 1.0:
+                    errs.append(f"results.{regime}.{tid}.{name}={v} outside [{lo:g}, 1]")
+    extra_regimes = set(results) - set(REGIMES)
+    if extra_regimes:
+        errs.append(f"results has unknown regime(s) {sorted(extra_regimes)}")
+    return errs
+
+
+def _default_meta(model_id: str) -> dict[str, Any]:
+    try:
+        spec = get_model(model_id)
+    except KeyError:
+        return {}
+    weights = spec.weights or ""
+    url = f"https://huggingface.co/{weights}" if re.fullmatch(r"[\w.-]+/[\w.-]+", weights) else weights
+    return {"display": spec.display, "params": int(spec.params), "url": url,
+            "training_data": spec.pretraining_data}
+
+
+def model_scores(table: pl.DataFrame, model: str, protocol: str = LEADERBOARD_PROTOCOL
+                 ) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, list[str]]]:
+    """Per regime and GENEB task, the seed means rounded to 4 decimals; and per regime
+    the GENEB tasks lacking a full set of seeds."""
+    seeds = get_protocol(protocol).seeds
+    ids = geneb_task_ids()
+    rows = table.filter(pl.col("model") == model, pl.col("protocol") == protocol,
+                        pl.col("seed").is_in(list(seeds)), pl.col("task").is_in(list(ids)))
+    agg = (rows.group_by("regime", "task")
+           .agg(pl.col("seed").n_unique().alias("n"), *[pl.col(c).mean() for c, _ in _METRICS])
+           .filter(pl.col("n") == len(set(seeds))))
+    results: dict[str, dict[str, dict[str, float]]] = {r: {} for r in REGIMES}
+    got: dict[str, dict[str, dict[str, float]]] = {r: {} for r in REGIMES}
+    for rec in agg.iter_rows(named=True):
+        if rec["regime"] in got:
+            got[rec["regime"]][rec["task"]] = {n: round(float(rec[c]), 4) for c, n in _METRICS}
+    missing: dict[str, list[str]] = {}
+    for r in REGIMES:
+        results[r] = {t: got[r][t] for t in ids if t in got[r]}  # official task order
+        lack = [t for t in ids if t not in got[r]]
+        if lack:
+            missing[r] = lack
+    return results, missing
+
+
+def build_submission(table: pl.DataFrame, model: str, *, meta: Mapping[str, Any] | None = None,
+                     allow_partial: bool = False, protocol: str = LEADERBOARD_PROTOCOL) -> dict[str, Any]:
+    """The submission dict for one model; SubmissionError lists what is missing unless
+    ``allow_partial`` (then it is built, warned about and marked ``meta.partial``)."""
+    if protocol != LEADERBOARD_PROTOCOL:
+        raise SubmissionError(f"the GENEB leaderboard takes {LEADERBOARD_PROTOCOL!r} results only, not {protocol!r}")
+    m = {"zero_shot": False, "provenance": "self-reported", "submitted_by": "", "url": "",
+         "training_data": "", **_default_meta(model), **{k: v for k, v in (meta or {}).items() if v is not None}}
+    if m.get("provenance") == "official":
+        raise SubmissionError(f"{model}: provenance 'official' is reserved for the benchmark authors' "
+                              "curated models; external submissions use 'self-reported'")
+    for need in ("display", "params"):
+        if m.get(need) in (None, ""):
+            raise SubmissionError(f"{model}: not in the catalog, so meta.{need} must be given (--{need})")
+    results, missing = model_scores(table, model, protocol)
+    if missing:
+        n = sum(len(v) for v in missing.values())
+        detail = "; ".join(f"{r}: {len(v)} task(s) missing, e.g. {', '.join(v[:3])}" for r, v in missing.items())
+        if not allow_partial:
+            raise SubmissionError(
+                f"{model}: results do not cover the 100 GENEB tasks x 3 regimes under {protocol} "
+                f"with all seeds ({n} cell(s) missing): {detail}. Probe them, or pass --allow-partial"
+            )
+        log.warning("%s: writing a PARTIAL submission (%d cell(s) missing): %s", model, n, detail)
+        m["partial"] = True
+        m["missing"] = {r: len(v) for r, v in missing.items()}
+    meta_out = {k: m[k] for k in META_FIELDS}
+    meta_out["params"] = int(meta_out["params"])
+    meta_out.update({k: v for k, v in m.items() if k not in META_FIELDS})
+    return {"schema_version": SCHEMA_VERSION, "model_id": model, "harness_version": HARNESS_VERSION,
+            "meta": meta_out, "results": results}
+
+
+def _atomic_json(obj: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(obj, fh, indent=1, allow_nan=False)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_submission(results: str | Path | pl.DataFrame, out_dir: str | Path,
+                      models: Sequence[str] | None = None, *, allow_partial: bool = False,
+                      meta: Mapping[str, Any] | None = None) -> list[Path]:
+    """Write ``<out_dir>/<sanitised model id>.json`` per model. Every file is built and
+    checked first; nothing is written if any model fails (unless ``allow_partial``)."""
+    from .table import read_results
+
+    table = read_results(results) if not isinstance(results, pl.DataFrame) else results
+    v1 = table.filter(pl.col("protocol") == LEADERBOARD_PROTOCOL)
+    have = sorted(set(v1["model"].to_list()))
+    models = list(models) if models else have
+    if not models:
+        raise SubmissionError(f"no {LEADERBOARD_PROTOCOL} rows in the results table")
+    unknown = [m for m in models if m not in have]
+    if unknown:
+        raise SubmissionError(f"no {LEADERBOARD_PROTOCOL} results for model(s) {', '.join(unknown)} "
+                              f"(table has: {', '.join(have) or 'none'})")
+    subs = {m: build_submission(v1, m, meta=meta, allow_partial=allow_partial) for m in models}
+    names = [submission_filename(m) for m in models]
+    if len(set(names)) != len(names):
+        raise SubmissionError(f"model ids map to the same file name: {names}")
+    for m, sub in subs.items():
+        errs = validate_submission(sub, submission_filename(m))
+        if errs and not sub["meta"].get("partial"):
+            raise SubmissionError(f"{m}: submission fails validation: {'; '.join(errs[:5])}")
+    paths = []
+    for m, sub in subs.items():
+        p = Path(out_dir) / submission_filename(m)
+        _atomic_json(sub, p)
+        paths.append(p)
+    return paths

@@ -1,0 +1,129 @@
+"""The results table (parquet; schema agreed in docs/contracts.md) and its predictions
+side file ``<stem>.preds.parquet``. Both are written atomically (temp file + rename),
+so a reader never sees a half-written table and a failed run leaves the old one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+RESULT_SCHEMA: dict[str, Any] = {
+    "model": pl.Utf8,
+    "task": pl.Utf8,
+    "category": pl.Utf8,
+    "regime": pl.Utf8,
+    "seed": pl.Int64,
+    "protocol": pl.Utf8,
+    "backend": pl.Utf8,
+    "mcc": pl.Float64,
+    "acc": pl.Float64,
+    "f1": pl.Float64,
+    "n_train": pl.Int64,
+    "n_test": pl.Int64,
+    "n_classes": pl.Int64,
+    "converged": pl.Boolean,
+    "fit_seconds": pl.Float64,
+    "cache_key": pl.Utf8,
+}
+PRED_SCHEMA: dict[str, Any] = {
+    "model": pl.Utf8,
+    "task": pl.Utf8,
+    "regime": pl.Utf8,
+    "seed": pl.Int64,
+    "protocol": pl.Utf8,
+    "y_true": pl.List(pl.Int32),
+    "y_pred": pl.List(pl.Int32),
+}
+#: One results row per key.
+ROW_KEY = ("model", "task", "regime", "seed", "protocol")
+
+
+def preds_path(out: str | Path) -> Path:
+    """``results.parquet`` -> ``results.preds.parquet`` (same folder)."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.preds.parquet")
+
+
+def empty_results() -> pl.DataFrame:
+    return pl.DataFrame(schema=RESULT_SCHEMA)
+
+
+def empty_preds() -> pl.DataFrame:
+    return pl.DataFrame(schema=PRED_SCHEMA)
+
+
+def _check_schema(df: pl.DataFrame, schema: dict[str, Any], path: Path) -> pl.DataFrame:
+    missing = [c for c in schema if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: not a geneb results file: missing columns {missing}")
+    try:
+        return df.select([pl.col(c).cast(t) for c, t in schema.items()])
+    except pl.exceptions.PolarsError as exc:
+        raise ValueError(f"{path}: column types do not match the results schema: {exc}") from None
+
+
+def read_results(out: str | Path) -> pl.DataFrame:
+    """The results table at ``out`` (an empty one with the schema if it does not exist)."""
+    path = Path(out)
+    if not path.exists():
+        return empty_results()
+    return _check_schema(pl.read_parquet(path), RESULT_SCHEMA, path)
+
+
+def read_preds(out: str | Path) -> pl.DataFrame:
+    """The predictions side file of the results table ``out`` (empty if absent)."""
+    path = preds_path(out)
+    if not path.exists():
+        return empty_preds()
+    return _check_schema(pl.read_parquet(path), PRED_SCHEMA, path)
+
+
+def rows_to_frames(rows: Iterable[dict[str, Any]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split unit rows (results fields + y_true/y_pred arrays) into the two tables."""
+    rows = list(rows)
+    if not rows:
+        return empty_results(), empty_preds()
+    res = pl.DataFrame([{c: r[c] for c in RESULT_SCHEMA} for r in rows], schema=RESULT_SCHEMA)
+    preds = pl.DataFrame(
+        {
+            **{c: [r[c] for r in rows] for c in ("model", "task", "regime", "seed", "protocol")},
+            "y_true": [np.asarray(r["y_true"], dtype=np.int32) for r in rows],
+            "y_pred": [np.asarray(r["y_pred"], dtype=np.int32) for r in rows],
+        },
+        schema=PRED_SCHEMA,
+    )
+    return res, preds
+
+
+def merge(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
+    """``old`` with every row keyed like a row of ``new`` replaced by the new one."""
+    if new.height == 0:
+        return old
+    kept = old.join(new.select(ROW_KEY), on=list(ROW_KEY), how="anti")
+    return pl.concat([kept, new], how="vertical")
+
+
+def _atomic_parquet(df: pl.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        df.write_parquet(tmp, compression="zstd", statistics=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_results(out: str | Path, results: pl.DataFrame, preds: pl.DataFrame) -> None:
+    """Atomically replace the results table and its predictions side file."""
+    out = Path(out)
+    order = list(ROW_KEY)
+    _atomic_parquet(preds.sort(order), preds_path(out))
+    _atomic_parquet(results.sort(order), out)
