@@ -1,14 +1,135 @@
-"""`geneb embed` (not built yet: see the open issues)."""
+"""`geneb embed`: embed (model, task) pairs into a store, resumably."""
 
 from __future__ import annotations
 
+import argparse
+from typing import Any
+
+DEFAULT_STORE = "stores/default.zarr"
+
 
 def register(sub) -> None:
-    p = sub.add_parser("embed", help="(embed: not built yet)")
+    p = sub.add_parser(
+        "embed",
+        help="embed tasks with models into a Zarr store (resumable; skips finished pairs)",
+        description="Embed every (model, task) pair into STORE. Finished pairs with the same "
+        "cache key are skipped, interrupted ones resume at the first unfinished block.",
+    )
+    g = p.add_argument_group("what to embed")
+    g.add_argument("--models", action="append", default=[], metavar="IDS",
+                   help="comma-separated model ids (repeatable): catalog ids, 'default' (the built-in "
+                   "default set), 'builtin' (every built-in model), or path:DIR for a local HF model "
+                   "directory (family detected from config.json). Default: default")
+    g.add_argument("--model-file", action="append", default=[], metavar="FILE",
+                   help="declare user models from this TOML/YAML file (repeatable)")
+    g.add_argument("--trust-remote-code", action="store_true",
+                   help="allow path:DIR models that ship their own Python code (auto_map)")
+    t = g.add_mutually_exclusive_group()
+    t.add_argument("--tasks", action="append", default=[], metavar="IDS",
+                   help="comma-separated task ids (repeatable); with --data, a task id is its file name")
+    t.add_argument("--benchmark", help="every task of this benchmark (geneb, geneb-mini, ...)")
+    g.add_argument("--data", metavar="DIR",
+                   help="read task files from DIR (flat <id>.csv or HF tasks/<id>/{train,test}.csv); "
+                   "without --tasks/--benchmark, every task found there")
+    g.add_argument("--store", default=DEFAULT_STORE, help=f"store path or URL (default {DEFAULT_STORE})")
+    g.add_argument("--overwrite", action="store_true",
+                   help="replace pairs stored under a different cache key (default: refuse)")
+
+    r = p.add_argument_group("how to run")
+    r.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    r.add_argument("--compute-dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
+                   help="forward-pass precision; auto = bf16 on CUDA, float32 on CPU")
+    r.add_argument("--token-budget", type=int, default=None, metavar="N",
+                   help="padded tokens per batch (default 16384 on CPU, 65536 on CUDA); "
+                   "halved automatically on CUDA out-of-memory")
+    r.add_argument("--threads", type=int, default=None, metavar="N", help="torch CPU threads")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    v = p.add_argument_group("vector options (each part of the cache key)")
+    v.add_argument("--dtype", default="float16", choices=["float16", "float32"], help="storage dtype (default float16)")
+    v.add_argument("--layer", type=int, default=None,
+                   help="hidden-state index to tap (0 = embeddings, -1 = final; default: the catalog's)")
+    v.add_argument("--pooling", default=None,
+                   choices=["mean", "cls", "last-token", "penultimate-token", "spatial-mean"],
+                   help="pooling rule (default: the catalog's; mean = masked mean incl. special tokens)")
+    v.add_argument("--max-length", type=int, default=None,
+                   help="truncate to this length in the model's unit (default: the catalog's)")
+    v.add_argument("--window", type=int, default=None, metavar="BASES",
+                   help="embed long sequences as windows of this many bases, averaged (default: truncate)")
+    v.add_argument("--stride", type=int, default=None, metavar="BASES", help="window step (default: --window)")
+    v.add_argument("--reverse-complement", action="store_true",
+                   help="average each vector with that of the reverse complement")
     p.set_defaults(func=_run)
 
 
-def _run(args) -> int:
-    from . import CLIError
+def _split(values: list[str]) -> list[str]:
+    return [x.strip() for v in values for x in v.split(",") if x.strip()]
 
-    raise CLIError("'geneb embed' is not built yet")
+
+def resolve_models(ids: list[str], trust_remote_code: bool = False) -> list[Any]:
+    """Model ids -> specs, expanding 'default' and 'builtin'; unknown ids raise at once."""
+    import dataclasses
+
+    from ..catalog import builtin_models, default_models, get_model
+
+    out: dict[str, Any] = {}
+    for mid in ids or ["default"]:
+        if mid == "default":
+            specs = default_models()
+        elif mid == "builtin":
+            specs = list(builtin_models())
+        else:
+            spec = get_model(mid)
+            if mid.startswith("path:") and trust_remote_code:
+                spec = dataclasses.replace(spec, trust_remote_code=True)
+            specs = [spec]
+        for s in specs:
+            out.setdefault(s.model_id, s)
+    return list(out.values())
+
+
+def resolve_tasks(args: argparse.Namespace) -> list[str]:
+    from ..catalog import get_benchmark
+
+    if args.benchmark:
+        return list(get_benchmark(args.benchmark).task_ids)
+    ids = _split(args.tasks)
+    if ids:
+        return ids
+    if args.data:
+        from ..data import discover_tasks
+
+        found = list(discover_tasks(args.data))
+        if not found:
+            raise FileNotFoundError(f"{args.data}: no task files found (expected <id>.csv or tasks/<id>/)")
+        return found
+    raise ValueError("say what to embed: --tasks IDS, --benchmark NAME, or --data DIR")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ..catalog import load_model_file
+    from ..extract import ExtractOptions, embed
+
+    for f in args.model_file:
+        load_model_file(f)
+    models = resolve_models(_split(args.models), args.trust_remote_code)
+    tasks = resolve_tasks(args)
+    options = ExtractOptions(
+        layer=args.layer, pooling=args.pooling, max_length=args.max_length, window=args.window,
+        stride=args.stride, reverse_complement=args.reverse_complement, dtype=args.dtype,
+        compute_dtype=args.compute_dtype,
+    )
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    summary = embed(models, tasks, args.store, data_dir=args.data, device=args.device, options=options,
+                    token_budget=args.token_budget, overwrite=args.overwrite, progress=not args.no_progress)
+    from ._table import print_table
+
+    rows = [{"model": p.model, "task": p.task, "status": p.status, "rows": p.rows,
+             "seconds": round(p.seconds, 2), "seq/s": round(p.seq_per_s, 1), "tok/s": round(p.tokens_per_s)}
+            for p in summary.pairs]
+    print_table(rows, ["model", "task", "status", "rows", "seconds", "seq/s", "tok/s"])
+    print(summary)
+    return 0

@@ -1,0 +1,69 @@
+"""The cache key of a (model, task) pair: everything that changes a stored vector.
+
+A store refuses to resume or reuse vectors under a different key. Bump
+`EXTRACTOR_VERSION` whenever a code change would change vectors for the same inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..catalog import ModelSpec
+from .adapters.base import Adapter
+
+#: Version of the extraction code's numerics (tokenisation, padding, pooling, averaging).
+EXTRACTOR_VERSION = "1"
+
+
+def resolved_compute_dtype(options_compute: str, device: str) -> str:
+    if options_compute != "auto":
+        return options_compute
+    return "bfloat16" if device.startswith("cuda") else "float32"
+
+
+def build_cache_key(spec: ModelSpec, adapter: Adapter, task_id: str, task_hash: str) -> dict[str, Any]:
+    """The key dict stored with a pair (validated by `geneb.store.make_cache_key`).
+    Uses `adapter.describe()`, which works before `load()`."""
+    from ..store import make_cache_key
+
+    desc = dict(adapter.describe())
+    o = adapter.options
+    weights = desc.pop("weights", spec.weights)
+    revision = desc.pop("revision", spec.revision) or "none"
+    tokenizer = desc.pop("tokenizer", "")
+    window = None
+    if o.window is not None:
+        window = {"size": o.window, "stride": o.stride or o.window, "unit": "bases", "aggregate": "mean"}
+    extra: dict[str, Any] = {
+        "family": spec.family,
+        "weights": weights,
+        "length_unit": spec.length_unit,
+        "compute_dtype": resolved_compute_dtype(o.compute_dtype, adapter.device),
+        "task": task_id,
+    }
+    if desc:
+        extra["adapter"] = {k: desc[k] for k in sorted(desc)}
+    return make_cache_key(
+        model_id=spec.model_id,
+        revision=revision,
+        layer=adapter.layer,
+        pooling=adapter.pooling,
+        special_tokens=spec.special_tokens,
+        max_length=adapter.max_length,
+        window=window,
+        reverse_complement="mean" if o.reverse_complement else False,
+        dtype=o.dtype,
+        tokenizer=tokenizer,
+        task_content_hash=task_hash,
+        extractor_version=EXTRACTOR_VERSION,
+        extra=extra,
+    )
+
+
+def key_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Human-readable field differences, for error messages."""
+    out = []
+    for k in sorted(set(old) | set(new)):
+        if old.get(k) != new.get(k):
+            out.append(f"{k}: stored {old.get(k)!r}, now {new.get(k)!r}")
+    return out

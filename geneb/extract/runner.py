@@ -1,0 +1,461 @@
+"""The resumable runner: (model, task) pairs -> store blocks, in file row order.
+
+Per pair: load the task, build the cache key (without loading weights, so finished pairs
+are skipped cheaply), load the model, validate every sequence against the tokenizer
+(nothing is written if one is unsupported), then for each pending store block: expand rows
+into pieces (windows, reverse complement), tokenise on a worker thread while the previous
+block computes, batch by length under a token budget, embed, average pieces back into rows,
+and hand the block to a writer thread. A block is marked done by the store only after it is
+written, so a killed run resumes at the first unfinished block and ends bit-identical.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import re
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..catalog import ModelSpec, get_model
+from ..data import TaskData, load_task
+from .adapters import Adapter, ExtractError, ExtractOptions, adapter_class, make_adapter
+from .adapters.base import UnsupportedSequenceError
+from .batching import Piece, pieces_for, plan_batches
+from .cache_key import EXTRACTOR_VERSION, build_cache_key, key_diff
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "test")
+#: Padded tokens per forward pass when the caller gives no budget.
+DEFAULT_TOKEN_BUDGET = {"cpu": 16_384, "cuda": 65_536}
+MAX_BATCH = 512
+
+
+@dataclass(frozen=True)
+class PairResult:
+    """What happened to one (model, task) pair."""
+
+    model: str
+    task: str
+    status: str  # "embedded", "resumed", "skipped" (complete under the same key), "locked"
+    rows: int = 0  # rows embedded in this run
+    tokens: int = 0
+    seconds: float = 0.0
+
+    @property
+    def seq_per_s(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class EmbedSummary:
+    """The result of `embed`: one entry per (model, task) pair, in run order."""
+
+    pairs: list[PairResult] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for p in self.pairs:
+            out[p.status] = out.get(p.status, 0) + 1
+        return out
+
+    def __str__(self) -> str:
+        c = ", ".join(f"{v} {k}" for k, v in sorted(self.counts().items())) or "nothing to do"
+        rows = sum(p.rows for p in self.pairs)
+        secs = sum(p.seconds for p in self.pairs)
+        return f"{len(self.pairs)} pair(s): {c}; {rows} rows embedded in {secs:.1f}s"
+
+
+# -- devices ------------------------------------------------------------------------------
+def resolve_device(device: str) -> str:
+    """`auto` -> `cuda` when a GPU is usable, else `cpu`; validates `cuda[:N]`."""
+    if device == "auto":
+        try:
+            import torch
+
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        except ImportError:
+            return "cpu"
+    if device == "cpu":
+        return device
+    if device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit()):
+        try:
+            import torch
+        except ImportError:
+            raise ExtractError(f"device {device!r} needs torch: pip install 'geneb[extract]'") from None
+        if not torch.cuda.is_available():
+            raise ExtractError(f"device {device!r} requested but CUDA is not available here")
+        if ":" in device and int(device[5:]) >= torch.cuda.device_count():
+            raise ExtractError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) here")
+        return device
+    raise ExtractError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N")
+
+
+def default_token_budget(device: str) -> int:
+    return DEFAULT_TOKEN_BUDGET["cuda" if device.startswith("cuda") else "cpu"]
+
+
+# -- the block loop -------------------------------------------------------------------------
+@dataclass
+class _Budget:
+    tokens: int
+    oom_halvings: int = 0
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return type(exc).__name__ == "OutOfMemoryError" or "CUDA out of memory" in str(exc)
+
+
+def _embed_retry(adapter: Adapter, batch: list[Any], budget: _Budget) -> np.ndarray:
+    """Embed a batch; on CUDA out-of-memory halve it (and the budget) and retry."""
+    try:
+        return adapter.embed(batch)
+    except RuntimeError as exc:
+        if not _is_oom(exc) or len(batch) == 1:
+            raise
+    import torch
+
+    torch.cuda.empty_cache()
+    budget.tokens = max(1, budget.tokens // 2)
+    budget.oom_halvings += 1
+    log.warning("CUDA out of memory on a batch of %d; halving (token budget now %d)", len(batch), budget.tokens)
+    half = len(batch) // 2
+    return np.concatenate([_embed_retry(adapter, batch[:half], budget), _embed_retry(adapter, batch[half:], budget)])
+
+
+def _prepare(adapter: Adapter, pieces: list[Piece], where: str, row0: int) -> list[Any]:
+    out = []
+    for p in pieces:
+        try:
+            out.append(adapter.prepare(p.seq))
+        except UnsupportedSequenceError as exc:
+            raise UnsupportedSequenceError(f"{where}: row {row0 + p.row}: {exc}") from None
+    return out
+
+
+def embed_rows(
+    adapter: Adapter,
+    sequences: Sequence[str],
+    budget: _Budget | int,
+    prepared: list[Any] | None = None,
+    pieces: list[Piece] | None = None,
+    on_batch: Any = None,
+) -> tuple[np.ndarray, int]:
+    """Vectors for `sequences` in their given order (float32, (n, dim)) and the token count.
+
+    Batches are planned on length-sorted pieces; each row is the mean of its pieces (one
+    piece without windows or reverse complement, so the vector is exactly the model's).
+    """
+    b = budget if isinstance(budget, _Budget) else _Budget(int(budget))
+    o = adapter.options
+    if pieces is None:
+        pieces = pieces_for(sequences, o.window, o.stride, o.reverse_complement)
+    if prepared is None:
+        prepared = [adapter.prepare(p.seq) for p in pieces]
+    n_tok = [adapter.n_tokens(p) for p in prepared]
+    sums: np.ndarray | None = None
+    counts = np.zeros(len(sequences), dtype=np.int64)
+    for idx in plan_batches(n_tok, b.tokens, MAX_BATCH):
+        vecs = _embed_retry(adapter, [prepared[i] for i in idx], b)
+        if sums is None:
+            sums = np.zeros((len(sequences), vecs.shape[1]), dtype=np.float64)
+        rows = np.fromiter((pieces[i].row for i in idx), dtype=np.int64, count=len(idx))
+        np.add.at(sums, rows, vecs.astype(np.float64))
+        np.add.at(counts, rows, 1)
+        if on_batch is not None:
+            on_batch(len(idx), int(sum(n_tok[i] for i in idx)))
+    if sums is None:
+        return np.zeros((0, adapter.dim or 0), dtype=np.float32), 0
+    return (sums / counts[:, None]).astype(np.float32), int(sum(n_tok))
+
+
+# -- store helpers --------------------------------------------------------------------------
+_STORE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+\-]*$")
+
+
+def store_model_id(spec: ModelSpec) -> str:
+    """The model's name in the store: its id, or for `path:DIR` the directory's name made
+    safe as a path segment (two directories of the same name are told apart by the cache key)."""
+    if _STORE_ID.match(spec.model_id):
+        return spec.model_id
+    name = Path(spec.weights or spec.model_id.removeprefix("path:")).name
+    safe = re.sub(r"[^A-Za-z0-9._+\-]", "_", name).lstrip("._") or "model"
+    return safe[:200]
+
+
+def _open_store(store: Any) -> Any:
+    if isinstance(store, str | Path):
+        from ..store import open_store
+
+        return open_store(str(store), mode="a")
+    return store
+
+
+def _store_errors() -> tuple[type[BaseException], type[BaseException]]:
+    try:
+        from ..store import CacheKeyMismatch, LockBusy
+
+        return CacheKeyMismatch, LockBusy
+    except ImportError:  # pragma: no cover - the store package is part of geneb
+        return ExtractError, TimeoutError
+
+
+def _peak_memory(device: str) -> tuple[int, str]:
+    if device.startswith("cuda"):
+        import torch
+
+        return int(torch.cuda.max_memory_allocated(device)), "cuda-max-allocated"
+    try:
+        import resource
+
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024, "process-max-rss"
+    except ImportError:  # pragma: no cover - non-POSIX
+        return 0, "unknown"
+
+
+def _versions() -> dict[str, str]:
+    from .. import __version__
+
+    out = {"geneb": __version__, "python": platform.python_version(), "numpy": np.__version__}
+    for mod in ("torch", "transformers", "tokenizers"):
+        m = sys.modules.get(mod)
+        if m is not None:
+            out[mod] = getattr(m, "__version__", "?")
+    return out
+
+
+def _n_params(adapter: Adapter) -> int | None:
+    model = getattr(adapter, "model", None)
+    if model is None or not hasattr(model, "parameters"):
+        return None
+    return int(sum(p.numel() for p in model.parameters()))
+
+
+# -- one pair ---------------------------------------------------------------------------------
+def run_pair(
+    store: Any,
+    adapter: Adapter,
+    task: TaskData,
+    token_budget: int | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> PairResult:
+    """Embed one (model, task) pair into an open store, resuming what is already there."""
+    spec = adapter.spec
+    mid, tid = store_model_id(spec), task.task_id
+    mismatch_error, lock_busy = _store_errors()
+    key = build_cache_key(spec, adapter, tid, task.content_hash)
+    status = store.status(mid, tid)
+    old = store.cache_key(mid, tid) if status != "missing" else None
+    if not overwrite and old is not None:
+        if old == key and status == "complete":
+            return PairResult(mid, tid, "skipped")
+    adapter.load()
+    key = build_cache_key(spec, adapter, tid, task.content_hash)  # revision resolved by loading
+    if not overwrite and old is not None and old != key:
+        raise mismatch_error(
+            f"store already holds {mid!r} x {tid!r} under another cache key ("
+            + "; ".join(key_diff(old, key))
+            + "); pass overwrite=True (--overwrite) to replace it, or use another store"
+        )
+    if old == key and status == "complete" and not overwrite:
+        return PairResult(mid, tid, "skipped")
+    for split in SPLITS:
+        adapter.validate(task.split(split).sequences, f"task {tid!r} ({task.source}) split {split!r}")
+    if adapter.dim is None:
+        raise ExtractError(f"model {mid!r}: embedding dimension unknown after loading")
+    device = adapter.device
+    budget = _Budget(token_budget or default_token_budget(device))
+    try:
+        writer = store.open_writer(
+            mid, tid, cache_key=key,
+            n_rows={s: len(task.split(s)) for s in SPLITS}, dim=int(adapter.dim),
+            labels={s: task.split(s).labels for s in SPLITS}, dtype=adapter.options.dtype,
+            overwrite=overwrite, lock_timeout=0.0,
+        )
+    except lock_busy:
+        log.warning("%s x %s is being written by another process; skipping it", mid, tid)
+        return PairResult(mid, tid, "locked")
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.reset_peak_memory_stats(device)
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    rows_done = tokens_done = 0
+    with writer:
+        work = [(s, blk) for s in SPLITS for blk in writer.pending_blocks(s)]
+        resumed = status == "partial" and not overwrite
+        o = adapter.options
+        plans = []
+        for split, blk in work:
+            seqs = task.split(split).sequences[blk.start : blk.stop]
+            plans.append((split, blk, seqs, pieces_for(seqs, o.window, o.stride, o.reverse_complement)))
+        total = sum(len(p[3]) for p in plans)
+        bar = _progress_bar(total, f"{mid} | {tid}", progress)
+        tok_seen = 0
+
+        def on_batch(n: int, toks: int) -> None:
+            nonlocal tok_seen
+            tok_seen += toks
+            bar.update(n)
+            el = time.perf_counter() - t0
+            if el > 0:
+                bar.set_postfix_str(f"{bar.n / el:,.0f} seq/s, {tok_seen / el:,.0f} tok/s", refresh=False)
+
+        with ThreadPoolExecutor(1, thread_name_prefix="geneb-tok") as tok_pool, \
+                ThreadPoolExecutor(1, thread_name_prefix="geneb-write") as write_pool:
+            where = f"task {tid!r} ({task.source})"
+
+            def submit_prepare(i: int) -> Future:
+                split, blk, _, pieces = plans[i]
+                return tok_pool.submit(_prepare, adapter, pieces, f"{where} split {split!r}", blk.start)
+
+            writes: list[Future] = []
+            nxt = submit_prepare(0) if plans else None
+            try:
+                for i, (split, blk, seqs, pieces) in enumerate(plans):
+                    prepared = nxt.result()
+                    nxt = submit_prepare(i + 1) if i + 1 < len(plans) else None
+                    X, toks = embed_rows(adapter, seqs, budget, prepared, pieces, on_batch)
+                    for f in [f for f in writes if f.done()]:
+                        f.result()  # surface a write error early
+                    writes.append(write_pool.submit(writer.write_block, split, blk.start, X))
+                    rows_done += len(seqs)
+                    tokens_done += toks
+                for f in writes:
+                    f.result()
+            finally:
+                bar.close()
+                if nxt is not None:
+                    nxt.cancel()
+        seconds = time.perf_counter() - t0
+        peak, peak_kind = _peak_memory(device)
+        desc = adapter.describe()
+        writer.finish(provenance={
+            "extractor_version": EXTRACTOR_VERSION,
+            "versions": _versions(),
+            "host": platform.node(),
+            "device": device,
+            "device_name": _device_name(device),
+            "started": started.isoformat(),
+            "finished": datetime.now(UTC).isoformat(),
+            "resumed": resumed,
+            "rows_embedded": rows_done,
+            "tokens": tokens_done,
+            "seconds": round(seconds, 3),
+            "seq_per_s": round(rows_done / seconds, 2) if seconds > 0 else None,
+            "tokens_per_s": round(tokens_done / seconds, 2) if seconds > 0 else None,
+            "peak_memory_bytes": peak,
+            "peak_memory_kind": peak_kind,
+            "token_budget": budget.tokens,
+            "oom_halvings": budget.oom_halvings,
+            "n_params": _n_params(adapter),
+            "adapter": {k: v for k, v in desc.items() if _jsonable(v)},
+            "options": adapter.options.to_dict(),
+        })
+    return PairResult(mid, tid, "resumed" if resumed else "embedded", rows_done, tokens_done, seconds)
+
+
+def _jsonable(v: Any) -> bool:
+    return isinstance(v, str | int | float | bool | type(None) | dict | list)
+
+
+def _device_name(device: str) -> str:
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.get_device_name(device)
+    return platform.processor() or platform.machine()
+
+
+def _progress_bar(total: int, desc: str, enabled: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="seq", disable=not enabled, leave=False, dynamic_ncols=True)
+
+
+# -- public entry points ----------------------------------------------------------------------
+def _specs(models: Iterable[str | ModelSpec]) -> list[ModelSpec]:
+    out = []
+    for m in models:
+        out.append(m if isinstance(m, ModelSpec) else get_model(m))
+    if not out:
+        raise ExtractError("no models given")
+    return out
+
+
+def embed(
+    models: Iterable[str | ModelSpec],
+    tasks: Iterable[str],
+    store: Any,
+    data_dir: str | Path | None = None,
+    device: str = "auto",
+    options: ExtractOptions | None = None,
+    token_budget: int | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> EmbedSummary:
+    """Embed every (model, task) pair into `store` (a path/URL or an open store).
+
+    Checks everything it can before writing: model ids, installed extras, device, task
+    files. Pairs already complete under the same cache key are skipped; partial ones resume.
+    """
+    options = options or ExtractOptions()
+    specs = _specs(models)
+    task_ids = list(dict.fromkeys(tasks))
+    if not task_ids:
+        raise ExtractError("no tasks given")
+    for spec in specs:  # fail at once on a missing extra, before any work
+        adapter_class(spec.family).ensure_available(spec)
+    dev = resolve_device(device)
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise FileNotFoundError(f"task data directory {data_dir} does not exist")
+    data = {t: load_task(t, data_dir) for t in task_ids}  # all task files parse before any work
+    st = _open_store(store)
+    summary = EmbedSummary()
+    for spec in specs:
+        adapter = make_adapter(spec, options, dev)
+        try:
+            for t in task_ids:
+                res = run_pair(st, adapter, data[t], token_budget, overwrite, progress)
+                summary.pairs.append(res)
+                log.info("%s x %s: %s (%d rows, %.1f seq/s)", res.model, res.task, res.status, res.rows, res.seq_per_s)
+        finally:
+            adapter.close()
+    return summary
+
+
+def embed_pair(
+    store_url: str | Path,
+    model_id: str,
+    task_id: str,
+    data_dir: str | Path | None = None,
+    device: str = "auto",
+    options: ExtractOptions | None = None,
+    token_budget: int | None = None,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> PairResult:
+    """One self-contained unit of work (for a distributed scheduler): opens the store,
+    takes the pair's lock, resumes, writes and finishes."""
+    spec = get_model(model_id)
+    adapter = make_adapter(spec, options or ExtractOptions(), resolve_device(device))
+    task = load_task(task_id, data_dir)
+    try:
+        return run_pair(_open_store(store_url), adapter, task, token_budget, overwrite, progress)
+    finally:
+        adapter.close()
