@@ -1,0 +1,45 @@
+"""Group means: average macro (and per category) by any metadata column, e.g.
+architecture, tokenization or pretraining data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from ._select import require_column
+from .metadata import Where, select_models
+from .scores import model_scores
+
+
+def group_means(
+    results: pl.DataFrame,
+    by: str = "architecture",
+    metric: str = "mcc",
+    protocol: str | None = None,
+    where: Where = None,
+    exclude: Iterable[str] = (),
+    exclude_where: Where = None,
+    scores: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Per (regime, group): n models, mean/std/max macro and the best model."""
+    ms = scores if scores is not None else model_scores(results, metric, protocol)
+    require_column(ms, by, "group_means")
+    ms = ms.filter(pl.col("macro").is_not_null())
+    keep = select_models(ms.unique("model"), where, exclude, exclude_where)["model"]
+    ms = ms.filter(pl.col("model").is_in(keep.implode())).with_columns(
+        pl.col(by).cast(pl.String).fill_null("(unknown)").alias("group")
+    )
+    return (
+        ms.sort("macro", "model", descending=[True, False])
+        .group_by("regime", "group", maintain_order=True)
+        .agg(
+            pl.len().alias("n_models"),
+            pl.col("macro").mean().alias("mean_macro"),
+            pl.col("macro").std(ddof=1).alias("std_macro"),
+            pl.col("macro").max().alias("max_macro"),
+            pl.col("model").first().alias("best_model"),
+        )
+        .with_columns(pl.lit(by).alias("by"))
+        .sort("regime", "mean_macro", descending=[False, True])
+    )

@@ -1,0 +1,179 @@
+"""Load results tables and submissions into one long, validated frame with model metadata.
+
+Every row is one (model, task, regime, seed, protocol) score; metadata columns
+(params, architecture, ...) are joined on so a notebook needs only this frame.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+import polars as pl
+
+from .errors import AnalysisError
+from .metadata import build_metadata
+from .schema import KEY, META_COLUMNS, REQUIRED, RESULT_SCHEMA
+from .submissions import read_submissions
+
+log = logging.getLogger(__name__)
+
+PathLike = str | Path
+PREDS_SUFFIX = ".preds.parquet"
+
+
+def _as_list(x: PathLike | Iterable[PathLike] | None) -> list[Path]:
+    if x is None:
+        return []
+    if isinstance(x, str | Path):
+        return [Path(x)]
+    return [Path(p) for p in x]
+
+
+def results_files(paths_or_dirs: PathLike | Iterable[PathLike]) -> list[Path]:
+    """Expand directories to their `*.parquet` results tables (prediction side files excluded)."""
+    out: list[Path] = []
+    for p in _as_list(paths_or_dirs):
+        if p.is_dir():
+            found = sorted(f for f in p.glob("*.parquet") if not f.name.endswith(PREDS_SUFFIX))
+            if not found:
+                raise AnalysisError(f"{p}: no *.parquet results tables in this directory")
+            out.extend(found)
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise AnalysisError(f"{p}: results file or directory not found")
+    return out
+
+
+def _task_categories() -> dict[str, str]:
+    from geneb.catalog import all_tasks
+
+    return {tid: t.category for tid, t in all_tasks().items()}
+
+
+def read_results_table(path: PathLike) -> pl.DataFrame:
+    """Read one parquet results table, check its columns and cast to the contract schema."""
+    path = Path(path)
+    try:
+        df = pl.read_parquet(path)
+    except Exception as exc:  # pyarrow/polars raise many types for a bad file
+        raise AnalysisError(f"{path}: cannot read as parquet: {exc}") from exc
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise AnalysisError(f"{path}: missing required column(s) {missing}; see docs/contracts.md")
+    casts = []
+    for col, dtype in RESULT_SCHEMA.items():
+        if col in df.columns:
+            casts.append(pl.col(col).cast(dtype, strict=True))
+        else:
+            casts.append(pl.lit(None, dtype=dtype).alias(col))
+    try:
+        df = df.select(casts)
+    except pl.exceptions.PolarsError as exc:
+        raise AnalysisError(f"{path}: a column has the wrong type: {exc}") from None
+    nulls = [c for c in REQUIRED if df[c].null_count()]
+    if nulls:
+        raise AnalysisError(f"{path}: null values in required column(s) {nulls}")
+    return df.with_columns(pl.lit(str(path)).alias("input"))
+
+
+def _check_categories(df: pl.DataFrame) -> None:
+    from geneb.catalog import category_order
+
+    known = set(category_order())
+    bad = df.filter(~pl.col("category").is_in(list(known))).select("input", "task", "category").unique()
+    if bad.height:
+        r = bad.row(0, named=True)
+        raise AnalysisError(
+            f"{r['input']}: task {r['task']!r} has unknown category {r['category']!r} "
+            f"({bad.height} such task(s)); known: {', '.join(category_order())}"
+        )
+    cats = _task_categories()
+    wrong = (
+        df.select("input", "task", "category").unique()
+        .filter(pl.col("task").is_in(list(cats)))
+        .with_columns(pl.col("task").replace_strict(cats, default=None).alias("expected"))
+        .filter(pl.col("expected") != pl.col("category"))
+    )
+    if wrong.height:
+        r = wrong.row(0, named=True)
+        raise AnalysisError(
+            f"{r['input']}: task {r['task']!r} is in category {r['category']!r} but the catalog says {r['expected']!r}"
+        )
+
+
+def _check_duplicates(df: pl.DataFrame) -> None:
+    dup = df.filter(pl.struct(list(KEY)).is_duplicated())
+    if dup.height == 0:
+        return
+    first = dup.row(0, named=True)
+    same = dup.filter(*(pl.col(k).eq_missing(first[k]) for k in KEY))
+    files = sorted(set(same["input"].to_list()))
+    models = sorted(set(dup["model"].to_list()))
+    raise AnalysisError(
+        f"duplicate results: {dup.height} rows repeat a (model, task, regime, seed, protocol); "
+        f"e.g. model {first['model']!r} task {first['task']!r} regime {first['regime']!r} seed {first['seed']} "
+        f"in {', '.join(files)}; duplicated models: {models[:10]}"
+    )
+
+
+def load_results(
+    paths_or_dirs: PathLike | Iterable[PathLike] | None,
+    submissions: PathLike | Iterable[PathLike] | None = None,
+    metadata_csv: PathLike | pl.DataFrame | None = None,
+    protocol: str | None = None,
+) -> pl.DataFrame:
+    """Load results tables and/or GENEB submissions into one long frame with metadata.
+
+    Raises `AnalysisError` for unreadable files, unknown categories or task ids,
+    duplicate (model, task, regime, seed, protocol) rows and a `protocol` that is absent.
+    Mixed protocols are kept (analyses refuse to rank across them); pass `protocol=`
+    to keep one. Softer problems (missing regimes or tasks) are listed by `check_results`.
+    """
+    frames = [read_results_table(p) for p in results_files(paths_or_dirs)] if paths_or_dirs else []
+    sub_meta = {}
+    if submissions is not None:
+        for s in read_submissions(_as_list(submissions), _task_categories()):
+            frames.append(
+                s.rows.select([pl.col(c) if c in s.rows.columns else pl.lit(None, dtype=t).alias(c) for c, t in RESULT_SCHEMA.items()])
+                .with_columns(pl.lit(str(s.path)).alias("input"))
+            )
+            sub_meta[s.model_id] = s.meta
+    if not frames:
+        raise AnalysisError("no inputs: give at least one results table or submission")
+    df = pl.concat(frames, how="vertical")
+    if df.is_empty():
+        raise AnalysisError("the inputs hold no result rows")
+    _check_categories(df)
+    _check_duplicates(df)
+    if protocol is not None:
+        present = sorted(df["protocol"].unique().to_list())
+        df = df.filter(pl.col("protocol") == protocol)
+        if df.is_empty():
+            raise AnalysisError(f"no rows with protocol {protocol!r}; the inputs have {present}")
+    meta = build_metadata(df["model"].unique(maintain_order=True).to_list(), sub_meta, metadata_csv)
+    return df.join(meta, on="model", how="left")
+
+
+def load_predictions(paths_or_dirs: PathLike | Iterable[PathLike]) -> pl.DataFrame | None:
+    """The `<stem>.preds.parquet` side files beside the given results tables (None if none)."""
+    frames = []
+    for p in results_files(paths_or_dirs):
+        side = p.with_name(p.stem + PREDS_SUFFIX)
+        if side.is_file():
+            df = pl.read_parquet(side)
+            need = {"model", "task", "regime", "seed", "protocol", "y_true", "y_pred"}
+            if not need <= set(df.columns):
+                raise AnalysisError(f"{side}: missing column(s) {sorted(need - set(df.columns))}")
+            frames.append(df.select(sorted(need)))
+    if not frames:
+        return None
+    return pl.concat(frames, how="vertical_relaxed")
+
+
+def model_table(results: pl.DataFrame) -> pl.DataFrame:
+    """One metadata row per model, from a loaded results frame."""
+    cols = ["model", *[c for c in results.columns if c in META_COLUMNS or c not in {*RESULT_SCHEMA, "input"}]]
+    return results.select(list(dict.fromkeys(cols))).unique(subset="model", keep="first", maintain_order=True)

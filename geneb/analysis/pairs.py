@@ -1,0 +1,55 @@
+"""Smaller-beats-larger: ordered pairs (a, b) with params_b >= F * params_a and
+macro_a > macro_b (the paper: F = 5 over 36 in-domain models gives 31 pairs)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import polars as pl
+
+from ._select import regime_models, require_column
+from .metadata import Where
+
+
+def smaller_beats_larger(
+    results: pl.DataFrame,
+    factor: float = 5.0,
+    param: str = "params",
+    regime: str = "full",
+    metric: str = "mcc",
+    protocol: str | None = None,
+    where: Where = None,
+    exclude: Iterable[str] = (),
+    exclude_where: Where = None,
+    scores: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Every pair as a row (smaller, larger, their params and macros, ratio, margin).
+
+    Ties in macro are not wins; models without a parameter count are skipped. A model with
+    0 parameters (a k-mer baseline) is `F` times smaller than any model with >= 0."""
+    if factor < 1:
+        raise ValueError(f"factor must be >= 1, got {factor}")
+    ms = regime_models(results, regime, metric, protocol, where, exclude, exclude_where, scores)
+    require_column(ms, param, "smaller_beats_larger")
+    ms = ms.filter(pl.col(param).is_not_null())
+    ids = ms["model"].to_numpy()
+    p = ms[param].to_numpy().astype(float)
+    m = ms["macro"].to_numpy()
+    a, b = np.nonzero((p[None, :] >= factor * p[:, None]) & (m[:, None] > m[None, :]))
+    with np.errstate(divide="ignore"):
+        ratio = np.where(p[a] > 0, p[b] / np.where(p[a] > 0, p[a], 1), np.inf)
+    out = pl.DataFrame(
+        {
+            "smaller": ids[a].astype(str), "larger": ids[b].astype(str),
+            "params_smaller": p[a].astype(np.int64), "params_larger": p[b].astype(np.int64),
+            "macro_smaller": m[a], "macro_larger": m[b], "ratio": ratio, "margin": m[a] - m[b],
+        },
+        schema={
+            "smaller": pl.String(), "larger": pl.String(), "params_smaller": pl.Int64(), "params_larger": pl.Int64(),
+            "macro_smaller": pl.Float64(), "macro_larger": pl.Float64(), "ratio": pl.Float64(), "margin": pl.Float64(),
+        },
+    )
+    return out.with_columns(pl.lit(regime).alias("regime"), pl.lit(factor).alias("factor")).sort(
+        "margin", "smaller", "larger", descending=[True, False, False]
+    )

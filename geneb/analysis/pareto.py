@@ -1,0 +1,53 @@
+"""Pareto frontier over (params, macro): a model is on it when no other model has
+<= params and >= macro with at least one strict (equal points are both kept)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import polars as pl
+
+from ._select import require_column
+from .metadata import Where, select_models
+from .schema import ordered_regimes
+from .scores import model_scores
+
+
+def dominated(params: np.ndarray, macro: np.ndarray) -> np.ndarray:
+    """Boolean mask: is point i dominated by some point j (fewer-or-equal params, better-or-equal macro, one strict)?"""
+    le = params[None, :] <= params[:, None]
+    ge = macro[None, :] >= macro[:, None]
+    strict = (params[None, :] < params[:, None]) | (macro[None, :] > macro[:, None])
+    return (le & ge & strict).any(axis=1)
+
+
+def pareto_frontier(
+    results: pl.DataFrame,
+    param: str = "params",
+    regimes: Sequence[str] | None = None,
+    metric: str = "mcc",
+    protocol: str | None = None,
+    where: Where = None,
+    exclude: Iterable[str] = (),
+    exclude_where: Where = None,
+    scores: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Every selected model per regime with `on_frontier`; frontier rows sorted by params."""
+    ms = scores if scores is not None else model_scores(results, metric, protocol)
+    require_column(ms, param, "pareto_frontier")
+    ms = ms.filter(pl.col("macro").is_not_null() & pl.col(param).is_not_null())
+    keep = select_models(ms.unique("model"), where, exclude, exclude_where)["model"]
+    ms = ms.filter(pl.col("model").is_in(keep.implode()))
+    parts = []
+    for regime in ordered_regimes(regimes or ms["regime"].to_list()):
+        r = ms.filter(pl.col("regime") == regime)
+        mask = dominated(r[param].to_numpy().astype(float), r["macro"].to_numpy())
+        parts.append(
+            r.select("model", "regime", pl.col(param).alias("params"), "macro").with_columns(
+                pl.Series("on_frontier", ~mask)
+            )
+        )
+    if not parts:
+        return pl.DataFrame(schema={"model": pl.String, "regime": pl.String, "params": pl.Int64, "macro": pl.Float64, "on_frontier": pl.Boolean})
+    return pl.concat(parts).sort("regime", pl.col("on_frontier").not_(), "params", "macro", descending=[False, False, False, True])

@@ -1,0 +1,219 @@
+"""Run every analysis with one set of options and collect the headline numbers
+(`summary`) that `geneb analyze` writes to summary.json (keys: analysis/README.md)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import polars as pl
+
+from . import ablations as ab
+from .bootstrap import bootstrap_over_tasks
+from .checks import check_results
+from .errors import AnalysisError
+from .fewshot import drop_vs_ceiling, few_shot_drops
+from .groups import group_means
+from .load import model_table
+from .pairs import smaller_beats_larger
+from .pareto import pareto_frontier
+from .predictions import bootstrap_predictions, paired_comparison
+from .recommend import recommendations
+from .scale import scale_correlation
+from .schema import ordered_regimes
+from .scores import (
+    category_order_for,
+    category_scores,
+    leaderboard,
+    model_scores,
+    regime_summary,
+    single_protocol,
+    task_scores,
+)
+from .stability import ranking_stability
+from .variance import high_variance_tasks, top_k_tally
+from .winners import category_winners, rerank_counts, reranking
+
+
+@dataclass
+class AnalysisOptions:
+    """Every parameter of every analysis (CLI flags map one to one; defaults = the paper's)."""
+
+    metric: str = "mcc"
+    protocol: str | None = None
+    base_regime: str = "full"
+    param: str = "params"
+    scale_exclude: list[str] = field(default_factory=list)
+    scale_exclude_where: list[str] = field(default_factory=list)
+    pairs_factor: float = 5.0
+    pairs_where: list[str] = field(default_factory=list)
+    variance_threshold: float = 0.12
+    variance_top_k: int = 3
+    tally_column: str = "pretraining_data"
+    group_by: list[str] = field(default_factory=lambda: ["architecture", "tokenization", "pretraining_data"])
+    ablation_files: list[str] = field(default_factory=list)
+    recommend_regime: str = "full"
+    max_params: float | None = None
+    compare_by: str = "regime"
+    compare_a: str = "full"
+    compare_b: str = "10shot"
+    n_boot: int = 1000
+    ci: float = 0.95
+    seed: int = 0
+    paired: tuple[str, str] | None = None
+
+
+@dataclass
+class Analysis:
+    """All result tables by name, plus the JSON-ready summary."""
+
+    tables: dict[str, pl.DataFrame]
+    summary: dict[str, Any]
+    options: AnalysisOptions
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe: NaN/inf -> None, numpy scalars -> Python."""
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_clean(v) for v in x]
+    if hasattr(x, "item") and not isinstance(x, str):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def run_analysis(results: pl.DataFrame, options: AnalysisOptions | None = None, preds: pl.DataFrame | None = None) -> Analysis:
+    """Every analysis over one protocol's rows; `preds` adds the test-example bootstrap."""
+    o = options or AnalysisOptions()
+    compare_protocols = o.compare_by == "protocol"
+    full_results = results
+    results = single_protocol(results, o.protocol)
+    protocol = results["protocol"][0]
+    t: dict[str, pl.DataFrame] = {}
+    t["issues"] = check_results(full_results)
+    t["task_scores"] = task_scores(results, o.metric)
+    t["category_scores"] = category_scores(results, o.metric)
+    ms = t["model_scores"] = model_scores(results, o.metric)
+    regimes = ordered_regimes(ms["regime"].to_list())
+    if o.base_regime not in regimes:
+        raise AnalysisError(f"base regime {o.base_regime!r} not in the results (regimes: {regimes})")
+    for r in regimes:
+        t[f"leaderboard_{r}"] = leaderboard(results, r, o.metric)
+    t["regime_summary"] = regime_summary(results, o.metric, base=o.base_regime)
+    t["scale"] = scale_correlation(results, o.param, o.base_regime, scores=ms, exclude=o.scale_exclude,
+                                   exclude_where=o.scale_exclude_where or None)
+    t["pairs"] = smaller_beats_larger(results, o.pairs_factor, o.param, o.base_regime, scores=ms, where=o.pairs_where or None)
+    t["pareto"] = pareto_frontier(results, o.param, scores=ms)
+    t["category_winners"] = category_winners(results, o.metric)
+    t["reranking"] = reranking(t["category_winners"], o.base_regime)
+    t["rerank_counts"] = rerank_counts(t["category_winners"], o.base_regime)
+    t["few_shot_drops"] = few_shot_drops(results, o.base_regime, scores=ms)
+    t["drop_vs_ceiling"] = drop_vs_ceiling(t["few_shot_drops"])
+    t["high_variance_tasks"] = high_variance_tasks(results, o.variance_threshold, o.base_regime, o.variance_top_k, o.tally_column, metric=o.metric)
+    t["top_k_tally"] = top_k_tally(t["high_variance_tasks"])
+    meta = model_table(results)
+    t["group_means"] = pl.concat([group_means(results, c, scores=ms) for c in o.group_by if c in meta.columns], how="vertical") if o.group_by else pl.DataFrame()
+    abls = ab.load_ablations(o.ablation_files)
+    t["ablation_effects"] = ab.ablation_effects(results, abls, o.metric)
+    t["ablation_summary"] = ab.ablation_summary(t["ablation_effects"])
+    t["recommendations"] = recommendations(results, o.recommend_regime, o.max_params, o.param, metric=o.metric)
+    can_compare = (
+        {o.compare_a, o.compare_b} <= set(full_results["protocol"].unique().to_list())
+        if compare_protocols else {o.compare_a, o.compare_b} <= set(regimes)
+    )
+    if can_compare:
+        t["stability"] = ranking_stability(full_results if compare_protocols else results, o.compare_by, o.compare_a, o.compare_b,
+                                           regime=o.base_regime, protocol=None if compare_protocols else protocol, metric=o.metric)
+    if o.n_boot > 0:
+        t["bootstrap"] = bootstrap_over_tasks(results, o.n_boot, o.ci, o.seed, o.metric)
+    if preds is not None and not preds.is_empty():
+        pp = preds.filter(pl.col("protocol") == protocol)
+        t["bootstrap_predictions"] = bootstrap_predictions(pp, max(o.n_boot, 1), o.ci, o.seed)
+        if o.paired:
+            t["paired_comparison"] = paired_comparison(pp, o.paired[0], o.paired[1], o.base_regime, protocol, max(o.n_boot, 1), o.ci, o.seed)
+    elif o.paired:
+        raise AnalysisError("a paired comparison needs test predictions (<results stem>.preds.parquet beside the results)")
+    summary = _summary(results, t, o, protocol, regimes)
+    return Analysis(tables=t, summary=summary, options=o)
+
+
+def _summary(results: pl.DataFrame, t: dict[str, pl.DataFrame], o: AnalysisOptions, protocol: str, regimes: list[str]) -> dict[str, Any]:
+    from geneb import __version__
+    from geneb.catalog import category_order
+
+    ms = t["model_scores"]
+    cats = {r: category_order_for(t["task_scores"].filter(pl.col("regime") == r)["category"].to_list()) for r in regimes}
+    rs = t["regime_summary"]
+    sc = t["scale"].row(0, named=True)
+    meta = model_table(results)
+    boot = t.get("bootstrap")
+    s: dict[str, Any] = {
+        "geneb_version": __version__,
+        "protocol": protocol,
+        "metric": o.metric,
+        "options": asdict(o),
+        "regimes": regimes,
+        "n_models": meta.height,
+        "n_tasks": {r: t["task_scores"].filter(pl.col("regime") == r)["task"].n_unique() for r in regimes},
+        "macro_categories": cats,
+        "macro_over_all_categories": all(set(c) == set(category_order()) for c in cats.values()),
+        "untrained_models": sorted(meta.filter(pl.col("untrained").fill_null(False))["model"].to_list()) if "untrained" in meta.columns else [],
+        "mean_macro": dict(zip(rs["regime"].to_list(), rs["mean_macro"].to_list(), strict=True)),
+        "mean_macro_n_models": dict(zip(rs["regime"].to_list(), rs["n_models"].to_list(), strict=True)),
+        "relative_drop": dict(zip(rs["regime"].to_list(), rs["relative_drop"].to_list(), strict=True)),
+        "leaders": {
+            r: ms.filter((pl.col("regime") == r) & (pl.col("rank") == 1))["model"].sort().to_list() for r in regimes
+        },
+        "scale": {"param": sc["param"], "regime": sc["regime"], "rho": sc["rho"], "p": sc["p"], "n": sc["n"],
+                  "excluded": sc["excluded"], "exclude_where": o.scale_exclude_where},
+        "pairs": {"factor": o.pairs_factor, "param": o.param, "where": o.pairs_where, "count": t["pairs"].height,
+                  "pairs": [[a, b] for a, b in t["pairs"].select("smaller", "larger").iter_rows()]},
+        "pareto": {r: t["pareto"].filter((pl.col("regime") == r) & pl.col("on_frontier"))["model"].to_list() for r in regimes},
+        "winners": {r: dict(t["category_winners"].filter(pl.col("regime") == r).select("category", "winner").iter_rows()) for r in regimes},
+        "reranks": {"base": o.base_regime, **{
+            row["regime"]: {"n_reranked": row["n_reranked"], "n_categories": row["n_categories"], "categories": row["categories"]}
+            for row in t["rerank_counts"].iter_rows(named=True)
+        }},
+        "few_shot": {row["regime"]: {k: v for k, v in row.items() if k != "regime"} for row in t["drop_vs_ceiling"].iter_rows(named=True)},
+        "high_variance": {
+            "threshold": o.variance_threshold, "regime": o.base_regime, "top_k": o.variance_top_k, "column": o.tally_column,
+            "n_tasks": t["high_variance_tasks"].height, "tasks": t["high_variance_tasks"]["task"].to_list(),
+            "tally": dict(t["top_k_tally"].select("value", "count").iter_rows()),
+        },
+        "groups": {
+            by: {row["group"]: row["mean_macro"] for row in t["group_means"].filter((pl.col("by") == by) & (pl.col("regime") == o.base_regime)).iter_rows(named=True)}
+            for by in (t["group_means"]["by"].unique().to_list() if t["group_means"].height else [])
+        },
+        "ablations": {
+            row["ablation"] + "@" + row["regime"]: {"factor": row["factor"], "macro_diff": row["macro_diff"],
+                                                     "n_b_better": row["n_b_better"], "n_categories": row["n_categories"]}
+            for row in t["ablation_summary"].iter_rows(named=True)
+        },
+        "recommendations": {
+            "regime": o.recommend_regime, "max_params": o.max_params,
+            "by_category": {row["category"]: {"model": row["model"], "score": row["score"], "runner_up": row["runner_up"], "margin": row["margin"]}
+                            for row in t["recommendations"].iter_rows(named=True)},
+        },
+        "issues": t["issues"].to_dicts(),
+    }
+    if "stability" in t:
+        st = t["stability"]
+        ov = st.filter(pl.col("scope") == "overall").row(0, named=True)
+        s["stability"] = {"by": o.compare_by, "a": o.compare_a, "b": o.compare_b, "spearman": ov["spearman"], "spearman_p": ov["spearman_p"],
+                          "kendall": ov["kendall"], "kendall_p": ov["kendall_p"], "n_models": ov["n_models"],
+                          "categories_same_top": int(st.filter(pl.col("scope") != "overall")["same_top"].sum())}
+    if boot is not None:
+        mb = boot.filter(pl.col("scope") == "macro")
+        s["uncertainty"] = {
+            "n_boot": o.n_boot, "ci": o.ci, "seed": o.seed, "resampling": "tasks within category",
+            "macro": {r: {row["model"]: {"macro": row["estimate"], "lo": row["lo"], "hi": row["hi"], "rank_lo": row["rank_lo"], "rank_hi": row["rank_hi"]}
+                          for row in mb.filter(pl.col("regime") == r).iter_rows(named=True)} for r in regimes},
+        }
+    if "paired_comparison" in t:
+        ov = t["paired_comparison"].filter(pl.col("task") == "overall").row(0, named=True)
+        s["paired_comparison"] = {"a": o.paired[0], "b": o.paired[1], "diff": ov["diff"], "lo": ov["lo"], "hi": ov["hi"], "p": ov["p"]}
+    return _clean(s)

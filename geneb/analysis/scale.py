@@ -1,0 +1,56 @@
+"""Scale vs quality: Spearman rho between a parameter column and macro (the paper: 0.565
+with `params_v1`; 0.685 excluding the prokaryotic outlier via `exclude_where`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from ._select import regime_models, require_column
+from .metadata import Where
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman rho as the Pearson correlation of average ranks (ties averaged, like scipy)."""
+    rx = stats.rankdata(x, axis=-1)
+    ry = stats.rankdata(y, axis=-1)
+    rx = rx - rx.mean(axis=-1, keepdims=True)
+    ry = ry - ry.mean(axis=-1, keepdims=True)
+    den = np.sqrt((rx * rx).sum(axis=-1) * (ry * ry).sum(axis=-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (rx * ry).sum(axis=-1) / den
+
+
+def scale_correlation(
+    results: pl.DataFrame,
+    param: str = "params",
+    regime: str = "full",
+    metric: str = "mcc",
+    protocol: str | None = None,
+    where: Where = None,
+    exclude: Iterable[str] = (),
+    exclude_where: Where = None,
+    scores: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """One row: rho, p (two-sided, scipy), n, the parameter column and the excluded models.
+
+    Models with a null parameter count are left out (and listed)."""
+    ms = regime_models(results, regime, metric, protocol, where, exclude, exclude_where, scores)
+    require_column(ms, param, "scale_correlation")
+    no_param = ms.filter(pl.col(param).is_null())["model"].to_list()
+    ms = ms.filter(pl.col(param).is_not_null())
+    n = ms.height
+    if n >= 3:
+        res = stats.spearmanr(ms[param].to_numpy().astype(float), ms["macro"].to_numpy())
+        rho, p = float(res.statistic), float(res.pvalue)
+    else:
+        rho, p = float("nan"), float("nan")
+    return pl.DataFrame(
+        {
+            "regime": [regime], "param": [param], "rho": [rho], "p": [p], "n": [n],
+            "excluded": [sorted(set(exclude) | set(no_param))],
+        }
+    )

@@ -1,0 +1,155 @@
+"""Read GENEB leaderboard submission files (one JSON per model) into the long results form.
+
+A submission holds seed-averaged scores per (regime, task); the rows it yields carry
+`seed = null`, `protocol = "geneb-v1"` (the official harness) and `backend = "submission"`,
+so they aggregate exactly like seed-averaged `geneb probe` rows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .errors import AnalysisError
+from .schema import RESULT_SCHEMA
+
+SUBMISSION_PROTOCOL = "geneb-v1"
+_METRIC_KEYS = {"MCC": "mcc", "Acc": "acc", "F1": "f1"}
+_BAD_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclass
+class Submission:
+    """One parsed submission: its rows and the metadata its `meta` block declares."""
+
+    path: Path
+    model_id: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    rows: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+
+def submission_filename(model_id: str) -> str:
+    """The file name the official validator expects for a model id."""
+    return _BAD_CHARS.sub("_", model_id) + ".json"
+
+
+def _submission_paths(paths: str | Path | list[str | Path]) -> list[Path]:
+    items = [paths] if isinstance(paths, str | Path) else list(paths)
+    out: list[Path] = []
+    for p in map(Path, items):
+        if p.is_dir():
+            found = sorted(p.glob("*.json"))
+            if not found:
+                raise AnalysisError(f"{p}: no *.json submission files in this directory")
+            out.extend(found)
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise AnalysisError(f"{p}: submission file or directory not found")
+    return out
+
+
+def read_submission(path: str | Path, task_categories: dict[str, str]) -> Submission:
+    """Parse and check one submission file; `task_categories` maps known task ids to categories."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise AnalysisError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise AnalysisError(f"{path}: expected a JSON object at top level")
+    model_id = doc.get("model_id")
+    if not isinstance(model_id, str) or not model_id:
+        raise AnalysisError(f"{path}: missing or empty 'model_id'")
+    meta = doc.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise AnalysisError(f"{path}: 'meta' must be an object")
+    if "params" in meta and not (isinstance(meta["params"], int) and meta["params"] >= 0):
+        raise AnalysisError(f"{path}: meta.params must be a non-negative integer, got {meta['params']!r}")
+    results = doc.get("results")
+    if not isinstance(results, dict) or not results:
+        raise AnalysisError(f"{path}: missing 'results' (regime -> task -> metrics)")
+    cols: dict[str, list[Any]] = {k: [] for k in ("task", "category", "regime", "mcc", "acc", "f1")}
+    unknown: list[str] = []
+    for regime, tasks in results.items():
+        if not isinstance(tasks, dict):
+            raise AnalysisError(f"{path}: results[{regime!r}] must map task ids to metrics")
+        for task, metrics in tasks.items():
+            if task not in task_categories:
+                unknown.append(task)
+                continue
+            if not isinstance(metrics, dict) or "MCC" not in metrics:
+                raise AnalysisError(f"{path}: results[{regime!r}][{task!r}] has no 'MCC'")
+            vals = {}
+            for key, col in _METRIC_KEYS.items():
+                v = metrics.get(key)
+                if v is not None and (not isinstance(v, int | float) or isinstance(v, bool) or math.isnan(v)):
+                    raise AnalysisError(f"{path}: results[{regime!r}][{task!r}][{key!r}] is not a number: {v!r}")
+                vals[col] = None if v is None else float(v)
+            if not -1.0 <= vals["mcc"] <= 1.0:
+                raise AnalysisError(f"{path}: results[{regime!r}][{task!r}]: MCC {vals['mcc']} outside [-1, 1]")
+            cols["task"].append(task)
+            cols["category"].append(task_categories[task])
+            cols["regime"].append(regime)
+            for col in ("mcc", "acc", "f1"):
+                cols[col].append(vals[col])
+    if unknown:
+        shown = ", ".join(sorted(set(unknown))[:5])
+        raise AnalysisError(
+            f"{path}: {len(set(unknown))} unknown task id(s): {shown}"
+            f"{' ...' if len(set(unknown)) > 5 else ''} (not in the catalog; register them or fix the file)"
+        )
+    n = len(cols["task"])
+    rows = pl.DataFrame(
+        {
+            "model": [model_id] * n,
+            **{k: cols[k] for k in ("task", "category", "regime")},
+            "seed": [None] * n,
+            "protocol": [SUBMISSION_PROTOCOL] * n,
+            "backend": ["submission"] * n,
+            **{k: cols[k] for k in ("mcc", "acc", "f1")},
+        },
+        schema_overrides={k: RESULT_SCHEMA[k] for k in ("seed", "mcc", "acc", "f1")},
+    )
+    return Submission(path=path, model_id=model_id, meta=meta, rows=rows)
+
+
+def read_submissions(paths: str | Path | list[str | Path], task_categories: dict[str, str]) -> list[Submission]:
+    """Read submission files or directories of them; a model id may appear only once."""
+    subs: list[Submission] = []
+    seen: dict[str, Path] = {}
+    for p in _submission_paths(paths):
+        s = read_submission(p, task_categories)
+        if s.model_id in seen:
+            raise AnalysisError(f"duplicate model {s.model_id!r}: submitted in both {seen[s.model_id]} and {p}")
+        seen[s.model_id] = p
+        subs.append(s)
+    return subs
+
+
+def write_submission(
+    path: str | Path,
+    model_id: str,
+    scores: dict[str, dict[str, dict[str, float]]],
+    meta: dict[str, Any],
+    harness_version: str = "geneb-0.1.0",
+) -> Path:
+    """Write one submission file (used by tests and by users exporting scores)."""
+    doc = {
+        "schema_version": "1.0",
+        "model_id": model_id,
+        "harness_version": harness_version,
+        "meta": meta,
+        "results": scores,
+    }
+    p = Path(path)
+    if p.is_dir():
+        p = p / submission_filename(model_id)
+    p.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    return p
