@@ -1,0 +1,39 @@
+"""Run (model, task) units in-process or on a Dask cluster (the ``dist`` extra).
+
+Importing this package imports neither dask nor distributed: only a run with
+``dask=...`` does, so everything else works without the extra installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "Unit": "geneb.dist.units",
+    "UnitResult": "geneb.dist.units",
+    "embed_units": "geneb.dist.units",
+    "probe_units": "geneb.dist.units",
+    "run_embed_unit": "geneb.dist.units",
+    "run_probe_unit": "geneb.dist.units",
+    "run_units": "geneb.dist.executor",
+    "ClusterError": "geneb.dist.cluster",
+    "connect": "geneb.dist.cluster",
+    "local_cluster": "geneb.dist.cluster",
+    "embed_all": "geneb.dist.drivers",
+    "probe_all": "geneb.dist.drivers",
+    "measure_peak_rss": "geneb.dist.peakmem",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'geneb.dist' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+__all__ = sorted(_LAZY)

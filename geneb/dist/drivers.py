@@ -1,0 +1,253 @@
+"""The two runs a user starts, as (model, task) units: ``embed_all`` and ``probe_all``.
+
+Both plan in this process (check models, tasks and the store before any work), run
+the units with :func:`geneb.dist.executor.run_units` (in-process, or on Dask with
+``dask=``), and report what happened. Embedding units write their own arrays into the
+shared store; probing units return rows that are merged here into the results table,
+checkpointed as units finish, so no two workers ever write the same file.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .executor import run_units
+from .units import (
+    LOCK_WAIT_SECONDS,
+    UnitResult,
+    embed_units,
+    probe_units,
+    release_adapters,
+    run_embed_unit,
+    run_probe_unit,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunReport:
+    """Every unit's result, in unit order, and the run's wall time."""
+
+    results: list[UnitResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[UnitResult]:
+        return [r for r in self.results if not r.ok]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results:
+            if not r.ok:
+                k = "failed"
+            elif r.unit.kind == "embed":
+                k = getattr(r.value, "status", "done")
+            else:
+                k = "skipped" if r.info.get("skipped") else "probed"
+            out[k] = out.get(k, 0) + 1
+        return out
+
+    def __str__(self) -> str:
+        c = ", ".join(f"{v} {k}" for k, v in sorted(self.counts().items())) or "nothing to do"
+        hosts = len({(r.host, r.pid) for r in self.results if r.pid})
+        return f"{len(self.results)} unit(s): {c}; {self.seconds:.1f} s on {hosts} worker process(es)"
+
+    def raise_for_failures(self) -> None:
+        """Raise one error naming every failed unit (after all others finished)."""
+        bad = self.failed
+        if bad:
+            lines = "\n".join(f"  {r.unit.name}: {r.error}" for r in bad[:20])
+            more = f"\n  ... and {len(bad) - 20} more" if len(bad) > 20 else ""
+            raise RuntimeError(f"{len(bad)} of {len(self.results)} unit(s) failed:\n{lines}{more}")
+
+
+# -- embed ---------------------------------------------------------------------------------
+
+
+def embed_all(
+    store: str | Path,
+    models: Sequence[str],
+    tasks: Sequence[str],
+    *,
+    dask: Any = None,
+    data_dir: str | Path | None = None,
+    device: str = "auto",
+    options: Any = None,
+    token_budget: int | None = None,
+    overwrite: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
+    retries: int = 2,
+    lock_wait: float = LOCK_WAIT_SECONDS,
+    progress: bool = True,
+    n_workers: int | None = None,
+) -> RunReport:
+    """Embed every (model, task) pair into ``store`` as independent units.
+
+    ``store`` must be reachable under the same path/URL from every worker (a shared
+    file system or an fsspec URL such as ``s3://bucket/geneb.zarr``), and so must
+    ``data_dir`` when given. Neural models are GPU units unless ``device='cpu'``.
+    """
+    from ..catalog import get_model
+    from ..data import load_task
+    from ..extract import adapter_class
+
+    models = list(dict.fromkeys(models))
+    tasks = list(dict.fromkeys(tasks))
+    if not models or not tasks:
+        raise ValueError("embed: no models or no tasks given")
+    for m in models:  # unknown ids and missing extras fail here, before any work
+        spec = get_model(m)
+        adapter_class(spec.family).ensure_available(spec)
+    if data_dir is not None and not Path(data_dir).is_dir() and "://" not in str(data_dir):
+        raise FileNotFoundError(f"task data directory {data_dir} does not exist")
+    for t in tasks:  # every task file parses before any work (one task in memory at a time)
+        load_task(t, data_dir)
+    _open_rw(store, storage_options)  # creates the store once, before workers race to
+    units = embed_units(models, tasks, device)
+    fn = functools.partial(
+        run_embed_unit,
+        store=str(store),
+        storage_options=dict(storage_options) if storage_options else None,
+        data_dir=None if data_dir is None else str(data_dir),
+        device=device,
+        options=options,
+        token_budget=token_budget,
+        overwrite=overwrite,
+        lock_wait=lock_wait,
+    )
+    t0 = time.perf_counter()
+    results = run_units(units, fn, dask=dask, retries=retries, progress=progress,
+                        desc="embed", n_workers=n_workers, cleanup=release_adapters)
+    return RunReport(results, time.perf_counter() - t0)
+
+
+def _open_rw(store: Any, storage_options: Mapping[str, Any] | None) -> Any:
+    from ..store import open_store
+
+    kw = {"storage_options": dict(storage_options)} if storage_options else {}
+    return open_store(str(store), mode="a", **kw)
+
+
+# -- probe ---------------------------------------------------------------------------------
+
+
+def _gpu_backend(backend: str) -> bool:
+    if backend == "cuml":
+        return True
+    if backend == "torch":
+        from ..probe.backends import _cuda_usable_by_torch
+
+        return _cuda_usable_by_torch()
+    return False
+
+
+class _Merger:
+    """Collects unit rows and writes them into the results table, whole units at a time,
+    at most every ``every`` seconds and once at the end."""
+
+    def __init__(self, out: Path, protocol: str, table: Any, preds: Any, every: float) -> None:
+        self.out, self.protocol, self.table, self.preds, self.every = out, protocol, table, preds, every
+        self.rows: list[dict[str, Any]] = []
+        self.last = time.perf_counter()
+
+    def add(self, res: UnitResult) -> None:
+        if res.ok and res.value:
+            self.rows.extend(res.value)
+        if self.rows and time.perf_counter() - self.last > self.every:
+            self.save()
+
+    def save(self) -> None:
+        from ..probe.grid import _drop_stale, _drop_stale_preds
+        from ..probe.table import merge, rows_to_frames, write_results
+
+        if not self.rows:
+            return
+        res, prd = rows_to_frames(self.rows)
+        self.table = merge(_drop_stale(self.table, res, self.protocol), res)
+        self.preds = merge(_drop_stale_preds(self.preds, self.table), prd)
+        write_results(self.out, self.table, self.preds)
+        self.rows = []
+        self.last = time.perf_counter()
+
+
+def probe_all(
+    store: str | Path,
+    out: str | Path,
+    protocol: str = "geneb-v1",
+    models: Sequence[str] | None = None,
+    tasks: Sequence[str] | None = None,
+    regimes: Sequence[str] | None = None,
+    backend: str = "auto",
+    overwrite: bool = False,
+    *,
+    dask: Any = None,
+    storage_options: Mapping[str, Any] | None = None,
+    retries: int = 2,
+    progress: bool = True,
+    n_workers: int | None = None,
+    report: Any = None,
+    checkpoint_seconds: float | None = None,
+) -> Any:
+    """Probe every fully embedded (model, task) pair of ``store`` as independent units
+    and merge their rows into the results table ``out`` (+ predictions side file).
+
+    The grid is planned exactly as :func:`geneb.probe.run_probes` plans it (incremental
+    against ``out``, stale rows of re-embedded pairs dropped), so the table is the same
+    whichever way the units ran. Returns the whole table; raises after saving when a
+    unit failed."""
+    from ..catalog import get_protocol
+    from ..probe.backends import resolve_backend_name
+    from ..probe.grid import CHECKPOINT_SECONDS, GridReport, plan_grid
+    from ..probe.table import read_preds, read_results
+
+    t0 = time.perf_counter()
+    report = report if report is not None else GridReport()
+    proto = get_protocol(protocol)
+    regimes = tuple(regimes or proto.regimes)
+    bad = [r for r in regimes if r not in proto.regimes]
+    if bad:
+        raise ValueError(f"protocol {protocol!r} has no regime(s) {bad} (has {list(proto.regimes)})")
+    backend = resolve_backend_name(backend, proto)
+    kw = {"storage_options": dict(storage_options)} if storage_options else {}
+    from ..store import open_store
+
+    st = open_store(str(store), mode="r", **kw)
+    table, preds = read_results(out), read_preds(out)
+    planned = plan_grid(st, table, protocol, models, tasks, regimes, overwrite, report)
+    for (m, t), why in report.skipped.items():
+        log.warning("skipping %s/%s: %s", m, t, why)
+    if not planned:
+        report.seconds = time.perf_counter() - t0
+        return table
+    units = probe_units([(u.model, u.task, u.regimes) for u in planned], gpu=_gpu_backend(backend))
+    fn = functools.partial(
+        run_probe_unit, store=str(store),
+        storage_options=dict(storage_options) if storage_options else None,
+        protocol=protocol, backend=backend,
+    )
+    merger = _Merger(Path(out), protocol, table, preds,
+                     CHECKPOINT_SECONDS if checkpoint_seconds is None else checkpoint_seconds)
+    try:
+        results = run_units(units, fn, dask=dask, retries=retries, progress=progress,
+                            desc=f"probe {protocol} [{backend}]", on_result=merger.add,
+                            n_workers=n_workers)
+    finally:
+        merger.save()
+        report.seconds = time.perf_counter() - t0
+    run = RunReport(results, report.seconds)
+    for r in results:
+        if r.ok and r.info.get("skipped"):
+            report.skipped[(r.unit.model, r.unit.task)] = r.info["skipped"]
+            log.warning("skipping %s", r.info["skipped"])
+        elif r.ok:
+            report.probed.append((r.unit.model, r.unit.task))
+    log.info("probe: %s", run)
+    run.raise_for_failures()
+    return merger.table
