@@ -65,12 +65,9 @@ class ShardCodec:
                 return None
             compressor = None
             if len(names) == 3:
-                from numcodecs import Blosc, Zstd
-
-                compressor = {"blosc": Blosc, "zstd": Zstd}.get(names[1])
+                compressor = _numcodecs_compressor(cfg["codecs"][1])
                 if compressor is None:
                     return None
-                compressor = compressor()
             shard_rows, dim = meta["chunk_grid"]["configuration"]["chunk_shape"]
             chunk_rows, cdim = cfg["chunk_shape"]
             if cdim != dim or dim != meta["shape"][1] or shard_rows % chunk_rows:
@@ -131,5 +128,46 @@ class ShardCodec:
             self.decode_chunk(memoryview(raw)[off:off + n], rows, f"{where} chunk {i}")
         return out
 
+    def encode_shard(self, data: np.ndarray) -> bytes:
+        """Encode rows [0, len(data)) of a shard exactly as zarr's sharding codec would:
+        edge chunks padded with NaN (the fill value), chunks past the end omitted."""
+        if data.dtype != self.dtype or data.ndim != 2 or data.shape[1] != self.dim or len(data) > self.shard_rows:
+            raise ValueError(f"shard data must be (<= {self.shard_rows}, {self.dim}) {self.dtype}, got {data.shape} {data.dtype}")
+        import crc32c
+
+        parts: list[bytes] = []
+        index = np.full((self.chunks_per_shard, 2), _MAX_U64, dtype="<u8")
+        offset = 0
+        cr = self.chunk_rows
+        for i in range(-(-len(data) // cr)):
+            chunk = data[i * cr:(i + 1) * cr]
+            if len(chunk) < cr:
+                padded = np.full((cr, self.dim), np.nan, dtype=self.dtype)
+                padded[: len(chunk)] = chunk
+                chunk = padded
+            chunk = np.ascontiguousarray(chunk)
+            body = bytes(self.compressor.encode(chunk)) if self.compressor is not None else chunk.tobytes()
+            enc = body + crc32c.crc32c(body).to_bytes(4, "little")
+            index[i] = (offset, len(enc))
+            offset += len(enc)
+            parts.append(enc)
+        ib = index.tobytes()
+        parts.append(ib + crc32c.crc32c(ib).to_bytes(4, "little"))
+        return b"".join(parts)
+
     def missing_chunks(self, index: np.ndarray) -> list[int]:
         return [i for i in range(self.chunks_per_shard) if index[i, 0] == _MAX_U64 and index[i, 1] == _MAX_U64]
+
+
+def _numcodecs_compressor(codec: dict[str, Any]) -> Any:
+    """numcodecs equivalent of a zarr v3 blosc/zstd codec entry (None if unknown)."""
+    from numcodecs import Blosc, Zstd
+
+    cfg = codec.get("configuration", {})
+    if codec["name"] == "blosc":
+        shuffle = {"noshuffle": Blosc.NOSHUFFLE, "shuffle": Blosc.SHUFFLE, "bitshuffle": Blosc.BITSHUFFLE}
+        return Blosc(cname=cfg.get("cname", "zstd"), clevel=int(cfg.get("clevel", 5)),
+                     shuffle=shuffle[cfg.get("shuffle", "shuffle")], blocksize=int(cfg.get("blocksize", 0)))
+    if codec["name"] == "zstd":
+        return Zstd(level=int(cfg.get("level", 0)), checksum=bool(cfg.get("checksum", False)))
+    return None

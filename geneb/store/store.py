@@ -73,9 +73,9 @@ class Store:
         return self._group_attrs(S.pair_path(model, task), S.TYPE_PAIR)
 
     def _split_attrs(self, model: str, task: str, split: str) -> dict[str, Any]:
+        pair = self._require_pair(model, task)  # also refuses an unknown pair encoding
         attrs = self._group_attrs(S.split_path(model, task, split), S.TYPE_SPLIT)
         if attrs is None:
-            pair = self._require_pair(model, task)
             raise KeyError(f"{model}/{task} in {self.url} has no split {split!r} (splits: {', '.join(pair.get('layouts', {}))})")
         return attrs
 
@@ -159,8 +159,9 @@ class Store:
         return json.loads(raw)
 
     def _reader(self, model: str, task: str, split: str) -> _MatrixReader:
+        layout = self.layout(model, task, split)
         return _MatrixReader(self._kv, S.split_path(model, task, split), self._x_meta(model, task, split),
-                             self.layout(model, task, split), self._zarr_store)
+                             layout, self._zarr_store)
 
     def X(
         self,

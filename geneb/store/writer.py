@@ -26,6 +26,7 @@ from . import schema as S
 from .cachekey import cache_key_hash, diff_keys, validate_cache_key
 from .errors import CacheKeyMismatch, StoreError
 from .lock import PairLock
+from .shards import ShardCodec
 
 if TYPE_CHECKING:
     from .store import Store
@@ -246,11 +247,13 @@ class Writer:
         flags = self.done_flags(split)
         return [b for b in self.blocks(split) if not flags[b.index]]
 
-    def _x(self, split: str):
+    def _codec(self, split: str) -> ShardCodec:
         if split not in self._arrays:
-            import zarr
-
-            self._arrays[split] = zarr.open_array(self.store._zarr_store, path=f"{S.split_path(self.model, self.task, split)}/X", mode="r+")
+            meta = self.store._x_meta(self.model, self.task, split)
+            codec = ShardCodec.from_metadata(meta)
+            if codec is None:
+                raise StoreError(f"{self._where}/{split}: X array has an unexpected codec chain; re-create with overwrite=True")
+            self._arrays[split] = codec
         return self._arrays[split]
 
     def write_block(self, split: str, start: int, X: Any) -> Block:
@@ -271,13 +274,16 @@ class Writer:
         if not np.issubdtype(X.dtype, np.floating):
             raise ValueError(f"{self._where}/{split}: embeddings must be floating point, got {X.dtype}")
         t0 = time.perf_counter()
-        data = np.ascontiguousarray(X, dtype=lay.dtype)
+        with np.errstate(over="ignore"):
+            data = np.ascontiguousarray(X, dtype=lay.dtype)
         if not np.isfinite(data).all():
             bad = np.flatnonzero(~np.isfinite(data).all(axis=1))[:5] + blk.start
             hint = " (values beyond float16 range: store with dtype='float32')" if np.isfinite(X).all() else ""
             raise ValueError(f"{self._where}/{split}: non-finite embedding values in rows {bad.tolist()}{hint}; nothing written")
         self._lock.renew()
-        self._x(split)[blk.start:blk.stop] = data
+        # one shard = one block, written whole by an atomic put (LocalStore: temp + rename)
+        key = f"{S.split_path(self.model, self.task, split)}/X/c/{blk.index}/0"
+        self.store._kv.set(key, self._codec(split).encode_shard(data))
         self._mark_done(split, blk.index)
         self._write_seconds += time.perf_counter() - t0
         self._rows_written += blk.n_rows

@@ -1,0 +1,234 @@
+"""Round trips through the store: dtypes, labels, shapes, subsets, lazy, fsspec, errors."""
+
+import json
+import uuid
+
+import numpy as np
+import polars as pl
+import pytest
+import zarr
+
+from geneb.store import (
+    CacheKeyMismatch,
+    IncompleteData,
+    StoreError,
+    UnknownEncoding,
+    open_store,
+)
+from geneb.store.testing import random_embeddings, write_pair
+from geneb.store.testing import test_cache_key as tkey
+
+
+@pytest.fixture
+def store(tmp_path):
+    return open_store(tmp_path / "s.zarr", mode="a")
+
+
+def _expect(X, dtype):
+    return X.astype(dtype).astype(np.float32)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32"])
+@pytest.mark.parametrize("compressor", ["blosc-lz4", "zstd", "none"])
+def test_roundtrip_bit_exact(store, dtype, compressor):
+    X, y = random_embeddings({"train": 333, "test": 41}, 24, seed=1, n_classes=5)
+    write_pair(store, "m", "t", X, y, dtype=dtype, compressor=compressor, block_rows=64)
+    assert store.status("m", "t") == "complete"
+    for s in X:
+        got = store.X("m", "t", s)
+        assert got.dtype == np.float32 and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, _expect(X[s], dtype))
+        np.testing.assert_array_equal(store.y("m", "t", s), y[s])
+        np.testing.assert_array_equal(store.row_index("m", "t", s), np.arange(len(X[s])))
+        # the arrays are standard Zarr v3: zarr itself reads the same values
+        z = zarr.open_array(store._zarr_store, path=f"m/t/{s}/X", mode="r")[:]
+        np.testing.assert_array_equal(z.astype(np.float32), got)
+    assert set(np.unique(store.y("m", "t", "train"))) == set(range(5))
+
+
+def test_default_layout_is_float16_sharded(store):
+    X, y = random_embeddings({"train": 5000}, 256)
+    write_pair(store, "m", "t", X, y)
+    meta = store._x_meta("m", "t", "train")
+    (codec,) = meta["codecs"]
+    assert meta["data_type"] == "float16" and codec["name"] == "sharding_indexed"
+    names = [c["name"] for c in codec["configuration"]["codecs"]]
+    assert names == ["bytes", "blosc", "crc32c"]
+    assert codec["configuration"]["codecs"][1]["configuration"]["shuffle"] == "shuffle"
+    lay = store.layout("m", "t", "train")
+    assert lay.block_rows * 256 * 2 <= 4 * 2**20 and lay.chunk_rows * 256 * 2 <= 16 * 1024
+    shards = [k for k in store._kv.list_prefix("m/t/train/X/c")]
+    assert len(shards) == lay.n_blocks  # one file per block, not per chunk
+
+
+def test_empty_and_one_row_splits(store):
+    X, y = random_embeddings({"train": 1, "test": 0, "val": 2}, 8)
+    write_pair(store, "m", "t", X, y)
+    assert store.X("m", "t", "train").shape == (1, 8)
+    assert store.X("m", "t", "test").shape == (0, 8)
+    assert store.y("m", "t", "test").shape == (0,)
+    np.testing.assert_array_equal(store.X("m", "t", "val"), _expect(X["val"], "float16"))
+    assert store.verify() == []
+
+
+def test_row_subsets_in_given_order(store):
+    X, y = random_embeddings({"train": 500}, 16, seed=3)
+    write_pair(store, "m", "t", X, y, block_rows=64)
+    full = store.X("m", "t", "train")
+    rng = np.random.default_rng(0)
+    for idx in (rng.integers(0, 500, 50), np.array([499, 0, 0, 250]), np.array([], dtype=int), np.array([-1, -500])):
+        np.testing.assert_array_equal(store.X("m", "t", "train", rows=idx), full[idx])
+    np.testing.assert_array_equal(store.X("m", "t", "train", rows=slice(10, 400, 7)), full[10:400:7])
+    mask = np.zeros(500, bool)
+    mask[[3, 77]] = True
+    np.testing.assert_array_equal(store.X("m", "t", "train", rows=mask), full[[3, 77]])
+    np.testing.assert_array_equal(store.y("m", "t", "train", rows=[5, 1]), y["train"][[5, 1]])
+    with pytest.raises(IndexError, match="out of range"):
+        store.X("m", "t", "train", rows=[500])
+
+
+def test_lazy_dask(store):
+    pytest.importorskip("dask.array")
+    X, y = random_embeddings({"train": 300}, 8)
+    write_pair(store, "m", "t", X, y, block_rows=64)
+    lazy = store.X("m", "t", "train", lazy=True)
+    assert lazy.shape == (300, 8) and lazy.dtype == np.float32 and lazy.chunks[0][0] == 64
+    np.testing.assert_array_equal(lazy.compute(), store.X("m", "t", "train"))
+    np.testing.assert_array_equal(store.X("m", "t", "train", rows=[7, 200], lazy=True).compute(),
+                                  store.X("m", "t", "train")[[7, 200]])
+
+
+def test_fsspec_memory_store():
+    url = f"memory://geneb-{uuid.uuid4().hex}/s.zarr"
+    st = open_store(url, mode="a")
+    X, y = random_embeddings({"train": 130, "test": 1}, 12, n_classes=3)
+    write_pair(st, "m", "t", X, y, dtype="float32", block_rows=32)
+    ro = open_store(url)
+    assert ro._kv.local_root is None and ro.pairs() == [("m", "t")]
+    np.testing.assert_array_equal(ro.X("m", "t", "train"), X["train"])
+    np.testing.assert_array_equal(ro.X("m", "t", "train", rows=[129, 3]), X["train"][[129, 3]])
+    np.testing.assert_array_equal(ro.y("m", "t", "test"), y["test"])
+    assert ro.verify() == []
+    assert ro.summary()["bytes"].min() > 0
+    st.remove("m")
+    assert ro.pairs() == []
+
+
+def test_incomplete_reads_raise_unless_partial(store):
+    X, y = random_embeddings({"train": 200}, 8)
+    w = store.open_writer("m", "t", cache_key=tkey("m"), n_rows={"train": 200}, dim=8, labels=y, block_rows=64)
+    with w:
+        blocks = w.pending_blocks("train")
+        assert [(b.start, b.stop) for b in blocks] == [(0, 64), (64, 128), (128, 192), (192, 200)]
+        w.write_block("train", 64, X["train"][64:128])
+        w.write_block("train", 192, X["train"][192:200])
+        with pytest.raises(StoreError, match="cannot finish"):
+            w.finish()
+    assert store.status("m", "t") == "partial"
+    with pytest.raises(IncompleteData, match="2 of 4 blocks"):
+        store.X("m", "t", "train")
+    rows = store.done_rows("m", "t", "train")
+    np.testing.assert_array_equal(rows, np.r_[64:128, 192:200])
+    np.testing.assert_array_equal(store.X("m", "t", "train", allow_partial=True), _expect(X["train"][rows], "float16"))
+    with pytest.raises(IncompleteData, match="unfinished block"):
+        store.X("m", "t", "train", rows=[0], allow_partial=True)
+    # a reopened writer resumes with only the missing blocks
+    with store.open_writer("m", "t", cache_key=tkey("m"), n_rows={"train": 200}, dim=8, labels=y) as w2:
+        assert [b.index for b in w2.pending_blocks("train")] == [0, 2]
+
+
+def test_cache_key_mismatch_refuses_or_overwrites(store):
+    X, y = random_embeddings({"train": 10}, 4)
+    write_pair(store, "m", "t", X, y)
+    with pytest.raises(CacheKeyMismatch, match="pooling: stored 'mean' != requested 'cls'"):
+        store.open_writer("m", "t", cache_key=tkey("m", pooling="cls"), n_rows={"train": 10}, dim=4, labels=y)
+    np.testing.assert_array_equal(store.X("m", "t", "train"), _expect(X["train"], "float16"))  # untouched
+    X2, _ = random_embeddings({"train": 10}, 4, seed=9)
+    write_pair(store, "m", "t", X2, y, cache_key=tkey("m", pooling="cls"), overwrite=True)
+    np.testing.assert_array_equal(store.X("m", "t", "train"), _expect(X2["train"], "float16"))
+    assert store.cache_key("m", "t")["pooling"] == "cls"
+    # same key, different shape: refused too
+    with pytest.raises(StoreError, match="same cache key but different"):
+        store.open_writer("m", "t", cache_key=tkey("m", pooling="cls"), n_rows={"train": 11}, dim=4,
+                          labels={"train": np.zeros(11, int)})
+
+
+def test_bad_input_writes_nothing(store):
+    y = {"train": np.zeros(64, int)}
+    with pytest.raises(ValueError, match="invalid model id"):
+        store.open_writer("a/b", "t", cache_key=tkey(), n_rows={"train": 64}, dim=4, labels=y)
+    with pytest.raises(ValueError, match="labels have shape"):
+        store.open_writer("m", "t", cache_key=tkey(), n_rows={"train": 65}, dim=4, labels=y)
+    with pytest.raises(ValueError, match="differs from storage dtype"):
+        store.open_writer("m", "t", cache_key=tkey(), n_rows={"train": 64}, dim=4, labels=y, dtype="float32")
+    assert store.pairs() == []
+    with store.open_writer("m", "t", cache_key=tkey(), n_rows={"train": 64}, dim=4, labels=y, block_rows=32) as w:
+        bad = np.ones((32, 4), np.float32)
+        bad[5, 1] = np.nan
+        with pytest.raises(ValueError, match=r"non-finite embedding values in rows \[5\]"):
+            w.write_block("train", 0, bad)
+        with pytest.raises(ValueError, match="float16 range"):
+            w.write_block("train", 32, np.full((32, 4), 1e6, np.float32))
+        with pytest.raises(ValueError, match="not the start of a block"):
+            w.write_block("train", 5, np.ones((32, 4), np.float32))
+        with pytest.raises(ValueError, match="needs shape"):
+            w.write_block("train", 0, np.ones((31, 4), np.float32))
+        assert len(w.pending_blocks("train")) == 2
+
+
+def test_read_only_and_missing(tmp_path, store):
+    with pytest.raises(StoreError, match="no geneb store"):
+        open_store(tmp_path / "nope.zarr")
+    X, y = random_embeddings({"train": 5}, 4)
+    write_pair(store, "m", "t", X, y)
+    ro = open_store(store.url)
+    with pytest.raises(StoreError, match="read-only"):
+        ro.open_writer("m", "t2", cache_key=tkey(), n_rows={"train": 5}, dim=4, labels=y)
+    with pytest.raises(StoreError, match="read-only"):
+        ro.remove("m")
+    with pytest.raises(KeyError, match="no embeddings for m/zz"):
+        ro.X("m", "zz", "train")
+    with pytest.raises(KeyError, match="no split 'dev'"):
+        ro.X("m", "t", "dev")
+    assert ro.status("m", "zz") == "missing"
+
+
+def test_unknown_encoding_version_refused(tmp_path, store):
+    X, y = random_embeddings({"train": 5}, 4)
+    write_pair(store, "m", "t", X, y)
+    path = tmp_path / "s.zarr" / "m" / "t" / "zarr.json"
+    doc = json.loads(path.read_text())
+    doc["attributes"]["encoding-version"] = "2.0.0"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(UnknownEncoding, match="encoding-version '2.0.0'"):
+        store.X("m", "t", "train")
+    root = tmp_path / "s.zarr" / "zarr.json"
+    doc = json.loads(root.read_text())
+    doc["attributes"]["encoding-type"] = "something-else"
+    root.write_text(json.dumps(doc))
+    with pytest.raises(UnknownEncoding, match="encoding-type"):
+        open_store(tmp_path / "s.zarr")
+
+
+def test_listing_summary_provenance_remove(store):
+    for m in ("a", "b"):
+        for t in ("t1", "t2"):
+            X, y = random_embeddings({"train": 20, "test": 5}, 4)
+            write_pair(store, m, t, X, y, provenance={"batch_size": 4})
+    assert store.models() == ["a", "b"] and store.tasks("a") == ["t1", "t2"]
+    assert store.pairs(status="complete") == [("a", "t1"), ("a", "t2"), ("b", "t1"), ("b", "t2")]
+    df = store.summary()
+    assert isinstance(df, pl.DataFrame) and df.height == 8
+    assert {"model", "task", "split", "n", "dim", "dtype", "bytes", "status", "created"} <= set(df.columns)
+    assert (df["bytes"] > 0).all() and set(df["status"]) == {"complete"}
+    prov = store.provenance("a", "t1")
+    for k in ("cache_key", "created", "finished", "throughput_rows_per_s", "peak_memory_bytes", "host", "versions"):
+        assert prov[k] is not None, k
+    assert prov["batch_size"] == 4 and prov["versions"]["zarr"] == zarr.__version__
+    assert len(store.cache_key_hash("a", "t1")) == 64
+    assert store.remove("a", "t1") == [("a", "t1")]
+    assert store.pairs() == [("a", "t2"), ("b", "t1"), ("b", "t2")]
+    store.remove("b")
+    assert store.models() == ["a"]
+    with pytest.raises(KeyError):
+        store.remove("b")
