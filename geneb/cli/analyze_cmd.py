@@ -1,14 +1,121 @@
-"""`geneb analyze` (not built yet: see the open issues)."""
+"""`geneb analyze` (summary.json, tables, figures) and `geneb report` (static HTML page)."""
 
 from __future__ import annotations
 
+import argparse
+
+
+def _inputs(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("inputs")
+    g.add_argument("--results", nargs="+", default=[], metavar="PATH",
+                   help="results tables (parquet from `geneb probe`) or directories of them")
+    g.add_argument("--submissions", nargs="+", default=None, metavar="PATH",
+                   help="GENEB submission JSON files or directories of them (converted to results rows)")
+    g.add_argument("--metadata", default=None, metavar="CSV",
+                   help="CSV of model metadata (column `model` plus params, architecture, ... or any extra) "
+                        "that overrides and extends the catalog")
+    g.add_argument("--protocol", default=None,
+                   help="keep only rows of this protocol (required when the inputs mix protocols)")
+
+
+def _options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("analysis options")
+    g.add_argument("--metric", default="mcc", choices=("mcc", "acc", "f1"), help="score to aggregate (default mcc)")
+    g.add_argument("--base-regime", default="full", help="the reference regime for scale, pairs, drops, reranking (default full)")
+    g.add_argument("--param", default="params", help="metadata column with parameter counts (params or params_v1)")
+    g.add_argument("--scale-exclude", action="append", default=[], metavar="MODEL",
+                   help="leave this model out of the scale correlation (repeatable)")
+    g.add_argument("--scale-exclude-where", action="append", default=[], metavar="FILTER",
+                   help="leave models matching a metadata filter out of the scale correlation, "
+                        "e.g. pretraining_data=prokaryotic (repeatable)")
+    g.add_argument("--pairs-factor", type=float, default=5.0, help="smaller-beats-larger size factor F (default 5)")
+    g.add_argument("--pairs-where", action="append", default=[], metavar="FILTER",
+                   help="model subset for the pair count, e.g. 'source=geneb' or 'pretraining_data!=prokaryotic' (repeatable, all must hold)")
+    g.add_argument("--variance-threshold", type=float, default=0.12, help="std across models above which a task is high-variance (default 0.12)")
+    g.add_argument("--top-k", type=int, default=3, help="top-k models per high-variance task to tally (default 3)")
+    g.add_argument("--tally-column", default="pretraining_data", help="metadata column tallied over the top-k (default pretraining_data)")
+    g.add_argument("--group-by", action="append", default=None, metavar="COLUMN",
+                   help="metadata column for group means (repeatable; default architecture, tokenization, pretraining_data)")
+    g.add_argument("--ablations", action="append", default=[], metavar="TOML",
+                   help="extra ablation declarations (same format as geneb/catalog/data/ablations.toml)")
+    g.add_argument("--recommend-regime", default="full", help="regime for per-category recommendations (default full)")
+    g.add_argument("--max-params", type=float, default=None, help="parameter budget for recommendations (e.g. 5e8)")
+    g.add_argument("--compare-by", default="regime", choices=("regime", "protocol"),
+                   help="ranking stability between two regimes or two protocols (default regime)")
+    g.add_argument("--compare", nargs=2, default=("full", "10shot"), metavar=("A", "B"),
+                   help="the two regimes/protocols whose rankings are compared (default full 10shot)")
+    g.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for confidence intervals (0 = none; default 1000)")
+    g.add_argument("--ci", type=float, default=0.95, help="confidence level (default 0.95)")
+    g.add_argument("--seed", type=int, default=0, help="bootstrap random seed (default 0)")
+    g.add_argument("--paired", nargs=2, default=None, metavar=("MODEL_A", "MODEL_B"),
+                   help="paired bootstrap comparison of two models over test predictions (needs .preds.parquet)")
+
 
 def register(sub) -> None:
-    p = sub.add_parser("analyze", help="(analyze: not built yet)")
-    p.set_defaults(func=_run)
+    a = sub.add_parser("analyze", help="aggregate results: summary.json, tables (CSV, Markdown) and figures (PNG, SVG)",
+                       description="Run every analysis over results tables and/or GENEB submissions and write "
+                                   "summary.json, tables/ and figures/ into --out (keys: analysis/README.md).")
+    _inputs(a)
+    a.add_argument("--out", default="analysis", metavar="DIR", help="output directory (default analysis/)")
+    a.add_argument("--no-figures", action="store_true", help="skip the figures (faster)")
+    _options(a)
+    a.set_defaults(func=_analyze)
+
+    r = sub.add_parser("report", help="write the static, self-contained HTML leaderboard",
+                       description="Build one HTML file (no server, works offline from file://): sortable table, "
+                                   "regime switch, per-category view, model metadata, figures, confidence intervals.")
+    _inputs(r)
+    r.add_argument("--out", default="analysis/report.html", metavar="HTML", help="output file (default analysis/report.html)")
+    r.add_argument("--title", default="GENEB leaderboard", help="page title")
+    r.add_argument("--no-figures", action="store_true", help="leave the figures out of the page")
+    _options(r)
+    r.set_defaults(func=_report)
 
 
-def _run(args) -> int:
+def _run(args):
+    from geneb.analysis import AnalysisOptions, load_predictions, load_results, run_analysis
+
     from . import CLIError
 
-    raise CLIError("'geneb analyze' is not built yet")
+    if not args.results and not args.submissions:
+        raise CLIError("give --results and/or --submissions")
+    df = load_results(args.results or None, args.submissions, args.metadata, None if args.compare_by == "protocol" else args.protocol)
+    preds = load_predictions(args.results) if args.results else None
+    opts = AnalysisOptions(
+        metric=args.metric, protocol=args.protocol, base_regime=args.base_regime, param=args.param,
+        scale_exclude=args.scale_exclude, scale_exclude_where=args.scale_exclude_where,
+        pairs_factor=args.pairs_factor, pairs_where=args.pairs_where,
+        variance_threshold=args.variance_threshold, variance_top_k=args.top_k, tally_column=args.tally_column,
+        group_by=args.group_by or ["architecture", "tokenization", "pretraining_data"],
+        ablation_files=args.ablations, recommend_regime=args.recommend_regime, max_params=args.max_params,
+        compare_by=args.compare_by, compare_a=args.compare[0], compare_b=args.compare[1],
+        n_boot=args.n_boot, ci=args.ci, seed=args.seed, paired=tuple(args.paired) if args.paired else None,
+    )
+    return run_analysis(df, opts, preds)
+
+
+def _analyze(args) -> int:
+    from geneb.report import write_analysis
+
+    a = _run(args)
+    written = write_analysis(a, args.out, figures=not args.no_figures)
+    s = a.summary
+    print(f"wrote {len(written)} files to {args.out}/ (summary.json, tables/, figures/)")
+    for r, v in s["mean_macro"].items():
+        print(f"  mean macro {r}: {v:.3f}" if v is not None else f"  mean macro {r}: n/a")
+    sc = s["scale"]
+    if sc["rho"] is not None:
+        print(f"  scale: Spearman rho({sc['param']}, macro) = {sc['rho']:.3f} (p = {sc['p']:.2g}, n = {sc['n']})")
+    print(f"  smaller-beats-larger pairs at F={s['pairs']['factor']:g}: {s['pairs']['count']}")
+    if s["issues"]:
+        print(f"  {len(s['issues'])} data issue(s): see tables/issues.md")
+    return 0
+
+
+def _report(args) -> int:
+    from geneb.report import build_report
+
+    a = _run(args)
+    out = build_report(a, args.out, args.title, figures=not args.no_figures)
+    print(f"wrote {out}")
+    return 0
