@@ -44,6 +44,7 @@ class GridReport:
     cells_done: int = 0
     cells_todo: int = 0
     skipped: dict[tuple[str, str], str] = field(default_factory=dict)
+    failed: dict[tuple[str, str], str] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -158,9 +159,9 @@ def run_probes(
     Incremental: a (model, task, regime) whose rows for every seed are already in ``out``
     with the pair's current store cache key and this protocol is not refitted, unless
     ``overwrite``. Pairs not fully embedded or with a single-class train split are skipped
-    with a warning (listed in ``report``); an invalid pair (e.g. NaN embeddings) raises
-    ProbeError after the units finished so far are saved (each unit's rows are written
-    whole or not at all)."""
+    with a warning (listed in ``report``). An invalid pair (e.g. NaN embeddings) writes
+    nothing; the other units still run and are saved (each unit's rows are written whole
+    or not at all), then ProbeError is raised naming every failed pair."""
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
@@ -184,7 +185,6 @@ def run_probes(
 
     new_rows: list[dict[str, Any]] = []
     last_save = time.perf_counter()
-    error: BaseException | None = None
 
     def save() -> None:
         nonlocal table, preds, new_rows
@@ -198,13 +198,14 @@ def run_probes(
                unit="cell", disable=not progress)
 
     def finished(unit: Unit, rows: list[dict[str, Any]] | BaseException) -> None:
-        nonlocal last_save, error
+        nonlocal last_save
         bar.update(len(unit.regimes))
         if isinstance(rows, ProbeSkip):
             report.skipped[(unit.model, unit.task)] = str(rows)
             log.warning("skipping %s", rows)
         elif isinstance(rows, BaseException):
-            error = error or rows
+            report.failed[(unit.model, unit.task)] = str(rows)
+            log.error("%s", rows)
         else:
             new_rows.extend(rows)
             report.probed.append((unit.model, unit.task))
@@ -219,17 +220,17 @@ def run_probes(
                     finished(u, _probe_unit(st, u, protocol, backend))
                 except ProbeError as exc:
                     finished(u, exc)
-                if error is not None:
-                    break
         else:
-            _run_parallel(st, units, protocol, backend, jobs, finished, lambda: error is not None)
+            _run_parallel(st, units, protocol, backend, jobs, finished)
     finally:
         bar.close()
         if new_rows:
             save()
         report.seconds = time.perf_counter() - t0
-    if error is not None:
-        raise error
+    if report.failed:
+        lines = "\n".join(f"  {why}" for why in report.failed.values())
+        raise ProbeError(f"{len(report.failed)} (model, task) unit(s) could not be probed "
+                         f"(nothing written for them; the other units were saved):\n{lines}")
     return table
 
 
@@ -241,7 +242,7 @@ def _drop_stale_preds(preds: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     return preds.join(table.select(keys), on=keys, how="semi")
 
 
-def _run_parallel(st, units, protocol, backend, jobs, finished, stop) -> None:
+def _run_parallel(st, units, protocol, backend, jobs, finished) -> None:
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -266,7 +267,3 @@ def _run_parallel(st, units, protocol, backend, jobs, finished, stop) -> None:
                         f.cancel()
                     raise exc
                 finished(u, exc if exc is not None else fut.result())
-            if stop():
-                for f in pending:
-                    f.cancel()
-                break

@@ -1,0 +1,112 @@
+"""geneb-v1 through `geneb probe --backend sklearn` equals the reference harness procedure
+run inline (scikit-learn, one fit per seed per regime, the same sampling) on stored
+embeddings: every seed's MCC, accuracy and F1, exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
+
+from geneb.cli import main
+from geneb.probe import probe_arrays
+from geneb.probe.synthetic import SyntheticTask, make_embeddings, write_synthetic_store
+
+SEEDS = (13, 17, 42, 123, 997)
+TASKS = [
+    SyntheticTask("bin", n_train=240, n_test=90, dim=24, n_classes=2, separation=2.0, seed=1),
+    SyntheticTask("three", n_train=300, n_test=120, dim=32, n_classes=3, separation=2.5, seed=2),
+    SyntheticTask("forty", n_train=700, n_test=300, dim=40, n_classes=40, separation=5.0, seed=3),
+]
+
+
+def reference_harness(X_train, y_train, X_test, y_test):
+    """The published procedure, inline: a fit per seed per regime."""
+    out = {}
+    for regime, k in (("full", None), ("10shot", 10), ("1shot", 1)):
+        for seed in SEEDS:
+            if k is None:
+                Xf, yf = X_train, y_train
+            else:
+                rng = np.random.RandomState(seed)
+                idx = np.concatenate([
+                    rng.choice(np.where(y_train == c)[0], size=min(k, int((y_train == c).sum())), replace=False)
+                    for c in np.unique(y_train)
+                ])
+                Xf, yf = X_train[idx], y_train[idx]
+            clf = LogisticRegression(max_iter=1000, random_state=seed).fit(Xf, yf)
+            p = clf.predict(X_test)
+            out[(regime, seed)] = (matthews_corrcoef(y_test, p), accuracy_score(y_test, p),
+                                   f1_score(y_test, p, average="macro"), len(yf))
+    return out
+
+
+@pytest.fixture(scope="module")
+def probed(tmp_path_factory):
+    d = tmp_path_factory.mktemp("exact")
+    url = str(d / "store.zarr")
+    write_synthetic_store(url, "m-f32", TASKS, dtype="float32")
+    write_synthetic_store(url, "m-f16", TASKS[1:2], dtype="float16")
+    out = d / "results.parquet"
+    assert main(["probe", "--store", url, "--out", str(out), "--backend", "sklearn", "--no-progress"]) == 0
+    return url, out
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("model,task", [("m-f32", "bin"), ("m-f32", "three"), ("m-f32", "forty"), ("m-f16", "three")])
+def test_cli_equals_reference_seed_by_seed(probed, model, task):
+    from geneb.store import open_store
+
+    url, out = probed
+    st = open_store(url)
+    # the reference harness loads float32 .npy arrays; the store hands out float32 too
+    X_tr, X_te = st.X(model, task, "train"), st.X(model, task, "test")
+    assert X_tr.dtype == np.float32 and X_te.dtype == np.float32
+    ref = reference_harness(X_tr, st.y(model, task, "train"), X_te, st.y(model, task, "test"))
+    got = pl.read_parquet(out).filter(pl.col("model") == model, pl.col("task") == task)
+    assert got.height == 15
+    for r in got.iter_rows(named=True):
+        mcc, acc, f1, n = ref[(r["regime"], r["seed"])]
+        assert (r["mcc"], r["acc"], r["f1"]) == (mcc, acc, f1), (r["regime"], r["seed"])
+        assert r["n_train"] == n
+        assert r["backend"] == "sklearn" and r["protocol"] == "geneb-v1"
+        assert r["cache_key"] == st.cache_key_hash(model, task)
+
+
+def test_results_schema_and_predictions(probed):
+    from geneb.probe.table import PRED_SCHEMA, RESULT_SCHEMA
+
+    _, out = probed
+    res = pl.read_parquet(out)
+    assert dict(res.schema) == RESULT_SCHEMA
+    preds = pl.read_parquet(out.with_name("results.preds.parquet"))
+    assert dict(preds.schema) == PRED_SCHEMA
+    assert preds.height == res.height
+    joined = res.join(preds, on=["model", "task", "regime", "seed", "protocol"])
+    for r in joined.iter_rows(named=True):
+        yt, yp = np.array(r["y_true"]), np.array(r["y_pred"])
+        assert len(yt) == r["n_test"]
+        assert accuracy_score(yt, yp) == r["acc"]
+    assert set(res["category"].unique()) == {"unknown"}  # synthetic task ids are not in the catalog
+
+
+def test_full_fit_shared_across_seeds(probed):
+    _, out = probed
+    full = pl.read_parquet(out).filter(pl.col("regime") == "full")
+    per = full.group_by("model", "task").agg(pl.col("mcc").n_unique().alias("n"))
+    assert (per["n"] == 1).all()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_input_dtype_matters_and_float32_is_used():
+    """scikit-learn's lbfgs fits float32 input in float32: a float64 upcast is a different
+    computation, so equality with the reference requires float32 in (the store's dtype)."""
+    arr = make_embeddings(TASKS[1])
+    (Xtr, ytr), (Xte, yte) = arr["train"], arr["test"]
+    a = LogisticRegression(max_iter=1000).fit(Xtr, ytr)
+    b = LogisticRegression(max_iter=1000).fit(Xtr.astype(np.float64), ytr)
+    assert a.coef_.dtype == np.float32 and b.coef_.dtype == np.float64
+    rows = probe_arrays(Xtr, ytr, Xte, yte, regimes=["full"], backend="sklearn")
+    assert rows[0]["y_pred"].tolist() == a.predict(Xte).tolist()
