@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
-DEFAULT_STORE = "stores/default.zarr"
+DEFAULT_STORE = os.environ.get("GENEB_STORE", "stores/default.zarr")
 
 
 def register(sub) -> None:
@@ -42,6 +43,8 @@ def register(sub) -> None:
     r.add_argument("--token-budget", type=int, default=None, metavar="N",
                    help="padded tokens per batch (default 16384 on CPU, 65536 on CUDA); "
                    "halved automatically on CUDA out-of-memory")
+    r.add_argument("--block-rows", type=int, default=None, metavar="N",
+                   help="rows per store block, the unit of resume, for new pairs (default 2048)")
     r.add_argument("--threads", type=int, default=None, metavar="N", help="torch CPU threads")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -124,7 +127,8 @@ def _run(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     summary = embed(models, tasks, args.store, data_dir=args.data, device=args.device, options=options,
-                    token_budget=args.token_budget, overwrite=args.overwrite, progress=not args.no_progress)
+                    token_budget=args.token_budget, overwrite=args.overwrite, progress=not args.no_progress,
+                    block_rows=args.block_rows)
     from ._table import print_table
 
     rows = [{"model": p.model, "task": p.task, "status": p.status, "rows": p.rows,

@@ -38,6 +38,8 @@ SPLITS = ("train", "test")
 #: Padded tokens per forward pass when the caller gives no budget.
 DEFAULT_TOKEN_BUDGET = {"cpu": 16_384, "cuda": 65_536}
 MAX_BATCH = 512
+#: Store rows per block (the unit of resume) for new pairs; the store keeps a pair's blocking.
+DEFAULT_BLOCK_ROWS = 2048
 
 
 @dataclass(frozen=True)
@@ -252,8 +254,12 @@ def run_pair(
     token_budget: int | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    block_rows: int | None = None,
 ) -> PairResult:
-    """Embed one (model, task) pair into an open store, resuming what is already there."""
+    """Embed one (model, task) pair into an open store, resuming what is already there.
+
+    `block_rows` sets the resume unit of a new pair (default `DEFAULT_BLOCK_ROWS`); batches
+    are planned within a block, so a resumed pair reuses the stored blocking."""
     spec = adapter.spec
     mid, tid = store_model_id(spec), task.task_id
     mismatch_error, lock_busy = _store_errors()
@@ -284,7 +290,7 @@ def run_pair(
             mid, tid, cache_key=key,
             n_rows={s: len(task.split(s)) for s in SPLITS}, dim=int(adapter.dim),
             labels={s: task.split(s).labels for s in SPLITS}, dtype=adapter.options.dtype,
-            overwrite=overwrite, lock_timeout=0.0,
+            overwrite=overwrite, lock_timeout=0.0, block_rows=block_rows or DEFAULT_BLOCK_ROWS,
         )
     except lock_busy:
         log.warning("%s x %s is being written by another process; skipping it", mid, tid)
@@ -408,6 +414,7 @@ def embed(
     token_budget: int | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    block_rows: int | None = None,
 ) -> EmbedSummary:
     """Embed every (model, task) pair into `store` (a path/URL or an open store).
 
@@ -431,7 +438,7 @@ def embed(
         adapter = make_adapter(spec, options, dev)
         try:
             for t in task_ids:
-                res = run_pair(st, adapter, data[t], token_budget, overwrite, progress)
+                res = run_pair(st, adapter, data[t], token_budget, overwrite, progress, block_rows)
                 summary.pairs.append(res)
                 log.info("%s x %s: %s (%d rows, %.1f seq/s)", res.model, res.task, res.status, res.rows, res.seq_per_s)
         finally:
@@ -449,6 +456,7 @@ def embed_pair(
     token_budget: int | None = None,
     overwrite: bool = False,
     progress: bool = False,
+    block_rows: int | None = None,
 ) -> PairResult:
     """One self-contained unit of work (for a distributed scheduler): opens the store,
     takes the pair's lock, resumes, writes and finishes."""
@@ -456,6 +464,6 @@ def embed_pair(
     adapter = make_adapter(spec, options or ExtractOptions(), resolve_device(device))
     task = load_task(task_id, data_dir)
     try:
-        return run_pair(_open_store(store_url), adapter, task, token_budget, overwrite, progress)
+        return run_pair(_open_store(store_url), adapter, task, token_budget, overwrite, progress, block_rows)
     finally:
         adapter.close()
