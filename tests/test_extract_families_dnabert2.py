@@ -277,15 +277,32 @@ def test_repad_scatters_rows_in_mask_order():
         repad(rows[:4], mask)
 
 
-def test_alibi_left_on_meta_by_loading_is_rebuilt(mosaic_dir):
+def _alibi(size: int) -> np.ndarray:
+    pos = np.arange(size)
+    slopes = np.array([2.0 ** -(i + 1) for i in range(HEADS)])
+    return (-np.abs(pos[None, :] - pos[:, None])[None] * slopes[:, None, None]).astype(np.float32)
+
+
+def test_alibi_is_rebuilt_after_loading(mosaic_dir):
+    """transformers 5 leaves the non-persistent ALiBi buffer uninitialised after a meta
+    init; the adapter must rebuild it (sequences shorter than alibi_starting_size use it)."""
     a = make_adapter(_spec(mosaic_dir))
     a.load()
     enc = a.model.encoder
-    good = enc.alibi.clone()
-    enc.register_buffer("alibi", torch.empty(good.shape, device="meta"), persistent=False)
+    np.testing.assert_array_equal(enc.alibi.numpy(), _alibi(8))
+    enc.alibi.fill_(float("nan"))
     a._repair_meta_buffers()
-    assert not enc.alibi.is_meta
-    np.testing.assert_array_equal(enc.alibi.numpy(), good.numpy())
+    np.testing.assert_array_equal(enc.alibi.numpy(), _alibi(8))
+    enc.register_buffer("alibi", torch.empty(HEADS, 8, 8, device="meta"), persistent=False)
+    a._repair_meta_buffers()
+    np.testing.assert_array_equal(enc.alibi.numpy(), _alibi(8))
     enc.register_buffer("other", torch.empty(2, device="meta"), persistent=False)
     with pytest.raises(ExtractError, match="encoder.other was left uninitialised"):
         a._repair_meta_buffers()
+
+
+def test_short_sequence_vector_uses_a_valid_alibi(mosaic_dir):
+    a = make_adapter(_spec(mosaic_dir))
+    a.load()
+    x = a.embed([a.prepare("ACG")])
+    assert np.isfinite(x).all()

@@ -13,7 +13,9 @@ Loading quirks handled here, each one a known way this model fails on current st
   None`: on CPU we take it from the start; on CUDA we try triton and fall back to plain
   attention (with a warning) the first time it fails.
 * transformers 5 builds models under a meta-device context; the non-persistent ALiBi
-  buffer is then left on meta. We rebuild it on the real device after loading.
+  buffer (not in the checkpoint) then comes back as uninitialised memory or still on
+  meta, silently corrupting every sequence shorter than `alibi_starting_size`. We always
+  rebuild it on the real device after loading.
 
 DNABERT-S needs the same remote code: the reference extractor omitted trust_remote_code
 (so it loaded a plain BERT without ALiBi); we refuse to load this family without it.
@@ -123,17 +125,17 @@ class DNABERT2Adapter(HFAdapter):
         self._repair_meta_buffers()
 
     def _repair_meta_buffers(self) -> None:
+        """Rebuild every ALiBi buffer (never trust its loaded contents); refuse other
+        buffers left on the meta device."""
         import torch
 
         dev = torch.device(self.device)
+        default = int(getattr(self.model.config, "alibi_starting_size", 512))
         for name, mod in self.model.named_modules():
-            for bname, buf in list(mod.named_buffers(recurse=False)):
-                if not buf.is_meta:
-                    continue
-                if bname == "alibi" and hasattr(mod, "rebuild_alibi_tensor"):
-                    size = int(getattr(mod, "_current_alibi_size", 0) or getattr(self.model.config, "alibi_starting_size", 512))
-                    mod.rebuild_alibi_tensor(size=size, device=dev)
-                else:
+            if hasattr(mod, "rebuild_alibi_tensor") and hasattr(mod, "alibi"):
+                mod.rebuild_alibi_tensor(size=int(getattr(mod, "_current_alibi_size", 0) or default), device=dev)
+            for bname, buf in mod.named_buffers(recurse=False):
+                if buf.is_meta:
                     raise ExtractError(
                         f"model {self.spec.model_id!r}: buffer {name}.{bname} was left uninitialised (meta device) by loading"
                     )
