@@ -50,4 +50,8 @@ def pareto_frontier(
         )
     if not parts:
         return pl.DataFrame(schema={"model": pl.String, "regime": pl.String, "params": pl.Int64, "macro": pl.Float64, "on_frontier": pl.Boolean})
-    return pl.concat(parts).sort("regime", pl.col("on_frontier").not_(), "params", "macro", descending=[False, False, False, True])
+    order = {r: i for i, r in enumerate(ordered_regimes(ms["regime"].to_list()))}
+    return pl.concat(parts).sort(
+        pl.col("regime").replace_strict(order, return_dtype=pl.Int64), pl.col("on_frontier").not_(), "params", "macro",
+        descending=[False, False, False, True],
+    )

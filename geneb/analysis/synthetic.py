@@ -63,3 +63,14 @@ def synthetic_results(
     )
     keys = [hashlib.sha1(f"{a}/{b}".encode()).hexdigest()[:16] for a, b in zip(grid["model"], grid["task"], strict=True)]
     return df.with_columns(pl.Series("cache_key", keys)).select([pl.col(c).cast(t) for c, t in RESULT_SCHEMA.items()])
+
+
+def results_frame(rows: list[dict], protocol: str = "geneb-v1") -> pl.DataFrame:
+    """A contract-schema results table from a few hand-written rows (model, task, category,
+    regime, mcc, optional seed/protocol/...); other columns get neutral defaults."""
+    defaults = {
+        "seed": 0, "protocol": protocol, "backend": "sklearn", "acc": None, "f1": None, "n_train": 10,
+        "n_test": 10, "n_classes": 2, "converged": True, "fit_seconds": 0.0, "cache_key": "",
+    }
+    full = [{**defaults, **r} for r in rows]
+    return pl.DataFrame(full, schema=RESULT_SCHEMA)
