@@ -63,14 +63,18 @@ def pareto(a: Analysis) -> Figure:
     p = a.tables["pareto"]
     fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     lab, un = _labels(a), _untrained(a)
-    for regime in p["regime"].unique(maintain_order=True).to_list():
+    for i, regime in enumerate(p["regime"].unique(maintain_order=True).to_list()):
         r = p.filter(pl.col("regime") == regime)
-        x = np.maximum(r["params"].to_numpy().astype(float), 1.0)
-        sc = ax.scatter(x, r["macro"], s=18, alpha=0.5, label=regime,
-                        facecolors=["none" if m in un else None for m in r["model"].to_list()] if un else None)
+        color = f"C{i}"
+        is_un = r["model"].is_in(list(un))
+        for sub, hollow in ((r.filter(~is_un), False), (r.filter(is_un), True)):
+            if sub.height:
+                x = np.maximum(sub["params"].to_numpy().astype(float), 1.0)
+                ax.scatter(x, sub["macro"], s=18, alpha=0.6, edgecolors=color, facecolors="none" if hollow else color,
+                           label=None if hollow else regime)
         f = r.filter(pl.col("on_frontier")).sort("params")
         fx = np.maximum(f["params"].to_numpy().astype(float), 1.0)
-        ax.step(fx, f["macro"], where="post", color=sc.get_edgecolor()[0] if un else sc.get_facecolor()[0], lw=1.2)
+        ax.step(fx, f["macro"], where="post", color=color, lw=1.2)
         for m, xx, yy in zip(f["model"].to_list(), fx, f["macro"].to_list(), strict=True):
             ax.annotate(lab[m], (xx, yy), fontsize=6, xytext=(3, 3), textcoords="offset points")
     ax.set_xscale("log")

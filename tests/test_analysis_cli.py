@@ -1,0 +1,102 @@
+"""`geneb analyze` end to end: every documented summary key, tables, figures, errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from geneb.analysis import synthetic_results
+from geneb.catalog import category_order, geneb_tasks
+from geneb.cli import main
+
+MODELS = ["nucleotide-transformer-v2-50m-multi-species", "nucleotide-transformer-v2-100m-multi-species",
+          "JanusDNA_72_w", "JanusDNA_72_wo", "GROVER", "evo-1-131k-base", "kmer-3"]
+
+
+def one_task_per_category():
+    seen, out = set(), []
+    for t in geneb_tasks():
+        if t.category not in seen:
+            seen.add(t.category)
+            out.append((t.task_id, t.category))
+    return out
+
+
+@pytest.fixture(scope="module")
+def results_file(tmp_path_factory) -> Path:
+    p = tmp_path_factory.mktemp("res") / "results.parquet"
+    synthetic_results(MODELS, one_task_per_category(), seeds=(13, 17)).write_parquet(p)
+    return p
+
+
+def _documented_keys() -> set[str]:
+    readme = Path(__file__).resolve().parents[1] / "analysis" / "README.md"
+    return set(re.findall(r"^\| `([a-z_0-9]+)` \|", readme.read_text(), flags=re.M))
+
+
+def test_analyze_writes_summary_tables_and_figures(results_file, tmp_path, capsys):
+    out = tmp_path / "an"
+    rc = main(["analyze", "--results", str(results_file), "--out", str(out), "--n-boot", "50",
+               "--scale-exclude-where", "pretraining_data=prokaryotic", "--pairs-where", "source=geneb"])
+    assert rc == 0
+    s = json.loads((out / "summary.json").read_text())
+    documented = _documented_keys()
+    assert documented, "analysis/README.md documents no summary keys"
+    assert set(s) <= documented, f"undocumented keys: {set(s) - documented}"
+    for key in ("mean_macro", "scale", "pairs", "pareto", "reranks", "high_variance", "recommendations", "uncertainty"):
+        assert key in s
+    assert s["macro_over_all_categories"] is True and s["macro_categories"]["full"] == list(category_order())
+    assert s["scale"]["n"] == 6 and "evo-1-131k-base" not in s["scale"]["excluded"]  # excluded by filter, counted out of n
+    assert s["pairs"]["where"] == ["source=geneb"]
+    assert all(m != "kmer-3" for pair in s["pairs"]["pairs"] for m in pair)
+    for name in ("model_scores", "leaderboard_full", "pairs", "pareto", "bootstrap", "ablation_effects", "issues"):
+        assert (out / "tables" / f"{name}.csv").is_file() and (out / "tables" / f"{name}.md").is_file()
+    for fig in ("heatmap", "pareto", "scale", "few_shot_drop", "rerank"):
+        assert (out / "figures" / f"{fig}.png").stat().st_size > 1000
+        assert (out / "figures" / f"{fig}.svg").read_text().lstrip().startswith("<?xml")
+    lb = pl.read_csv(out / "tables" / "leaderboard_full.csv")
+    assert lb["rank"].to_list() == sorted(lb["rank"].to_list())
+    assert "mean macro full" in capsys.readouterr().out
+
+
+def test_analyze_is_deterministic(results_file, tmp_path):
+    for d in ("a", "b"):
+        assert main(["analyze", "--results", str(results_file), "--out", str(tmp_path / d), "--n-boot", "20", "--no-figures"]) == 0
+    sa = json.loads((tmp_path / "a" / "summary.json").read_text())
+    sb = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert sa == sb
+
+
+def test_analyze_mixed_protocols_is_a_clear_error(results_file, tmp_path, capsys):
+    other = tmp_path / "mlp.parquet"
+    pl.read_parquet(results_file).with_columns(pl.lit("geneb-mlp").alias("protocol")).write_parquet(other)
+    rc = main(["analyze", "--results", str(results_file), str(other), "--out", str(tmp_path / "x"), "--no-figures"])
+    assert rc == 2
+    assert "mix protocols" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()  # nothing partial
+    # choosing one works; comparing the two protocols' rankings works
+    assert main(["analyze", "--results", str(results_file), str(other), "--protocol", "geneb-mlp",
+                 "--out", str(tmp_path / "y"), "--no-figures", "--n-boot", "0"]) == 0
+    assert main(["analyze", "--results", str(results_file), str(other), "--protocol", "geneb-v1", "--compare-by", "protocol",
+                 "--compare", "geneb-v1", "geneb-mlp", "--out", str(tmp_path / "z"), "--no-figures", "--n-boot", "0"]) == 0
+    st = json.loads((tmp_path / "z" / "summary.json").read_text())["stability"]
+    assert st["spearman"] == pytest.approx(1.0) and st["by"] == "protocol"
+
+
+def test_analyze_needs_an_input(tmp_path, capsys):
+    assert main(["analyze", "--out", str(tmp_path / "x")]) == 2
+    assert "--results" in capsys.readouterr().err
+
+
+def test_every_option_has_help():
+    from geneb.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name in ("analyze", "report"):
+        for act in sub.choices[name]._actions:
+            assert act.help, f"geneb {name} {act.option_strings}: no help"
