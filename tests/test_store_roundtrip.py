@@ -44,6 +44,9 @@ def test_roundtrip_bit_exact(store, dtype, compressor):
         z = zarr.open_array(store._zarr_store, path=f"m/t/{s}/X", mode="r")[:]
         np.testing.assert_array_equal(z.astype(np.float32), got)
     assert set(np.unique(store.y("m", "t", "train"))) == set(range(5))
+    raw = store.X("m", "t", "train", dtype=dtype, rows=[3, 1])
+    assert raw.dtype == dtype
+    np.testing.assert_array_equal(raw, X["train"][[3, 1]].astype(dtype))
 
 
 def test_default_layout_is_float16_sharded(store):

@@ -62,6 +62,25 @@ class KV:
         buf = _sync(self.zstore.get(key, prototype=_proto(), byte_range=RangeByteRequest(start, start + length)))
         return None if buf is None else buf.to_bytes()
 
+    def get_ranges(self, key: str, ranges: list[tuple[int, int]]) -> list[bytes] | None:
+        """Several (start, length) ranges of one key: one open file for local stores."""
+        if self.local_root is not None:
+            try:
+                fd = os.open(self.local_root / key, os.O_RDONLY)
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+            try:
+                return [os.pread(fd, n, start) for start, n in ranges]
+            finally:
+                os.close(fd)
+        out = []
+        for start, n in ranges:
+            b = self.get_range(key, start, n)
+            if b is None:
+                return None
+            out.append(b)
+        return out
+
     def exists(self, key: str) -> bool:
         if self.local_root is not None:
             return (self.local_root / key).is_file()

@@ -17,10 +17,11 @@ import numpy as np
 
 from . import schema as S
 from ._kv import KV, open_kv
-from .errors import IncompleteData, StoreError
+from .errors import CorruptData, IncompleteData, StoreError
 from .lock import PairLock
 from .shards import ShardCodec
 
+_WORKERS: int | None = None  # reader threads (None: one per CPU, at most 8)
 STATUSES = ("complete", "partial", "missing")
 
 
@@ -171,6 +172,7 @@ class Store:
         rows: Sequence[int] | np.ndarray | slice | None = None,
         allow_partial: bool = False,
         lazy: bool = False,
+        dtype: Any = np.float32,
     ) -> Any:
         """The embedding matrix of a split as float32 (rows in task-file order).
 
@@ -178,8 +180,13 @@ class Store:
         unfinished split raises :class:`IncompleteData` unless ``allow_partial``; then
         only the rows of finished blocks are returned (their indices: :meth:`done_rows`),
         and any requested row must lie in a finished block. ``lazy=True`` returns a
-        dask array with one chunk per block (needs dask).
+        dask array with one chunk per block (needs dask). ``dtype`` is the returned
+        dtype: float32 by default (compute dtype); ``"float16"`` skips the conversion
+        of float16 storage, e.g. for a GPU probe that converts on the device.
         """
+        dtype = np.dtype(dtype)
+        if dtype not in (np.dtype(np.float32), np.dtype(np.float16), np.dtype(np.float64)):
+            raise ValueError(f"dtype must be float16, float32 or float64, got {dtype}")
         reader = self._reader(model, task, split)
         lay = reader.layout
         flags = self.done_blocks(model, task, split)
@@ -199,8 +206,8 @@ class Store:
                 if bad:
                     raise IncompleteData(f"{where}: requested rows lie in unfinished block(s) {bad[:10]}")
         if lazy:
-            return reader.dask(idx)
-        return reader.read(idx)
+            return reader.dask(idx, dtype)
+        return reader.read(idx, dtype)
 
     def y(self, model: str, task: str, split: str, rows: Sequence[int] | np.ndarray | slice | None = None) -> np.ndarray:
         """Labels of a split (int64), in task-file order."""
@@ -323,7 +330,7 @@ class _MatrixReader:
         return zarr.open_array(self.zstore, path=f"{self.split_path}/X", mode="r")
 
     def read_block(self, block: int, local_rows: np.ndarray | None = None, out: np.ndarray | None = None) -> np.ndarray:
-        """float32 rows of one block (all, or ``local_rows`` offsets within it)."""
+        """Rows of one block (all, or ``local_rows`` offsets within it), into ``out`` (float32 by default)."""
         lay = self.layout
         start, stop = lay.block_bounds(block)
         nrows = stop - start if local_rows is None else len(local_rows)
@@ -358,32 +365,33 @@ class _MatrixReader:
         if size is None:
             raise StoreError(f"{where}: shard missing for a block marked done")
         if size < c.index_nbytes:
-            from .errors import CorruptData
-
             raise CorruptData(f"{where}: shard is truncated (shorter than its index)")
         index = c.decode_index(self.kv.get_range(key, size - c.index_nbytes, c.index_nbytes) or b"", where)
         out = np.empty((c.shard_rows, c.dim), dtype=c.dtype)
-        for i in chunk_ids:
-            off, n = (int(v) for v in index[i])
-            if off == 2**64 - 1:
+        entries = index.tolist()
+        want = [(i, entries[i]) for i in chunk_ids]
+        stored = [(i, off, n) for i, (off, n) in want if not (off == n == 2**64 - 1)]
+        for i, (off, n) in want:
+            if off == n == 2**64 - 1:
                 out[i * c.chunk_rows:(i + 1) * c.chunk_rows] = np.nan
-                continue
-            if off + n > size - c.index_nbytes:
-                from .errors import CorruptData
-
+            elif off + n > size - c.index_nbytes:
                 raise CorruptData(f"{where}: chunk {i} lies past the end of the shard (truncated shard)")
-            c.decode_chunk(self.kv.get_range(key, off, n) or b"", out[i * c.chunk_rows:(i + 1) * c.chunk_rows], f"{where} chunk {i}")
+        blobs = self.kv.get_ranges(key, [(off, n) for _, off, n in stored])
+        if blobs is None:
+            raise StoreError(f"{where}: shard disappeared while reading")
+        for (i, _, _), blob in zip(stored, blobs, strict=True):
+            c.decode_chunk(blob, out[i * c.chunk_rows:(i + 1) * c.chunk_rows], f"{where} chunk {i}")
         return out
 
-    def read(self, idx: np.ndarray | None) -> np.ndarray:
-        """All rows (``idx`` None) or the rows ``idx`` in the given order, float32."""
+    def read(self, idx: np.ndarray | None, dtype: Any = np.float32) -> np.ndarray:
+        """All rows (``idx`` None) or the rows ``idx`` in the given order."""
         lay = self.layout
         if idx is None:
-            out = np.empty((lay.n_rows, lay.dim), dtype=np.float32)
+            out = np.empty((lay.n_rows, lay.dim), dtype=dtype)
             tasks = [(b, None, out[slice(*lay.block_bounds(b))]) for b in range(lay.n_blocks)]
             self._run(tasks)
             return out
-        out = np.empty((len(idx), lay.dim), dtype=np.float32)
+        out = np.empty((len(idx), lay.dim), dtype=dtype)
         if not len(idx):
             return out
         order = np.argsort(idx, kind="stable")
@@ -400,7 +408,7 @@ class _MatrixReader:
         return out
 
     def _run(self, tasks: list[tuple[int, np.ndarray | None, np.ndarray]]) -> None:
-        workers = min(len(tasks), os.cpu_count() or 1, 8)
+        workers = min(len(tasks), _WORKERS or os.cpu_count() or 1, 8)
         if workers <= 1:
             for b, rows, o in tasks:
                 self.read_block(b, rows, o)
@@ -409,13 +417,13 @@ class _MatrixReader:
             for f in [pool.submit(self.read_block, b, rows, o) for b, rows, o in tasks]:
                 f.result()
 
-    def dask(self, idx: np.ndarray | None) -> Any:
+    def dask(self, idx: np.ndarray | None, dtype: Any = np.float32) -> Any:
         try:
             import dask.array as da
         except ImportError:
             raise ImportError("lazy=True needs dask: pip install 'dask[array]'") from None
         lay = self.layout
-        src = _DaskSource(self)
+        src = _DaskSource(self, dtype)
         arr = da.from_array(src, chunks=(lay.block_rows, lay.dim), asarray=False, fancy=False,
                             name=f"geneb-{self.split_path.replace('/', '-')}-{id(src)}")
         if idx is not None:
@@ -426,16 +434,16 @@ class _MatrixReader:
 class _DaskSource:
     """Array-like adapter so dask reads one block per task through the fast reader."""
 
-    def __init__(self, reader: _MatrixReader) -> None:
+    def __init__(self, reader: _MatrixReader, dtype: Any = np.float32) -> None:
         self.reader = reader
         self.shape = (reader.layout.n_rows, reader.layout.dim)
-        self.dtype = np.dtype(np.float32)
+        self.dtype = np.dtype(dtype)
         self.ndim = 2
 
     def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
         rs, cs = key if isinstance(key, tuple) else (key, slice(None))
         rows = np.arange(self.shape[0], dtype=np.int64)[rs]
-        return self.reader.read(rows)[:, cs]
+        return self.reader.read(rows, self.dtype)[:, cs]
 
 
 def iter_blocks(n_rows: int, block_rows: int) -> Iterable[tuple[int, int]]:

@@ -1,0 +1,190 @@
+"""Benchmark: the geneb embedding store against plain np.save / np.load of the same data.
+
+Measures, in one process and on the same matrix: full write, full read (to float32),
+a 1,000-row random gather, and bytes on disk; for the store in float16 (default) and
+float32, and the plain .npy baseline in float32. Appends the results, the machine and
+library versions to a markdown file (default: benchmarks/STORE_RESULTS.md).
+
+    python benchmarks/bench_store.py                 # 100,000 x 1,024 (the issue's size)
+    python benchmarks/bench_store.py --rows 2000 --dim 64 --repeats 1 --out /tmp/r.md   # tiny
+
+Reads are warm (the files were just written and sit in the page cache) for both the
+baseline and the store; each figure is the best of --repeats runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+GOALS = {"read_ratio": 0.5, "gather_ms": 50.0, "size_ratio": 0.55}
+
+
+def _best(fn, repeats: int) -> tuple[float, object]:
+    best, out = float("inf"), None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def _dir_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        mem = f", {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB RAM"
+    except (ValueError, OSError):
+        pass
+    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}"
+
+
+def _versions() -> str:
+    import numcodecs
+    import zarr
+
+    import geneb
+
+    return (f"python {platform.python_version()}, numpy {np.__version__}, zarr {zarr.__version__}, "
+            f"numcodecs {numcodecs.__version__}, geneb {geneb.__version__}")
+
+
+def run(rows: int, dim: int, repeats: int, gather: int, workdir: Path, compressors: list[str]) -> dict:
+    from geneb.store import open_store
+    from geneb.store.testing import test_cache_key
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((rows, dim), dtype=np.float32)
+    y = rng.integers(0, 2, rows)
+    idx = rng.choice(rows, size=min(gather, rows), replace=False)
+    res: dict = {"rows": rows, "dim": dim, "gather": len(idx), "repeats": repeats, "cases": []}
+
+    npy = workdir / "x.npy"
+    tw, _ = _best(lambda: np.save(npy, X), repeats)
+    tr, got = _best(lambda: np.load(npy), repeats)
+    assert np.array_equal(got, X)
+    tg, got = _best(lambda: np.load(npy, mmap_mode="r")[idx], repeats)
+    assert np.array_equal(got, X[idx])
+    base = {"name": "np.save/np.load float32", "write_s": tw, "read_s": tr, "gather_ms": tg * 1e3,
+            "bytes": npy.stat().st_size}
+    res["cases"].append(base)
+
+    for dtype in ("float16", "float32"):
+        for comp in compressors:
+            path = workdir / f"store-{dtype}-{comp}.zarr"
+
+            def write(path=path, dtype=dtype, comp=comp):
+                shutil.rmtree(path, ignore_errors=True)
+                st = open_store(path, mode="a")
+                with st.open_writer("m", "t", cache_key=test_cache_key("m", dtype=dtype), n_rows={"train": rows},
+                                    dim=dim, labels={"train": y}, dtype=dtype, compressor=comp) as w:
+                    for b in w.pending_blocks("train"):
+                        w.write_block("train", b.start, X[b.start:b.stop])
+                    w.finish()
+                return st
+
+            tw, st = _best(write, repeats)
+            ro = open_store(path)
+            tr, got = _best(lambda ro=ro: ro.X("m", "t", "train"), repeats)
+            expect = X.astype(dtype).astype(np.float32)
+            assert np.array_equal(got, expect)
+            tg, got = _best(lambda ro=ro: ro.X("m", "t", "train", rows=idx), repeats)
+            assert np.array_equal(got, expect[idx])
+            res["cases"].append({"name": f"geneb store {dtype} {comp}", "write_s": tw, "read_s": tr,
+                                 "gather_ms": tg * 1e3, "bytes": _dir_bytes(path / "m")})
+    f16 = next(c for c in res["cases"] if c["name"] == f"geneb store float16 {compressors[0]}")
+    res["read_ratio"] = base["read_s"] / f16["read_s"]  # store throughput / npy throughput
+    res["gather_ms"] = f16["gather_ms"]
+    res["size_ratio"] = f16["bytes"] / base["bytes"]
+    return res
+
+
+def to_markdown(res: dict, note: str = "") -> str:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    mib = res["rows"] * res["dim"] * 4 / 2**20
+    lines = [
+        f"## {now} — {res['rows']:,} x {res['dim']:,} ({mib:,.0f} MiB as float32)",
+        "",
+        f"- machine: {_machine()}",
+        f"- versions: {_versions()}",
+        f"- best of {res['repeats']} run(s); warm page cache for every read; gather = {res['gather']:,} random rows",
+    ]
+    if note:
+        lines.append(f"- note: {note}")
+    lines += [
+        "",
+        "| case | write s | read s | read MiB/s (float32 out) | gather ms | bytes on disk | size vs npy |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    base = res["cases"][0]
+    for c in res["cases"]:
+        lines.append(f"| {c['name']} | {c['write_s']:.3f} | {c['read_s']:.3f} | {mib / c['read_s']:,.0f} | "
+                     f"{c['gather_ms']:.1f} | {c['bytes']:,} | {c['bytes'] / base['bytes']:.3f} |")
+    ok = {
+        "read_ratio": res["read_ratio"] >= GOALS["read_ratio"],
+        "gather_ms": res["gather_ms"] < GOALS["gather_ms"],
+        "size_ratio": res["size_ratio"] <= GOALS["size_ratio"],
+    }
+    lines += [
+        "",
+        f"- full read throughput, float16 store vs float32 .npy: **{res['read_ratio']:.2f}x** "
+        f"(goal >= {GOALS['read_ratio']}x: {'met' if ok['read_ratio'] else 'NOT met'})",
+        f"- {res['gather']:,}-row random gather: **{res['gather_ms']:.1f} ms** "
+        f"(goal < {GOALS['gather_ms']:.0f} ms: {'met' if ok['gather_ms'] else 'NOT met'})",
+        f"- float16 store size vs float32 .npy: **{res['size_ratio']:.3f}x** "
+        f"(goal <= {GOALS['size_ratio']}x: {'met' if ok['size_ratio'] else 'NOT met'})",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--dim", type=int, default=1024)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--gather", type=int, default=1000)
+    ap.add_argument("--compressor", action="append", help="store compressor(s) to measure (default: blosc-lz4, zstd)")
+    ap.add_argument("--workdir", help="where to write the files (default: a temp dir, removed afterwards)")
+    ap.add_argument("--out", default=str(Path(__file__).with_name("STORE_RESULTS.md")))
+    ap.add_argument("--note", default="", help="free text added to the record")
+    args = ap.parse_args(argv)
+    tmp = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="geneb-bench-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    try:
+        res = run(args.rows, args.dim, args.repeats, args.gather, tmp, args.compressor or ["blosc-lz4", "zstd"])
+    finally:
+        if not args.workdir:
+            shutil.rmtree(tmp, ignore_errors=True)
+    md = to_markdown(res, args.note)
+    out = Path(args.out)
+    header = "" if out.exists() else ("# Store benchmark results\n\nAppended by `benchmarks/bench_store.py` "
+                                      "(geneb store vs np.save/np.load on the same matrix).\n\n")
+    with open(out, "a") as f:
+        f.write(header + md + "\n")
+    print(md)
+    return res
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
