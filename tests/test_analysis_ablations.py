@@ -5,7 +5,13 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from geneb.analysis import AnalysisError, ablation_effects, ablation_summary, load_ablations, results_frame
+from geneb.analysis import (
+    AnalysisError,
+    ablation_effects,
+    ablation_summary,
+    load_ablations,
+    results_frame,
+)
 from geneb.catalog import all_models
 
 
