@@ -100,3 +100,19 @@ def test_every_option_has_help():
     for name in ("analyze", "report"):
         for act in sub.choices[name]._actions:
             assert act.help, f"geneb {name} {act.option_strings}: no help"
+
+
+def test_report_from_an_analysis_directory_matches_direct_report(results_file, tmp_path):
+    an = tmp_path / "an"
+    assert main(["analyze", "--results", str(results_file), "--out", str(an), "--n-boot", "20", "--no-figures",
+                 "--pairs-factor", "2"]) == 0
+    assert (an / "analysed_rows.parquet").is_file()
+    assert main(["report", "--analysis", str(an), "--out", str(tmp_path / "a.html"), "--no-figures"]) == 0
+    assert main(["report", "--results", str(results_file), "--out", str(tmp_path / "b.html"), "--no-figures",
+                 "--n-boot", "20", "--pairs-factor", "2"]) == 0
+    assert (tmp_path / "a.html").read_text() == (tmp_path / "b.html").read_text()
+
+
+def test_report_rejects_a_non_analysis_directory(tmp_path, capsys):
+    assert main(["report", "--analysis", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 2
+    assert "summary.json" in capsys.readouterr().err

@@ -15,7 +15,7 @@ from .load import load_predictions, load_results, model_table, results_files
 from .metadata import build_metadata, parse_filter, read_metadata_csv, select_models
 from .pairs import smaller_beats_larger
 from .pareto import pareto_frontier
-from .pipeline import Analysis, AnalysisOptions, run_analysis
+from .pipeline import Analysis, AnalysisOptions, load_analysis, run_analysis
 from .predictions import bootstrap_predictions, mcc_from_confusion, paired_comparison
 from .recommend import recommendations
 from .scale import scale_correlation, spearman
@@ -31,7 +31,7 @@ __all__ = [
     "check_results", "AnalysisError", "drop_vs_ceiling", "few_shot_drops", "group_means",
     "load_predictions", "load_results", "model_table", "results_files", "build_metadata",
     "parse_filter", "read_metadata_csv", "select_models", "smaller_beats_larger", "pareto_frontier",
-    "Analysis", "AnalysisOptions", "run_analysis", "bootstrap_predictions", "mcc_from_confusion",
+    "Analysis", "AnalysisOptions", "run_analysis", "load_analysis", "bootstrap_predictions", "mcc_from_confusion",
     "paired_comparison", "recommendations", "scale_correlation", "spearman", "category_scores",
     "leaderboard", "model_scores", "regime_summary", "task_scores", "ranking_stability",
     "read_submissions", "submission_filename", "write_submission", "synthetic_results", "results_frame",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -71,6 +72,8 @@ class Analysis:
     tables: dict[str, pl.DataFrame]
     summary: dict[str, Any]
     options: AnalysisOptions
+    results: pl.DataFrame | None = None  # the analysed rows (with metadata), so a report can be rebuilt
+    preds: pl.DataFrame | None = None
 
 
 def _clean(x: Any) -> Any:
@@ -138,7 +141,36 @@ def run_analysis(results: pl.DataFrame, options: AnalysisOptions | None = None, 
     elif o.paired:
         raise AnalysisError("a paired comparison needs test predictions (<results stem>.preds.parquet beside the results)")
     summary = _summary(results, t, o, protocol, regimes)
-    return Analysis(tables=t, summary=summary, options=o)
+    return Analysis(tables=t, summary=summary, options=o, results=full_results, preds=preds)
+
+
+def options_from_dict(d: dict[str, Any]) -> AnalysisOptions:
+    """AnalysisOptions from the `options` block of a summary.json (unknown keys are an error)."""
+    known = set(AnalysisOptions.__dataclass_fields__)
+    unknown = set(d) - known
+    if unknown:
+        raise AnalysisError(f"summary.json options: unknown key(s) {sorted(unknown)}")
+    d = dict(d)
+    if d.get("paired") is not None:
+        d["paired"] = tuple(d["paired"])
+    return AnalysisOptions(**d)
+
+
+def load_analysis(directory: str | Path) -> Analysis:
+    """Recompute an analysis written by `write_analysis` from its saved rows and options."""
+    import json
+
+    d = Path(directory)
+    for name in ("summary.json", "analysed_rows.parquet"):
+        if not (d / name).is_file():
+            raise AnalysisError(f"{d}: no {name}; is this a `geneb analyze` output directory?")
+    try:
+        summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise AnalysisError(f"{d / 'summary.json'}: not valid JSON: {exc}") from exc
+    opts = options_from_dict(summary.get("options", {}))
+    preds = pl.read_parquet(d / "predictions.parquet") if (d / "predictions.parquet").is_file() else None
+    return run_analysis(pl.read_parquet(d / "analysed_rows.parquet"), opts, preds)
 
 
 def _summary(results: pl.DataFrame, t: dict[str, pl.DataFrame], o: AnalysisOptions, protocol: str, regimes: list[str]) -> dict[str, Any]:

@@ -65,6 +65,9 @@ def register(sub) -> None:
                        description="Build one HTML file (no server, works offline from file://): sortable table, "
                                    "regime switch, per-category view, model metadata, figures, confidence intervals.")
     _inputs(r)
+    r.add_argument("--analysis", default=None, metavar="DIR",
+                   help="build from a `geneb analyze` output directory (its saved rows and options) "
+                        "instead of --results/--submissions")
     r.add_argument("--out", default="analysis/report.html", metavar="HTML", help="output file (default analysis/report.html)")
     r.add_argument("--title", default="GENEB leaderboard", help="page title")
     r.add_argument("--no-figures", action="store_true", help="leave the figures out of the page")
@@ -113,9 +116,17 @@ def _analyze(args) -> int:
 
 
 def _report(args) -> int:
+    from geneb.analysis import load_analysis
     from geneb.report import build_report
 
-    a = _run(args)
+    from . import CLIError
+
+    if args.analysis:
+        if args.results or args.submissions:
+            raise CLIError("give either --analysis or --results/--submissions, not both")
+        a = load_analysis(args.analysis)
+    else:
+        a = _run(args)
     out = build_report(a, args.out, args.title, figures=not args.no_figures)
     print(f"wrote {out}")
     return 0

@@ -27,6 +27,12 @@ def write_analysis(a: Analysis, out_dir: str | Path, figures: bool = True) -> li
         written: list[Path] = []
         (tmp / "summary.json").write_text(json.dumps(a.summary, indent=2, sort_keys=False) + "\n", encoding="utf-8")
         written.append(Path("summary.json"))
+        if a.results is not None:
+            a.results.write_parquet(tmp / "analysed_rows.parquet")
+            written.append(Path("analysed_rows.parquet"))
+        if a.preds is not None:
+            a.preds.write_parquet(tmp / "predictions.parquet")
+            written.append(Path("predictions.parquet"))
         for name, df in a.tables.items():
             written += [p.relative_to(tmp) for p in write_table(df, tmp / "tables", name)]
         if figures:
