@@ -56,7 +56,12 @@ def _machine() -> str:
         mem = f", {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB RAM"
     except (ValueError, OSError):
         pass
-    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}"
+    load = ""
+    try:
+        load = ", load average %.1f/%.1f/%.1f at the end" % os.getloadavg()
+    except OSError:
+        pass
+    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}{load}"
 
 
 def _versions() -> str:

@@ -28,7 +28,8 @@ WRITER = textwrap.dedent(
     with st.open_writer("m", task, cache_key=test_cache_key("m"), n_rows={"train": 640, "test": 64}, dim=32,
                         labels=y, block_rows=64, lock_timeout=30) as w:
         print("ready", os.getpid(), flush=True)
-        open(os.path.join(rendezvous, task), "w").close()
+        if rendezvous != "-":
+            open(os.path.join(rendezvous, task), "w").close()
         deadline = time.time() + 30
         while rendezvous != "-" and len(os.listdir(rendezvous)) < 2 and time.time() < deadline:
             time.sleep(0.01)  # both writers hold their pair lock at the same time
@@ -99,8 +100,10 @@ def test_lock_of_killed_writer_is_freed(tmp_path):
     kw = dict(cache_key=tkey("m"), n_rows={"train": 640, "test": 64}, dim=32, labels=y, block_rows=64)
     with pytest.raises(LockBusy, match=f"pid {line[1]}"):
         st.open_writer("m", "t", **kw)
+    assert p.poll() is None  # still alive and holding the lock
     os.kill(p.pid, signal.SIGKILL)
     p.wait(timeout=10)
+    assert p.returncode == -signal.SIGKILL
     t0 = time.monotonic()
     with st.open_writer("m", "t", lock_timeout=10, **kw) as w:
         assert time.monotonic() - t0 < 5

@@ -331,6 +331,8 @@ class Writer:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{self._where}: provenance must be plain JSON: {exc}") from None
         self.store._kv.set(S.meta_key(S.pair_path(self.model, self.task)), doc)
+        log.info("%s complete: %d rows written this session, %.1f rows/s", self._where, self._rows_written,
+                 prov["throughput_rows_per_s"] or 0.0)
         return prov
 
     # -- lifetime ----------------------------------------------------------------
