@@ -58,7 +58,8 @@ def _machine() -> str:
         pass
     load = ""
     try:
-        load = ", load average %.1f/%.1f/%.1f at the end" % os.getloadavg()
+        a, b, c = os.getloadavg()
+        load = f", load average {a:.1f}/{b:.1f}/{c:.1f} at the end"
     except OSError:
         pass
     return f"{platform.node()}: {cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}{load}"
