@@ -126,6 +126,14 @@ def test_check_results_reports_missing_regimes_and_tasks(tmp_path):
     assert ("missing-tasks", "kmer-3", "full") in got
 
 
+def test_check_results_flags_regimes_over_different_categories(tmp_path):
+    rows = [{"model": "m", "task": "a", "category": "Promoters", "regime": "full", "mcc": 0.5},
+            {"model": "m", "task": "b", "category": "Enhancers", "regime": "full", "mcc": 0.5},
+            {"model": "m", "task": "a", "category": "Promoters", "regime": "10shot", "mcc": 0.2}]
+    issues = check_results(results_frame(rows))
+    assert "category-sets-differ" in issues["kind"].to_list()
+
+
 # --- GENEB submissions --------------------------------------------------------------------
 
 def _write_submissions(directory, n_models=3, seed=0):

@@ -26,6 +26,12 @@ def check_results(results: pl.DataFrame) -> pl.DataFrame:
             for miss in sorted(set(regimes) - set(r)):
                 rows.append({"kind": "missing-regime", "model": model, "regime": miss,
                              "detail": f"protocol {proto}: no rows for regime {miss!r}"})
+        cats = {r: sorted(g["category"].unique().to_list()) for (r,), g in df.group_by("regime")}
+        if len({tuple(c) for c in cats.values()}) > 1:
+            rows.append({"kind": "category-sets-differ", "model": None, "regime": None,
+                         "detail": f"protocol {proto}: regimes cover different categories "
+                                   f"({', '.join(f'{r}: {len(c)}' for r, c in sorted(cats.items()))}); "
+                                   "their macros average different sets"})
         tasks = df.group_by("regime").agg(pl.col("task").n_unique().alias("n"))
         per = df.group_by("model", "regime").agg(pl.col("task").n_unique().alias("k")).join(tasks, on="regime")
         for model, regime, k, n in per.filter(pl.col("k") < pl.col("n")).sort("model", "regime").iter_rows():
