@@ -235,3 +235,16 @@ def test_listing_summary_provenance_remove(store):
     assert store.models() == ["a"]
     with pytest.raises(KeyError):
         store.remove("b")
+
+
+def test_fast_float16_cast_is_exact():
+    """With torch loaded, float16 -> float32 uses its SIMD cast; it must equal numpy bit for bit."""
+    pytest.importorskip("torch")
+    from geneb.store.shards import cast_into
+
+    bits = np.arange(65536, dtype=np.uint16)
+    finite = bits[np.isfinite(bits.view(np.float16))]  # every finite half: zeros, subnormals, max
+    src = np.tile(finite.view(np.float16), 2).reshape(-1, 16)
+    fast = np.empty(src.shape, np.float32)
+    cast_into(fast, src)
+    np.testing.assert_array_equal(fast.view(np.uint32), src.astype(np.float32).view(np.uint32))

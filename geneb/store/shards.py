@@ -201,3 +201,18 @@ def _numcodecs_compressor(codec: dict[str, Any]) -> Any:
     if codec["name"] == "zstd":
         return Zstd(level=int(cfg.get("level", 0)), checksum=bool(cfg.get("checksum", False)))
     return None
+
+
+def cast_into(out: np.ndarray, src: np.ndarray) -> None:
+    """``out[...] = src`` with dtype conversion. float16 -> float32 is exact either way,
+    but numpy converts element by element (~1.6 ns each) while torch uses F16C SIMD
+    (~20x faster); torch is used only when the process has already imported it."""
+    torch = sys.modules.get("torch")
+    if (torch is not None and src.dtype == np.float16 and out.dtype == np.float32 and src.size >= 4096
+            and out.flags.c_contiguous and src.flags.c_contiguous):
+        try:
+            torch.from_numpy(out).copy_(torch.from_numpy(src))
+            return
+        except (RuntimeError, TypeError, ValueError):  # e.g. read-only or unsupported buffer
+            pass
+    np.copyto(out, src, casting="unsafe")

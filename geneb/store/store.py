@@ -19,7 +19,7 @@ from . import schema as S
 from ._kv import KV, open_kv
 from .errors import CorruptData, IncompleteData, StoreError
 from .lock import PairLock
-from .shards import ShardCodec
+from .shards import ShardCodec, cast_into
 
 _WORKERS: int | None = None  # reader threads (None: one per CPU, at most 8)
 STATUSES = ("complete", "partial", "missing")
@@ -351,9 +351,9 @@ class _MatrixReader:
         else:
             dec = self._decode_ranges(key, sorted(set((local_rows // c.chunk_rows).tolist())))
         if local_rows is None:
-            np.copyto(out, dec[: stop - start], casting="unsafe")
+            cast_into(out, dec[: stop - start])
         else:
-            np.copyto(out, dec[local_rows], casting="unsafe")
+            cast_into(out, dec[local_rows])
         return out
 
     def _decode_ranges(self, key: str, chunk_ids: list[int]) -> np.ndarray:
