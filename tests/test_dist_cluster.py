@@ -1,0 +1,142 @@
+"""Issue 8, must-show: a 2-process LocalCluster embeds and probes geneb-mini with two
+models into one store; the store verifies and everything equals the in-process run.
+And a worker killed mid-unit: the run completes on the remaining worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from geneb.catalog import get_benchmark
+from geneb.dist import embed_all, probe_all
+from geneb.dist.synth import write_task_csv
+from geneb.probe import read_preds, read_results, run_probes
+from geneb.store import open_store
+
+distributed = pytest.importorskip("distributed")
+
+MODELS = ["kmer-3", "kmer-4"]
+
+
+def _mini_tasks() -> list[str]:
+    tasks = list(get_benchmark("geneb-mini").task_ids)
+    assert tasks, "the geneb-mini suite has no tasks"
+    return tasks
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+def _assert_same_store(a, b) -> None:
+    assert sorted(a.pairs()) == sorted(b.pairs())
+    for m, t in a.pairs():
+        assert b.status(m, t) == "complete"
+        assert a.cache_key(m, t) == b.cache_key(m, t)
+        for split in ("train", "test"):
+            np.testing.assert_array_equal(a.X(m, t, split), b.X(m, t, split), err_msg=f"{m}/{t}/{split}")
+            np.testing.assert_array_equal(a.y(m, t, split), b.y(m, t, split))
+
+
+def test_local_cluster_embeds_and_probes_mini_like_in_process(client, tmp_path):
+    tasks = _mini_tasks()
+    # the distributed run: every (model, task) unit on the cluster's 2 worker processes
+    rep = embed_all(tmp_path / "dist.zarr", MODELS, tasks, dask=client, device="cpu", progress=False)
+    rep.raise_for_failures()
+    assert rep.counts() == {"embedded": len(MODELS) * len(tasks)}
+    worker_pids = {r.pid for r in rep.results}
+    assert len(worker_pids) == 2 and os.getpid() not in worker_pids
+    dist = open_store(tmp_path / "dist.zarr")
+    assert dist.verify() == []
+
+    # the in-process run of the same units, through the extractor's own entry point
+    from geneb.extract import embed
+
+    embed(MODELS, tasks, str(tmp_path / "here.zarr"), device="cpu", progress=False)
+    here = open_store(tmp_path / "here.zarr")
+    _assert_same_store(here, dist)
+
+    # probing: units on the cluster, rows merged here; vs the in-process probe grid
+    out_d, out_h = tmp_path / "dist.parquet", tmp_path / "here.parquet"
+    tab_d = probe_all(tmp_path / "dist.zarr", out_d, backend="sklearn", dask=client, progress=False)
+    run_probes(str(tmp_path / "here.zarr"), out_h, backend="sklearn", progress=False)
+    a, b = read_results(out_h), read_results(out_d)
+    assert a.height == len(MODELS) * len(tasks) * 3 * 5
+    key = ["model", "task", "regime", "seed", "protocol"]
+    cols = [c for c in a.columns if c != "fit_seconds"]
+    assert a.select(cols).sort(key).equals(b.select(cols).sort(key))
+    assert tab_d.sort(key).select(cols).equals(b.select(cols).sort(key))
+    pa, pb = read_preds(out_h).sort(key), read_preds(out_d).sort(key)
+    assert pa.equals(pb)
+
+    # a second distributed probe run finds nothing to do (incremental like run_probes)
+    again = probe_all(tmp_path / "dist.zarr", out_d, backend="sklearn", dask=client, progress=False)
+    assert again.select(cols).sort(key).equals(b.select(cols).sort(key))
+
+
+def _kill_mid_unit(cluster, client, store_path, stop: threading.Event) -> dict:
+    """Wait until a worker is writing a half-done pair, then SIGKILL its process (its
+    nanny told not to restart it), so the cluster is left with one worker."""
+    pids = client.run(os.getpid)
+    nannies = {n.worker_address: n for n in cluster.workers.values()}
+    killed: dict = {}
+    while not stop.is_set():
+        try:
+            st = open_store(store_path)
+            partial = [p for p in st.pairs() if st.status(*p) == "partial"]
+        except Exception:  # noqa: BLE001 - the store may not exist yet
+            partial = []
+        for addr, keys in client.processing().items():
+            mine = [(m, t) for m, t in partial if any(f"-{m}-{t}-" in str(k) for k in keys)]
+            if mine:
+                killed = {"addr": addr, "pid": pids[addr], "pair": mine[0]}
+                nannies[addr].close_gracefully(reason="test: worker killed for good")
+                os.kill(pids[addr], signal.SIGKILL)
+                return killed
+        time.sleep(0.02)
+    return killed
+
+
+def test_killed_worker_unit_is_redone_and_store_verifies(tmp_path):
+    data = tmp_path / "data"
+    tasks = [f"big{i}" for i in range(3)]
+    for i, t in enumerate(tasks):
+        write_task_csv(data / f"{t}.csv", n_train=6000, n_test=1500, length=400, seed=i)
+    store = tmp_path / "s.zarr"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as c:
+        stop = threading.Event()
+        killed: dict = {}
+        thread = threading.Thread(target=lambda: killed.update(_kill_mid_unit(cluster, c, store, stop)), daemon=True)
+        thread.start()
+        try:
+            rep = embed_all(store, ["kmer-6"], tasks, dask=c, data_dir=data, device="cpu", progress=False)
+        finally:
+            stop.set()
+            thread.join()
+        assert killed, "no worker was killed: the units finished too fast to test"
+        assert len(c.scheduler_info()["workers"]) == 1
+    rep.raise_for_failures()
+    assert {r.pid for r in rep.results}.isdisjoint({killed["pid"]})  # all finished elsewhere
+    st = open_store(store)
+    assert all(st.status("kmer-6", t) == "complete" for t in tasks)
+    assert st.verify() == []
+    # the pair that was half written when its worker died resumed to the same bytes
+    m, t = killed["pair"]
+    from geneb.extract import embed_pair
+
+    embed_pair(str(tmp_path / "ref.zarr"), m, t, data_dir=data, device="cpu")
+    ref = open_store(tmp_path / "ref.zarr")
+    for split in ("train", "test"):
+        np.testing.assert_array_equal(ref.X(m, t, split), st.X(m, t, split))
+    redone = next(r for r in rep.results if (r.unit.model, r.unit.task) == (m, t))
+    assert redone.value.status == "resumed"  # picked up the dead worker's finished blocks
+
