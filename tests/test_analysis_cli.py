@@ -50,7 +50,7 @@ def test_analyze_writes_summary_tables_and_figures(results_file, tmp_path, capsy
     for key in ("mean_macro", "scale", "pairs", "pareto", "reranks", "high_variance", "recommendations", "uncertainty"):
         assert key in s
     assert s["macro_over_all_categories"] is True and s["macro_categories"]["full"] == list(category_order())
-    assert s["scale"]["n"] == 6 and "evo-1-131k-base" not in s["scale"]["excluded"]  # excluded by filter, counted out of n
+    assert s["scale"]["n"] == 6 and s["scale"]["excluded"] == ["evo-1-131k-base"]  # the prokaryotic model, by filter
     assert s["pairs"]["where"] == ["source=geneb"]
     assert all(m != "kmer-3" for pair in s["pairs"]["pairs"] for m in pair)
     for name in ("model_scores", "leaderboard_full", "pairs", "pareto", "bootstrap", "ablation_effects", "issues"):

@@ -63,7 +63,7 @@ def test_scale_correlation_against_scipy_and_exclusions():
     assert r["rho"] == pytest.approx(want.statistic) and r["p"] == pytest.approx(want.pvalue) and r["n"] == 6
     # excluding the outlier by metadata: A..E only -> rho = 0.8 by hand (ranks 1..5 vs 1,3,2,5,4)
     r2 = scale_correlation(df, exclude_where="pretraining_data=prokaryotic").row(0, named=True)
-    assert r2["rho"] == pytest.approx(0.8) and r2["n"] == 5
+    assert r2["rho"] == pytest.approx(0.8) and r2["n"] == 5 and r2["excluded"] == ["F"]
     assert scale_correlation(df, exclude=["F"]).row(0, named=True)["rho"] == pytest.approx(0.8)
     # the parameter column is a choice
     r3 = scale_correlation(df, param="params_v1").row(0, named=True)

@@ -11,6 +11,7 @@ from scipy import stats
 
 from ._select import regime_models, require_column
 from .metadata import Where
+from .scores import model_scores
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
@@ -37,8 +38,12 @@ def scale_correlation(
 ) -> pl.DataFrame:
     """One row: rho, p (two-sided, scipy), n, the parameter column and the excluded models.
 
-    Models with a null parameter count are left out (and listed)."""
+    `excluded` lists every model left out: by id, by filter, or for lacking a parameter count."""
+    if scores is None:
+        scores = model_scores(results, metric, protocol)
     ms = regime_models(results, regime, metric, protocol, where, exclude, exclude_where, scores)
+    everyone = regime_models(results, regime, metric, protocol, scores=scores)
+    left_out = set(everyone["model"].to_list()) - set(ms["model"].to_list())
     require_column(ms, param, "scale_correlation")
     no_param = ms.filter(pl.col(param).is_null())["model"].to_list()
     ms = ms.filter(pl.col(param).is_not_null())
@@ -51,6 +56,6 @@ def scale_correlation(
     return pl.DataFrame(
         {
             "regime": [regime], "param": [param], "rho": [rho], "p": [p], "n": [n],
-            "excluded": [sorted(set(exclude) | set(no_param))],
+            "excluded": [sorted(left_out | set(no_param))],
         }
     )

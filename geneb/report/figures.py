@@ -105,7 +105,7 @@ def scale_scatter(a: Analysis) -> Figure:
     pv = "n/a" if s["p"] is None else f"{s['p']:.2g}"
     ax.text(0.02, 0.97, f"Spearman \u03c1 = {rho} (p = {pv}, n = {s['n']})", transform=ax.transAxes, va="top",
             bbox={"boxstyle": "round", "fc": "w", "alpha": 0.8})
-    ax.set_xlabel(f"{s['param']} (log)")
+    ax.set_xlabel(f"{s['param']} (log; 0 shown at 1)")
     ax.set_ylabel(f"macro {a.options.metric.upper()} ({s['regime']})")
     ax.set_title("Scale vs quality" + (" (grey = excluded from \u03c1)" if excluded else ""))
     return fig
@@ -115,9 +115,12 @@ def few_shot_drop(a: Analysis) -> Figure:
     """Full-data macro vs drop to each k-shot regime."""
     d = a.tables["few_shot_drops"]
     fig, ax = plt.subplots(figsize=(6.5, 4.5), layout="constrained")
+    corr = {row["regime"]: row["spearman"] for row in a.tables["drop_vs_ceiling"].iter_rows(named=True)}
     for regime in d["regime"].unique(maintain_order=True).to_list():
         r = d.filter(pl.col("regime") == regime)
-        ax.scatter(r["macro_base"], r["drop"], s=18, label=regime)
+        rho = corr.get(regime)
+        ax.scatter(r["macro_base"], r["drop"], s=18,
+                   label=regime + ("" if rho is None or not np.isfinite(rho) else f" (\u03c1 = {rho:.2f})"))
     ax.set_xlabel(f"macro ({a.options.base_regime}), the ceiling")
     ax.set_ylabel("drop = macro_full - macro_k")
     ax.set_title("Few-shot drop vs full-data ceiling")
