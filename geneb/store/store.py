@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from .lock import PairLock
 from .shards import ShardCodec, cast_into
 
 _WORKERS: int | None = None  # reader threads (None: one per CPU, at most 8)
+if TYPE_CHECKING:
+    from .writer import Writer
+
 STATUSES = ("complete", "partial", "missing")
 
 
@@ -259,12 +262,34 @@ class Store:
         return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
     # -- writing / maintenance ---------------------------------------------------------
-    def open_writer(self, model: str, task: str, **kwargs: Any):
-        """A :class:`~geneb.store.writer.Writer` for one pair (see its parameters)."""
+    def open_writer(
+        self,
+        model: str,
+        task: str,
+        *,
+        cache_key: dict[str, Any],
+        n_rows: dict[str, int],
+        dim: int,
+        labels: dict[str, Any],
+        dtype: str = "float16",
+        overwrite: bool = False,
+        lock_timeout: float = 0.0,
+        compressor: str = "blosc-lz4",
+        block_rows: int | None = None,
+    ) -> Writer:
+        """Open (create or resume) the writer of one (model, task) pair and take its lock.
+
+        ``n_rows`` and ``labels`` are per split; ``dtype`` is the storage dtype (must
+        equal ``cache_key["dtype"]``). Raises :class:`CacheKeyMismatch` when the pair
+        exists under another key (unless ``overwrite``) and :class:`LockBusy` when
+        another writer holds the pair for longer than ``lock_timeout`` seconds.
+        ``block_rows`` overrides the automatic ~4 MiB block size (tests, tuning).
+        """
         from .writer import Writer
 
         self._require_writable()
-        return Writer(self, model, task, **kwargs)
+        return Writer(self, model, task, cache_key=cache_key, n_rows=n_rows, dim=dim, labels=labels, dtype=dtype,
+                      overwrite=overwrite, lock_timeout=lock_timeout, compressor=compressor, block_rows=block_rows)
 
     def _require_writable(self) -> None:
         if self.mode != "a":
@@ -445,7 +470,3 @@ class _DaskSource:
         rows = np.arange(self.shape[0], dtype=np.int64)[rs]
         return self.reader.read(rows, self.dtype)[:, cs]
 
-
-def iter_blocks(n_rows: int, block_rows: int) -> Iterable[tuple[int, int]]:
-    for s in range(0, n_rows, block_rows):
-        yield s, min(s + block_rows, n_rows)
