@@ -173,3 +173,12 @@ def decode_bitmap(hexstr: str, n: int) -> list[bool]:
     if len(buf) != (n + 7) // 8:
         raise StoreError(f"done bitmap has {len(buf)} bytes, expected {(n + 7) // 8} for {n} blocks")
     return [bool(buf[i >> 3] & (1 << (i & 7))) for i in range(n)]
+
+
+def drop_pair(kv, model: str, task: str) -> None:
+    """Delete a pair: its metadata first, so an interrupted delete leaves no pair that
+    claims to be complete over missing data, only invisible leftovers."""
+    key = meta_key(pair_path(model, task))
+    if kv.exists(key):
+        kv.delete(key)
+    kv.delete_prefix(pair_path(model, task))

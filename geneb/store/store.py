@@ -308,7 +308,7 @@ class Store:
         removed = []
         for t in tasks:
             with PairLock(self._kv, model, t).acquire(lock_timeout):
-                self._kv.delete_prefix(S.pair_path(model, t))
+                S.drop_pair(self._kv, model, t)
             removed.append((model, t))
         if task is None:
             self._kv.delete_prefix(model)

@@ -185,7 +185,7 @@ class Writer:
         return True
 
     def _delete_pair(self) -> None:
-        self.store._kv.delete_prefix(S.pair_path(self.model, self.task))
+        S.drop_pair(self.store._kv, self.model, self.task)
 
     def _cleanup_temp_files(self) -> None:
         """Remove temp files a killed writer left behind (LocalStore's '*.partial')."""
@@ -204,6 +204,7 @@ class Writer:
         import zarr
 
         kv, st = self.store._kv, self.store
+        kv.delete_prefix(S.pair_path(self.model, self.task))  # leftovers of an interrupted delete
         if kv.get(S.meta_key(self.model)) is None:
             kv.set(S.meta_key(self.model), S.group_document(S.TYPE_MODEL, {"model": self.model}))
         created = _now()
