@@ -116,3 +116,43 @@ def test_report_from_an_analysis_directory_matches_direct_report(results_file, t
 def test_report_rejects_a_non_analysis_directory(tmp_path, capsys):
     assert main(["report", "--analysis", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 2
     assert "summary.json" in capsys.readouterr().err
+
+
+def _with_predictions(results_file: Path, tmp_path: Path) -> Path:
+    """Copy the results table and add a predictions side file for its full-regime rows."""
+    import numpy as np
+
+    df = pl.read_parquet(results_file)
+    out = tmp_path / "res.parquet"
+    df.write_parquet(out)
+    rng = np.random.default_rng(0)
+    y = {t: rng.integers(0, 2, 60) for t in df["task"].unique()}
+    rows = []
+    for model, task, regime, seed, protocol in df.filter(pl.col("regime") == "full").select(
+        "model", "task", "regime", "seed", "protocol"
+    ).iter_rows():
+        flip = rng.random(60) < (0.05 if model == MODELS[0] else 0.4)
+        rows.append({"model": model, "task": task, "regime": regime, "seed": seed, "protocol": protocol,
+                     "y_true": y[task].tolist(), "y_pred": np.where(flip, 1 - y[task], y[task]).tolist()})
+    pl.DataFrame(rows, schema_overrides={"y_true": pl.List(pl.Int32), "y_pred": pl.List(pl.Int32)}).write_parquet(
+        tmp_path / "res.preds.parquet")
+    return out
+
+
+def test_analyze_with_predictions_and_paired_comparison(results_file, tmp_path):
+    res = _with_predictions(results_file, tmp_path)
+    out = tmp_path / "an"
+    assert main(["analyze", "--results", str(res), "--out", str(out), "--n-boot", "100", "--no-figures",
+                 "--paired", MODELS[0], MODELS[1]]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    pc = s["paired_comparison"]
+    assert pc["a"] == MODELS[0] and pc["diff"] > 0 and pc["lo"] > 0 and pc["p"] < 0.05
+    bp = pl.read_csv(out / "tables" / "bootstrap_predictions.csv")
+    assert bp.height == len(MODELS) * 13 and (bp["lo"] <= bp["mcc"]).all() and (bp["mcc"] <= bp["hi"]).all()
+    assert (out / "predictions.parquet").is_file()
+
+
+def test_paired_comparison_without_predictions_is_a_clear_error(results_file, tmp_path, capsys):
+    rc = main(["analyze", "--results", str(results_file), "--out", str(tmp_path / "x"), "--no-figures",
+               "--paired", MODELS[0], MODELS[1]])
+    assert rc == 2 and "preds.parquet" in capsys.readouterr().err
