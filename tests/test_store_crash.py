@@ -175,3 +175,36 @@ def test_torn_shard_of_unfinished_block_is_rewritten(tmp_path):
     assert st.verify() == []
     assert not list(root.rglob("*.partial"))
     np.testing.assert_array_equal(st.X("m", "t", "train"), X["train"].astype(np.float16).astype(np.float32))
+
+
+def test_readers_never_see_half_written_metadata(tmp_path):
+    """Done flags are rewritten after every block; a concurrent reader must always parse
+    a whole document and see the done count only grow."""
+    import threading
+
+    from geneb.store.testing import random_embeddings
+    from geneb.store.testing import test_cache_key as tkey
+
+    X, y = random_embeddings({"train": 4000}, 8)
+    st = open_store(tmp_path / "s.zarr", mode="a")
+    w = st.open_writer("m", "t", cache_key=tkey("m"), n_rows={"train": 4000}, dim=8, labels=y, block_rows=8)
+
+    def write():
+        with w:
+            for b in w.pending_blocks("train"):
+                w.write_block("train", b.start, X["train"][b.start:b.stop])
+            w.finish()
+
+    th = threading.Thread(target=write)
+    th.start()
+    ro = open_store(tmp_path / "s.zarr")
+    seen, reads = [0], 0
+    while th.is_alive() or reads == 0:
+        n = sum(ro.done_blocks("m", "t", "train"))  # raises on a torn zarr.json
+        ro.status("m", "t")
+        assert n >= seen[-1]
+        seen.append(n)
+        reads += 1
+    th.join()
+    assert seen[-1] <= 500 and sum(ro.done_blocks("m", "t", "train")) == 500
+    assert reads > 10 and len(set(seen)) > 2  # we really read while it was writing
