@@ -65,6 +65,28 @@ def report_data(a: Analysis) -> dict[str, Any]:
             "protocol": a.summary["protocol"], "ci": a.options.ci if boot is not None else None}
 
 
+def display_names(a: Analysis) -> dict[str, str]:
+    """Model id -> display name (the id when there is none)."""
+    ms = a.tables["model_scores"].unique("model")
+    if "display" not in ms.columns:
+        return {}
+    return {m: d for m, d in ms.select("model", "display").iter_rows() if d}
+
+
+def ablation_grid(a: Analysis) -> dict[str, Any]:
+    """Base-regime ablation effects as rows (one per ablation) of b - a per category and macro."""
+    eff = a.tables["ablation_effects"].filter(pl.col("regime") == a.options.base_regime)
+    names = display_names(a)
+    cats = [c for c in category_order_for(eff["category"].to_list()) if c != "macro"]
+    rows = []
+    for (aid,), g in eff.group_by("ablation", maintain_order=True):
+        d = dict(g.select("category", "diff").iter_rows())
+        first = g.row(0, named=True)
+        rows.append({"id": aid, "factor": first["factor"], "a": names.get(first["a"], first["a"]), "b": names.get(first["b"], first["b"]),
+                     "cells": [_num(d.get(c)) for c in [*cats, "macro"]]})
+    return {"columns": [*cats, "macro"], "rows": rows}
+
+
 def _figures(a: Analysis) -> list[dict[str, str]]:
     out = []
     for name, fn in FIGURES.items():
@@ -82,6 +104,7 @@ def render_report(a: Analysis, title: str = "GENEB leaderboard", figures: bool =
     tpl = env.from_string((resources.files("geneb.report") / "templates" / "leaderboard.html.j2").read_text(encoding="utf-8"))
     data = json.dumps(report_data(a), separators=(",", ":")).replace("</", "<\\/")
     s = a.summary
+    names = display_names(a)
     headline = [
         ("Models", str(s["n_models"])),
         ("Protocol", s["protocol"]),
@@ -96,7 +119,10 @@ def render_report(a: Analysis, title: str = "GENEB leaderboard", figures: bool =
     )
     return tpl.render(
         title=title, data_json=data, headline=headline, figures=_figures(a) if figures else [],
-        recommendations=a.tables["recommendations"].to_dicts(), cats_note=cats_note,
+        recommendations=[{**r, "model": names.get(r["model"], r["model"]), "runner_up": names.get(r["runner_up"], r["runner_up"])}
+                         for r in a.tables["recommendations"].to_dicts()],
+        cats_note=cats_note,
+        ablations=ablation_grid(a), base_regime=a.options.base_regime,
         issues=s["issues"], untrained=s["untrained_models"], version=s["geneb_version"],
     )
 
