@@ -208,7 +208,7 @@ def test_dnabert2_loads_and_matches_solo_forward(mosaic_dir):
     prepared = [a.prepare(s) for s in SEQS]
     assert prepared[1].tolist() == [2, 5, 6, 7, 3]  # [CLS] A C G [SEP]
     X = a.embed(prepared)
-    for p, x in zip(prepared, X):
+    for p, x in zip(prepared, X, strict=True):
         np.testing.assert_allclose(x, _solo(a, p).mean(0).numpy(), atol=1e-5)  # specials included
 
 
@@ -217,7 +217,7 @@ def test_dnabert_s_cls_pooling(mosaic_dir):
     a.load()
     prepared = [a.prepare(s) for s in SEQS]
     X = a.embed(prepared)
-    for p, x in zip(prepared, X):
+    for p, x in zip(prepared, X, strict=True):
         np.testing.assert_allclose(x, _solo(a, p)[0].numpy(), atol=1e-5)
 
 
@@ -250,7 +250,7 @@ def test_intermediate_layer_from_unpadded_block_output(mosaic_dir):
     a.load()
     prepared = [a.prepare(s) for s in SEQS]
     X = a.embed(prepared)
-    for p, x in zip(prepared, X):
+    for p, x in zip(prepared, X, strict=True):
         ids = torch.tensor(p)[None]
         with torch.no_grad():
             h = a.model.norm(a.model.embeddings(ids))[0]

@@ -48,7 +48,7 @@ def test_hyenadna_real_checkpoint_matches_solo_forward(hyena_dir):
     assert [len(p) for p in prepared] == [len(s) for s in SEQS]
     X = a.embed(prepared)
     assert X.shape == (len(SEQS), 128) and X.dtype == np.float32
-    for p, x in zip(prepared, X):
+    for p, x in zip(prepared, X, strict=True):
         with torch.no_grad():
             h = a.model(input_ids=torch.tensor(p)[None]).last_hidden_state[0]
         np.testing.assert_allclose(x, h.mean(0).numpy(), atol=1e-5)
@@ -125,7 +125,7 @@ def test_generator_matches_solo_forward(tiny_dirs):
     a.load()
     prepared = [a.prepare(s) for s in SEQS]
     X = a.embed(prepared)
-    for p, x in zip(prepared, X):
+    for p, x in zip(prepared, X, strict=True):
         with torch.no_grad():
             h = a.model(input_ids=torch.tensor(p)[None]).last_hidden_state[0]
         np.testing.assert_allclose(x, h.mean(0).numpy(), atol=1e-5)
@@ -143,7 +143,7 @@ def test_biofm_tokens_and_last_base_pooling(tiny_dirs):
     assert len(a.prepare("A" * 40)) == 16  # model_max_length from tokenizer_config, specials kept
     prepared = [a.prepare(s) for s in SEQS]
     X = a.embed(prepared)
-    for p, x in zip(prepared, X):
+    for p, x in zip(prepared, X, strict=True):
         with torch.no_grad():
             h = a.model(input_ids=torch.tensor(p)[None]).last_hidden_state[0]
         np.testing.assert_allclose(x, h[-2].numpy(), atol=1e-5)  # the last base, before [SEP]

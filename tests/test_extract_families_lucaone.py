@@ -47,11 +47,11 @@ def test_lucaone_matches_solo_forward_every_record(luca_dir):
     seqs = ["ACGTN", "ACGTTTGCAAGTCCA", "GG"]
     prepared = [a.prepare(s) for s in seqs]
     X = a.embed(prepared)
-    for p, x in zip(prepared, X):
+    for p, x in zip(prepared, X, strict=True):
         np.testing.assert_allclose(x, _solo(a, p).last_hidden_state[0].mean(0).numpy(), atol=1e-5)
     b = make_adapter(spec_for("lucaone", str(luca_dir)), ExtractOptions(layer=1))
     b.load()
-    for p, x in zip(prepared, b.embed(prepared)):
+    for p, x in zip(prepared, b.embed(prepared), strict=True):
         hs = _solo(b, p, output_hidden_states=True).hidden_states
         np.testing.assert_allclose(x, hs[1][0].mean(0).numpy(), atol=1e-5)
 

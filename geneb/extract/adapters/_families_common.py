@@ -185,3 +185,71 @@ def resolve_layer(n_blocks: int, layer: int, spec: ModelSpec) -> int:
             f"-1..-{n_blocks}; this family exposes no embedding-layer output)"
         )
     return k % n_blocks
+
+
+def hf_check_available(cls: Any, spec: ModelSpec, *, cuda: bool = False) -> tuple[bool, str]:
+    """Packages/CUDA first, then the HF adapter's weights check (hub id or local dir)."""
+    ok, why = check_requirements(cls, spec, cuda=cuda)
+    if not ok:
+        return ok, why
+    from .hf_common import HFAdapter
+
+    return HFAdapter.check_available.__func__(cls, spec)  # type: ignore[attr-defined]
+
+
+def remote_class(spec: ModelSpec, config: Any, keys: Sequence[str], revision: str | None) -> Any:
+    """The remote-code class named by the first of `keys` found in `config.auto_map`."""
+    from transformers.dynamic_module_utils import get_class_from_dynamic_module
+
+    auto_map = getattr(config, "auto_map", None) or {}
+    for k in keys:
+        ref = auto_map.get(k)
+        if isinstance(ref, list | tuple):
+            ref = ref[0]
+        if ref:
+            return get_class_from_dynamic_module(ref, spec.weights, revision=revision)
+    return None
+
+
+def grouped_hf_embed(adapter: Any, batch: Sequence[np.ndarray]) -> np.ndarray:
+    """`embed` for HF-style adapters whose model takes no attention mask: equal-length
+    groups run unpadded with an all-ones mask, so each row equals its solo forward pass."""
+    import torch
+
+    from ..pooling import pool
+
+    if adapter.model is None:
+        adapter.load()
+    dev = torch.device(adapter.device)
+
+    def forward(ids_np: np.ndarray) -> np.ndarray:
+        ids = torch.from_numpy(ids_np).to(dev)
+        mask = torch.ones_like(ids)
+        with torch.inference_mode(), adapter._autocast():
+            hidden = adapter._forward(ids, mask)
+            return pool(adapter.pooling, hidden, mask).float().cpu().numpy()
+
+    return run_grouped(batch, forward)
+
+
+def localise(spec: ModelSpec) -> ModelSpec:
+    """`spec` with `weights` replaced by its resolved local path (env var or spec path), so
+    the HF loading code reads the local directory; unchanged when none is found."""
+    import dataclasses
+
+    lw = local_weights(spec)
+    if lw is None:
+        return spec
+    return dataclasses.replace(spec, weights=str(lw), revision="")
+
+
+def local_hf_check(cls: Any, spec: ModelSpec, what: str) -> tuple[bool, str]:
+    ok, why = check_requirements(cls, spec)
+    if not ok:
+        return ok, why
+    lw = local_weights(spec)
+    if lw is None or not lw.is_dir():
+        return False, weights_hint(spec, what)
+    if not (lw / "config.json").exists():
+        return False, f"model {spec.model_id!r}: {lw} has no config.json (expected a Hugging Face model directory)"
+    return True, f"local weights at {lw}"

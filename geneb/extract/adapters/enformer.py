@@ -90,13 +90,23 @@ class EnformerAdapter(Adapter):
         if self.model is not None:
             return
         import torch
-        from enformer_pytorch.modeling_enformer import Attention
 
         w = self._weights()
         try:
             model = self._build(w)
         except OSError as exc:
-            raise ExtractError(f"model {self.spec.model_id!r}: cannot load Enformer weights from {w!r}: {exc}") from exc
+            raise ExtractError(f"model {self.spec.model_id!r}: cannot load {self.family} weights from {w!r}: {exc}") from exc
+        self._configure(model)
+        model.eval()
+        self.model = model.to(torch.device(self.device))
+        self.dim = int(model.config.dim) * 2
+        bins = self.window // (2 ** int(model.config.num_downsamples))
+        target = int(getattr(model.config, "target_length", -1) or -1)
+        self._target = target if 0 < target <= bins else -1
+
+    def _configure(self, model: Any) -> None:
+        from enformer_pytorch.modeling_enformer import Attention
+
         if self.use_tf_gamma and self.window != TF_GAMMA_WINDOW:
             raise ExtractError(
                 f"model {self.spec.model_id!r}: TF-gamma positional features exist only for a "
@@ -105,33 +115,19 @@ class EnformerAdapter(Adapter):
         for m in model.modules():
             if isinstance(m, Attention):
                 m.use_tf_gamma = self.use_tf_gamma
-        model.eval()
-        self.model = model.to(torch.device(self.device))
-        self.dim = int(model.config.dim) * 2
-        bins = self.window // (2 ** int(model.config.num_downsamples))
-        target = int(getattr(model.config, "target_length", -1) or -1)
-        self._target = target if 0 < target <= bins else -1
 
     def _build(self, w: str) -> Any:
         """Config -> Enformer -> state dict, without `Enformer.from_pretrained`: enformer-pytorch
         never calls `post_init`, which transformers 5's loader requires."""
         from enformer_pytorch import Enformer, EnformerConfig
 
-        rev = {"revision": self.spec.revision} if self.spec.revision and not Path(w).is_dir() else {}
+        rev = self._revision_kw(w)
         model = Enformer(EnformerConfig.from_pretrained(w, **rev))
-        state = _read_state_dict(w, rev.get("revision"))
-        own = model.state_dict()
-        unexpected = sorted(set(state) - set(own))
-        if unexpected:
-            raise ExtractError(f"model {self.spec.model_id!r}: checkpoint has keys Enformer does not: {unexpected[:5]}")
-        model.load_state_dict(state, strict=False)
-        # modules registered twice (`_trunk` aliases stem/conv_tower/...) share storage:
-        # a key is really missing only if no alias of its tensor was loaded
-        loaded = {own[k].data_ptr() for k in state}
-        missing = sorted(k for k in own if k not in state and own[k].data_ptr() not in loaded)
-        if missing:
-            raise ExtractError(f"model {self.spec.model_id!r}: checkpoint lacks {len(missing)} tensors, e.g. {missing[:5]}")
+        load_aliased_state(model, _read_state_dict(w, rev.get("revision")), self.spec)
         return model
+
+    def _revision_kw(self, w: str) -> dict[str, str]:
+        return {"revision": self.spec.revision} if self.spec.revision and not Path(w).is_dir() else {}
 
     def validate(self, sequences, where: str) -> None:
         for i, s in enumerate(sequences):
@@ -167,8 +163,12 @@ class EnformerAdapter(Adapter):
             else torch.autocast("cpu", enabled=False)
         )
         with torch.inference_mode(), ctx:
-            emb = self.model(x, return_only_embeddings=True, target_length=self._target)
+            emb = self._bins(x)
         return emb.float().mean(dim=1).cpu().numpy()
+
+    def _bins(self, x: Any) -> Any:
+        """(B, window) base indices -> (B, bins, dim) output embeddings, cropped."""
+        return self.model(x, return_only_embeddings=True, target_length=self._target)
 
     def embed(self, batch: list[np.ndarray]) -> np.ndarray:
         if self.model is None:
@@ -177,6 +177,21 @@ class EnformerAdapter(Adapter):
 
     def close(self) -> None:
         self.model = None
+
+
+def load_aliased_state(model: Any, state: dict[str, Any], spec: Any) -> None:
+    """Load `state` into `model`, where modules registered twice (Enformer's `_trunk`
+    aliases stem/conv_tower/...) share storage: a key is missing only if no alias of its
+    tensor was loaded; unknown keys mean a wrong checkpoint."""
+    own = model.state_dict()
+    unexpected = sorted(set(state) - set(own))
+    if unexpected:
+        raise ExtractError(f"model {spec.model_id!r}: checkpoint has keys the model does not: {unexpected[:5]}")
+    model.load_state_dict(state, strict=False)
+    loaded = {own[k].data_ptr() for k in state}
+    missing = sorted(k for k in own if k not in state and own[k].data_ptr() not in loaded)
+    if missing:
+        raise ExtractError(f"model {spec.model_id!r}: checkpoint lacks {len(missing)} tensors, e.g. {missing[:5]}")
 
 
 def _read_state_dict(w: str, revision: str | None) -> dict[str, Any]:

@@ -1,0 +1,50 @@
+"""DeepGene: a RoFormer encoder over BPE tokens from a pan-genome graph, released outside
+the hub (Google Drive).
+
+Point geneb at the released checkpoint saved as a Hugging Face directory (config.json
+with model_type roformer, weights, tokenizer files): `GENEB_WEIGHTS_DEEPGENE=/path/to/dir`
+or `weights = "/path"` with `family = "deepgene"` in a user model file. As in the
+reference ("manual CLS/SEP"), the sequence is tokenised without special tokens, cut to
+max_length - 2 tokens, and wrapped as [CLS] tokens [SEP]; the vector is the masked mean of
+the final RoFormer hidden states, special tokens included.
+"""
+
+from __future__ import annotations
+
+from ._families_common import local_hf_check, localise
+from .base import ExtractError
+from .hf_common import HFAdapter
+
+WHAT = "the DeepGene checkpoint (Hugging Face layout: config.json, weights, tokenizer files)"
+
+
+class DeepGeneAdapter(HFAdapter):
+    family = "deepgene"
+
+    def __init__(self, spec, options, device):
+        super().__init__(localise(spec), options, device)
+        self.catalog_spec = spec
+
+    @classmethod
+    def check_available(cls, spec) -> tuple[bool, str]:
+        return local_hf_check(cls, spec, WHAT)
+
+    def load(self) -> None:
+        ok, why = local_hf_check(type(self), self.catalog_spec, WHAT)
+        if not ok:
+            raise ExtractError(why)
+        super().load()
+        for name in ("cls_token_id", "sep_token_id"):
+            if getattr(self.tokenizer, name, None) is None:
+                raise ExtractError(f"model {self.spec.model_id!r}: its tokenizer defines no {name[:3].upper()} token")
+
+    def _tokenize(self, seq: str) -> list[int]:
+        ids = list(self.tokenizer(seq, add_special_tokens=False)["input_ids"])
+        if self.spec.special_tokens == "none":
+            return ids[: self._limit] if self._limit else ids
+        if self._limit:
+            ids = ids[: max(self._limit - 2, 0)]
+        return [int(self.tokenizer.cls_token_id), *ids, int(self.tokenizer.sep_token_id)]
+
+
+ADAPTER = DeepGeneAdapter

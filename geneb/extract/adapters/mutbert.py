@@ -1,0 +1,73 @@
+"""MutBERT (JadenLong/MutBERT): a BERT that reads *soft* inputs (hub remote code).
+
+MutBERT's first layer takes a probability vector over the vocabulary at each position,
+so token ids from its character tokenizer ([CLS] ... [SEP]) are one-hot encoded to
+(batch, time, vocab) before the forward pass, as its model card does.
+
+Truncation: the reference tokenised with truncation on but no effective limit (the
+tokenizer's model_max_length is unset), so long sequences were never cut. We truncate to
+the catalog's max_length, else to the model's `max_position_embeddings` (special tokens
+included). Padding: the attention mask is passed when the remote forward accepts one;
+otherwise the batch runs as unpadded equal-length groups, so every record equals its
+solo forward pass either way.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from ._families_common import grouped_hf_embed
+from .base import ExtractError
+from .hf_common import HFAdapter
+
+
+class MutBERTAdapter(HFAdapter):
+    family = "mutbert"
+
+    def load(self) -> None:
+        super().load()
+        params = inspect.signature(self.model.forward).parameters
+        self._takes_mask = "attention_mask" in params
+        self._vocab = int(getattr(self.model.config, "vocab_size", 0) or len(self.tokenizer))
+        if self._vocab < len(self.tokenizer):
+            raise ExtractError(
+                f"model {self.spec.model_id!r}: tokenizer has {len(self.tokenizer)} tokens but the model's "
+                f"one-hot input is only {self._vocab} wide"
+            )
+
+    def _token_limit(self) -> int | None:
+        if self.spec.length_unit == "tokens" and self.max_length:
+            return int(self.max_length)
+        mp = getattr(self.model.config, "max_position_embeddings", None)
+        if isinstance(mp, int) and mp > 0:
+            return mp
+        return super()._token_limit()
+
+    def _forward(self, ids: Any, mask: Any) -> Any:
+        import torch.nn.functional as F
+
+        dtype = next(self.model.parameters()).dtype
+        soft = F.one_hot(ids, num_classes=self._vocab).to(dtype)
+        want_all = self.layer != -1
+        kw = {"attention_mask": mask} if self._takes_mask else {}
+        out = self.model(soft, output_hidden_states=want_all, return_dict=True, **kw)
+        if not want_all:
+            return out.last_hidden_state
+        hs = out.hidden_states
+        try:
+            return hs[self.layer]
+        except IndexError:
+            raise ExtractError(
+                f"model {self.spec.model_id!r}: layer {self.layer} does not exist (hidden states 0..{len(hs) - 1})"
+            ) from None
+
+    def embed(self, batch: list[Any]) -> Any:
+        if self.model is None:
+            self.load()
+        if self._takes_mask:
+            return super().embed(batch)
+        return grouped_hf_embed(self, batch)
+
+
+ADAPTER = MutBERTAdapter
