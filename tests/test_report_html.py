@@ -49,3 +49,18 @@ def test_markdown_table():
     md = to_markdown(pl.DataFrame({"a": [1.23456, None], "b": [["x", "y"], []], "c": ["p|q", "r"]}))
     assert md.splitlines()[0] == "| a | b | c |"
     assert "| 1.235 | x; y | p\\|q |" in md
+
+
+def test_report_shows_ablation_effects(tmp_path):
+    synthetic_results(["kmer-3", "GROVER"], n_tasks=35, seeds=(1,)).write_parquet(tmp_path / "r.parquet")
+    (tmp_path / "abl.toml").write_text('[kmer-to-grover]\nfactor = "pretraining"\na = "kmer-3"\nb = "GROVER"\n')
+    a = run_analysis(load_results(tmp_path / "r.parquet"), AnalysisOptions(n_boot=0, ablation_files=[str(tmp_path / "abl.toml")]))
+    from geneb.report.html import ablation_grid
+
+    grid = ablation_grid(a)
+    row = next(r for r in grid["rows"] if r["id"] == "kmer-to-grover")
+    eff = a.tables["ablation_effects"].filter((pl.col("ablation") == "kmer-to-grover") & (pl.col("regime") == "full"))
+    assert dict(zip(grid["columns"], row["cells"], strict=True)) == pytest.approx(dict(eff.select("category", "diff").iter_rows()))
+    assert row["a"] == "3-mer frequencies" and row["b"] == "GROVER"
+    html = render_report(a, figures=False)
+    assert 'id="ablations"' in html and "kmer-to-grover" in html
