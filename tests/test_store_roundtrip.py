@@ -170,7 +170,7 @@ def test_bad_input_writes_nothing(store):
         bad[5, 1] = np.nan
         with pytest.raises(ValueError, match=r"non-finite embedding values in rows \[5\]"):
             w.write_block("train", 0, bad)
-        with pytest.raises(ValueError, match="float16 range"):
+        with pytest.raises(ValueError, match=r"rows \[32, 33, 34, 35, 36\] are beyond float16 range"):
             w.write_block("train", 32, np.full((32, 4), 1e6, np.float32))
         with pytest.raises(ValueError, match="not the start of a block"):
             w.write_block("train", 5, np.ones((32, 4), np.float32))
@@ -248,3 +248,22 @@ def test_fast_float16_cast_is_exact():
     fast = np.empty(src.shape, np.float32)
     cast_into(fast, src)
     np.testing.assert_array_equal(fast.view(np.uint32), src.astype(np.float32).view(np.uint32))
+
+
+def test_fast_float32_to_float16_cast_is_exact():
+    """Writing rounds float32 -> float16; torch's SIMD path must round exactly like numpy."""
+    pytest.importorskip("torch")
+    from geneb.store.shards import cast_into
+
+    rng = np.random.default_rng(0)
+    halves = np.arange(65536, dtype=np.uint16).view(np.float16)
+    halves = halves[np.isfinite(halves)].astype(np.float32)
+    mids = (halves[:-1] + np.diff(halves) / 2)  # ties: round half to even
+    vals = np.concatenate([halves, mids, np.nextafter(mids, 0), np.nextafter(mids, np.inf),
+                           rng.standard_normal(100_000).astype(np.float32) * 10.0 ** rng.integers(-8, 4, 100_000),
+                           np.float32([65519.0, -65519.0, 1e-8, -1e-8, 0.0, -0.0])]).astype(np.float32)
+    vals = vals[np.abs(vals) < 65520]
+    vals = vals[: len(vals) // 16 * 16].reshape(-1, 16)
+    fast = np.empty(vals.shape, np.float16)
+    cast_into(fast, vals)
+    np.testing.assert_array_equal(fast.view(np.uint16), vals.astype(np.float16).view(np.uint16))

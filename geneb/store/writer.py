@@ -26,7 +26,7 @@ from . import schema as S
 from .cachekey import cache_key_hash, diff_keys, validate_cache_key
 from .errors import CacheKeyMismatch, StoreError
 from .lock import PairLock
-from .shards import ShardCodec
+from .shards import ShardCodec, cast_into
 
 if TYPE_CHECKING:
     from .store import Store
@@ -275,12 +275,18 @@ class Writer:
         if not np.issubdtype(X.dtype, np.floating):
             raise ValueError(f"{self._where}/{split}: embeddings must be floating point, got {X.dtype}")
         t0 = time.perf_counter()
-        with np.errstate(over="ignore"):
-            data = np.ascontiguousarray(X, dtype=lay.dtype)
-        if not np.isfinite(data).all():
-            bad = np.flatnonzero(~np.isfinite(data).all(axis=1))[:5] + blk.start
-            hint = " (values beyond float16 range: store with dtype='float32')" if np.isfinite(X).all() else ""
-            raise ValueError(f"{self._where}/{split}: non-finite embedding values in rows {bad.tolist()}{hint}; nothing written")
+        finite = np.isfinite(X).all(axis=1)
+        if not finite.all():
+            bad = np.flatnonzero(~finite)[:5] + blk.start
+            raise ValueError(f"{self._where}/{split}: non-finite embedding values in rows {bad.tolist()}; nothing written")
+        if lay.dtype == "float16" and X.dtype != np.float16 and X.size:
+            big = np.abs(X).max(axis=1) >= 65520.0  # rounds to inf in float16
+            if big.any():
+                bad = np.flatnonzero(big)[:5] + blk.start
+                raise ValueError(f"{self._where}/{split}: values in rows {bad.tolist()} are beyond float16 range "
+                                 "(|x| >= 65520): store with dtype='float32'; nothing written")
+        data = np.empty(X.shape, dtype=lay.dtype)
+        cast_into(data, np.ascontiguousarray(X))
         self._lock.renew()
         # one shard = one block, written whole by an atomic put (LocalStore: temp + rename)
         key = f"{S.split_path(self.model, self.task, split)}/X/c/{blk.index}/0"
