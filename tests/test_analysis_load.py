@@ -211,5 +211,15 @@ def test_submission_and_results_of_same_model_are_duplicates(tmp_path):
     p = tmp_path / "r.parquet"
     df.select(pl.exclude("input", "display", "params", "params_v1", "architecture", "tokenization", "pretraining_data",
                          "family", "untrained", "source")).write_parquet(p)
-    with pytest.raises(AnalysisError, match="duplicate results"):
+    with pytest.raises(AnalysisError, match="duplicate model 'lab/new-model-0'"):
+        load_results(p, submissions=tmp_path / "subs")
+
+
+def test_submission_and_per_seed_results_of_one_model_are_a_duplicate(tmp_path):
+    (tmp_path / "subs").mkdir()
+    _write_submissions(tmp_path / "subs", n_models=1)
+    tasks = [(t.task_id, t.category) for t in geneb_tasks()[:3]]
+    p = tmp_path / "r.parquet"
+    synthetic_results(["lab/new-model-0"], tasks, seeds=(13, 17)).write_parquet(p)
+    with pytest.raises(AnalysisError, match=r"duplicate model 'lab/new-model-0'.*r\.parquet.*lab_new-model-0\.json"):
         load_results(p, submissions=tmp_path / "subs")

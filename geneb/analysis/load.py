@@ -105,6 +105,20 @@ def _check_categories(df: pl.DataFrame) -> None:
 
 
 def _check_duplicates(df: pl.DataFrame) -> None:
+    # A seed-averaged row (seed null: a submission) beside per-seed rows of the same
+    # (model, task, regime, protocol) would be averaged together: the same model twice.
+    mixed = (
+        df.group_by("model", "task", "regime", "protocol")
+        .agg(pl.col("seed").null_count().alias("n_null"), pl.len().alias("n"), pl.col("input").unique().sort().alias("inputs"))
+        .filter((pl.col("n_null") > 0) & (pl.col("n") > 1))
+    )
+    if mixed.height:
+        r = mixed.sort("model", "task").row(0, named=True)
+        raise AnalysisError(
+            f"duplicate model {r['model']!r}: seed-averaged scores (a submission) and other rows for the same "
+            f"task {r['task']!r} regime {r['regime']!r} protocol {r['protocol']!r} in {', '.join(r['inputs'])}; "
+            "give each model once"
+        )
     dup = df.filter(pl.struct(list(KEY)).is_duplicated())
     if dup.height == 0:
         return
