@@ -156,3 +156,11 @@ def test_paired_comparison_without_predictions_is_a_clear_error(results_file, tm
     rc = main(["analyze", "--results", str(results_file), "--out", str(tmp_path / "x"), "--no-figures",
                "--paired", MODELS[0], MODELS[1]])
     assert rc == 2 and "preds.parquet" in capsys.readouterr().err
+
+
+def test_analyze_into_the_results_directory_can_run_twice(results_file, tmp_path):
+    d = tmp_path / "work"
+    d.mkdir()
+    (d / "results.parquet").write_bytes(results_file.read_bytes())
+    for _ in range(2):  # the second run must not read analysed_rows.parquet as a results table
+        assert main(["analyze", "--results", str(d), "--out", str(d), "--n-boot", "0", "--no-figures"]) == 0

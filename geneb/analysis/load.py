@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 PathLike = str | Path
 PREDS_SUFFIX = ".preds.parquet"
+#: Files `geneb analyze` writes beside its outputs; never read back as results tables.
+_OUTPUTS = frozenset({"analysed_rows.parquet", "predictions.parquet"})
 
 
 def _as_list(x: PathLike | Iterable[PathLike] | None) -> list[Path]:
@@ -32,11 +34,12 @@ def _as_list(x: PathLike | Iterable[PathLike] | None) -> list[Path]:
 
 
 def results_files(paths_or_dirs: PathLike | Iterable[PathLike]) -> list[Path]:
-    """Expand directories to their `*.parquet` results tables (prediction side files excluded)."""
+    """Expand directories to their `*.parquet` results tables (prediction side files and
+    `geneb analyze` outputs excluded)."""
     out: list[Path] = []
     for p in _as_list(paths_or_dirs):
         if p.is_dir():
-            found = sorted(f for f in p.glob("*.parquet") if not f.name.endswith(PREDS_SUFFIX))
+            found = sorted(f for f in p.glob("*.parquet") if not f.name.endswith(PREDS_SUFFIX) and f.name not in _OUTPUTS)
             if not found:
                 raise AnalysisError(f"{p}: no *.parquet results tables in this directory")
             out.extend(found)

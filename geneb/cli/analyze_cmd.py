@@ -21,32 +21,32 @@ def _inputs(p: argparse.ArgumentParser) -> None:
 def _options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("analysis options")
     g.add_argument("--metric", default="mcc", choices=("mcc", "acc", "f1"), help="score to aggregate (default mcc)")
-    g.add_argument("--base-regime", default="full", help="the reference regime for scale, pairs, drops, reranking (default full)")
-    g.add_argument("--param", default="params", help="metadata column with parameter counts (params or params_v1)")
+    g.add_argument("--base-regime", default="full", metavar="REGIME", help="the reference regime for scale, pairs, drops, reranking (default full)")
+    g.add_argument("--param", default="params", metavar="COLUMN", help="metadata column with parameter counts (params or params_v1)")
     g.add_argument("--scale-exclude", action="append", default=[], metavar="MODEL",
                    help="leave this model out of the scale correlation (repeatable)")
     g.add_argument("--scale-exclude-where", action="append", default=[], metavar="FILTER",
                    help="leave models matching a metadata filter out of the scale correlation, "
                         "e.g. pretraining_data=prokaryotic (repeatable)")
-    g.add_argument("--pairs-factor", type=float, default=5.0, help="smaller-beats-larger size factor F (default 5)")
+    g.add_argument("--pairs-factor", type=float, default=5.0, metavar="F", help="smaller-beats-larger size factor F (default 5)")
     g.add_argument("--pairs-where", action="append", default=[], metavar="FILTER",
                    help="model subset for the pair count, e.g. 'source=geneb' or 'pretraining_data!=prokaryotic' (repeatable, all must hold)")
-    g.add_argument("--variance-threshold", type=float, default=0.12, help="std across models above which a task is high-variance (default 0.12)")
-    g.add_argument("--top-k", type=int, default=3, help="top-k models per high-variance task to tally (default 3)")
-    g.add_argument("--tally-column", default="pretraining_data", help="metadata column tallied over the top-k (default pretraining_data)")
+    g.add_argument("--variance-threshold", type=float, default=0.12, metavar="STD", help="std across models above which a task is high-variance (default 0.12)")
+    g.add_argument("--top-k", type=int, default=3, metavar="K", help="top-k models per high-variance task to tally (default 3)")
+    g.add_argument("--tally-column", default="pretraining_data", metavar="COLUMN", help="metadata column tallied over the top-k (default pretraining_data)")
     g.add_argument("--group-by", action="append", default=None, metavar="COLUMN",
                    help="metadata column for group means (repeatable; default architecture, tokenization, pretraining_data)")
     g.add_argument("--ablations", action="append", default=[], metavar="TOML",
                    help="extra ablation declarations (same format as geneb/catalog/data/ablations.toml)")
-    g.add_argument("--recommend-regime", default="full", help="regime for per-category recommendations (default full)")
-    g.add_argument("--max-params", type=float, default=None, help="parameter budget for recommendations (e.g. 5e8)")
+    g.add_argument("--recommend-regime", default="full", metavar="REGIME", help="regime for per-category recommendations (default full)")
+    g.add_argument("--max-params", type=float, default=None, metavar="N", help="parameter budget for recommendations (e.g. 5e8)")
     g.add_argument("--compare-by", default="regime", choices=("regime", "protocol"),
                    help="ranking stability between two regimes or two protocols (default regime)")
     g.add_argument("--compare", nargs=2, default=("full", "10shot"), metavar=("A", "B"),
                    help="the two regimes/protocols whose rankings are compared (default full 10shot)")
-    g.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for confidence intervals (0 = none; default 1000)")
-    g.add_argument("--ci", type=float, default=0.95, help="confidence level (default 0.95)")
-    g.add_argument("--seed", type=int, default=0, help="bootstrap random seed (default 0)")
+    g.add_argument("--n-boot", type=int, default=1000, metavar="N", help="bootstrap resamples for confidence intervals (0 = none; default 1000)")
+    g.add_argument("--ci", type=float, default=0.95, metavar="LEVEL", help="confidence level (default 0.95)")
+    g.add_argument("--seed", type=int, default=0, metavar="N", help="bootstrap random seed (default 0)")
     g.add_argument("--paired", nargs=2, default=None, metavar=("MODEL_A", "MODEL_B"),
                    help="paired bootstrap comparison of two models over test predictions (needs .preds.parquet)")
 
