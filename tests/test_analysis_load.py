@@ -223,3 +223,16 @@ def test_submission_and_per_seed_results_of_one_model_are_a_duplicate(tmp_path):
     synthetic_results(["lab/new-model-0"], tasks, seeds=(13, 17)).write_parquet(p)
     with pytest.raises(AnalysisError, match=r"duplicate model 'lab/new-model-0'.*r\.parquet.*lab_new-model-0\.json"):
         load_results(p, submissions=tmp_path / "subs")
+
+
+def test_public_entry_point_and_no_torch():
+    import subprocess
+    import sys
+
+    import geneb
+    from geneb.analysis import load_results as lr
+
+    assert geneb.load_results is lr
+    code = ("import sys, geneb.analysis, geneb.report, geneb.cli.analyze_cmd; "
+            "bad = [m for m in ('torch', 'transformers') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120).returncode == 0
