@@ -41,7 +41,7 @@ def register(sub) -> None:
     r.add_argument("--compute-dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
                    help="forward-pass precision; auto = bf16 on CUDA, float32 on CPU")
     r.add_argument("--token-budget", type=int, default=None, metavar="N",
-                   help="padded tokens per batch (default 16384 on CPU, 65536 on CUDA); "
+                   help="padded tokens per batch (default 2048 on CPU, 65536 on CUDA); "
                    "halved automatically on CUDA out-of-memory")
     r.add_argument("--block-rows", type=int, default=None, metavar="N",
                    help="rows per store block, the unit of resume, for new pairs (default 2048)")

@@ -1,0 +1,167 @@
+"""Benchmark: geneb's extractor against the published reference extraction method.
+
+Same process, same tiny BERT-like model (random weights, built in code), same sequences
+(mixed lengths, uniform in [--min-len, --max-len] nt):
+
+- reference: what the published GENEB extractors do -- fixed batches of 8 in file order,
+  every batch padded to the model maximum, float32, masked mean of the final layer;
+- geneb: `geneb.embed` end to end into a temporary store (length-sorted token-budget
+  batches padded per batch, tokenisation on a worker thread, store writes on another).
+
+Appends sequences/s, tokens/s, the ratio, the agreement of the two vector sets, the
+machine and the library versions to a markdown file (default benchmarks/EXTRACT_RESULTS.md).
+
+    python benchmarks/bench_extract.py                      # 2,000 sequences, 50-2,000 nt
+    python benchmarks/bench_extract.py --n 40 --max-len 300 --out /tmp/r.md   # tiny, seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+GOAL_RATIO = 3.0
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def make_sequences(n: int, min_len: int, max_len: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choice("ACGT") for _ in range(rng.randint(min_len, max_len))) for _ in range(n)]
+
+
+def bench_spec(max_len: int, hidden: int, layers: int):
+    """A BERT-like random-init spec whose maximum covers the longest sequence."""
+    from geneb.catalog import ModelSpec
+
+    max_pos = max_len + 2  # [CLS] ... [SEP]
+    return ModelSpec(
+        model_id="bench-bert", display="bench BERT-like", family="random-init", max_length=max_pos,
+        config={"arch": "bert", "hidden_size": hidden, "num_layers": layers, "num_heads": max(1, hidden // 32),
+                "intermediate_size": 4 * hidden, "max_position_embeddings": max_pos, "seed": 0},
+    )
+
+
+def reference_embed(model, tokenizer, seqs: list[str], max_pos: int, batch_size: int = 8) -> np.ndarray:
+    """The published method: fixed batches in file order, padded to the model maximum, fp32."""
+    import torch
+
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(seqs), batch_size):
+            enc = tokenizer(seqs[i : i + batch_size], padding="max_length", truncation=True,
+                            max_length=max_pos, return_tensors="pt")
+            h = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+            m = enc["attention_mask"].unsqueeze(-1).float()
+            out.append(((h * m).sum(1) / m.sum(1)).numpy())
+    return np.concatenate(out)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=2000, help="number of sequences (default 2000)")
+    ap.add_argument("--min-len", type=int, default=50)
+    ap.add_argument("--max-len", type=int, default=2000)
+    ap.add_argument("--hidden", type=int, default=64, help="hidden size of the BERT-like model")
+    ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    ap.add_argument("--token-budget", type=int, default=None, help="geneb token budget (default: geneb's)")
+    ap.add_argument("--out", default=str(Path(__file__).with_name("EXTRACT_RESULTS.md")))
+    ap.add_argument("--note", default="")
+    args = ap.parse_args(argv)
+
+    import torch
+    import transformers
+
+    from geneb.extract import ExtractOptions, embed, make_adapter
+    from geneb.store import open_store
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    seqs = make_sequences(args.n, args.min_len, args.max_len)
+    spec = bench_spec(args.max_len, args.hidden, args.layers)
+    adapter = make_adapter(spec, ExtractOptions(dtype="float32"), "cpu")
+    adapter.load()
+    max_pos = spec.max_length
+    n_tokens = sum(len(s) + 2 for s in seqs)
+
+    t = time.perf_counter()
+    ref = reference_embed(adapter.model, adapter.tokenizer, seqs, max_pos)
+    t_ref = time.perf_counter() - t
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        data.mkdir()
+        with open(data / "bench.csv", "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["text", "label", "split"])
+            for i, s in enumerate(seqs):
+                w.writerow([s, i % 2, "train" if i % 10 else "test"])
+        t = time.perf_counter()
+        embed([spec], ["bench"], Path(tmp) / "s.zarr", data_dir=data, device="cpu",
+              options=ExtractOptions(dtype="float32"), token_budget=args.token_budget, progress=False)
+        t_geneb = time.perf_counter() - t
+        st = open_store(Path(tmp) / "s.zarr")
+        ours = np.empty_like(ref)
+        idx = np.arange(len(seqs))
+        ours[idx[idx % 10 != 0]] = st.X("bench-bert", "bench", "train")
+        ours[idx[idx % 10 == 0]] = st.X("bench-bert", "bench", "test")
+
+    rel = float((np.linalg.norm(ours - ref, axis=1) / np.linalg.norm(ref, axis=1)).max())
+    res = {
+        "n": args.n, "lengths": f"{args.min_len}-{args.max_len}", "tokens": n_tokens,
+        "model": f"BERT-like {args.hidden}d x {args.layers} ({sum(p.numel() for p in adapter.model.parameters()):,} params), max {max_pos} tokens",
+        "ref_s": t_ref, "geneb_s": t_geneb,
+        "ref_seq_s": args.n / t_ref, "geneb_seq_s": args.n / t_geneb,
+        "ref_tok_s": n_tokens / t_ref, "geneb_tok_s": n_tokens / t_geneb,
+        "ratio": t_ref / t_geneb, "max_rel_diff": rel,
+    }
+    threads = torch.get_num_threads()
+    record = "\n".join([
+        f"## {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} — extractor vs reference (CPU)",
+        "",
+        f"- machine: {_machine()}; torch threads {threads}; load average {os.getloadavg()[0]:.1f} at the end",
+        f"- versions: python {platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}, numpy {np.__version__}",
+        f"- workload: {res['n']} sequences, {res['lengths']} nt (uniform), {n_tokens:,} real tokens; model {res['model']}",
+        "- reference: batches of 8 in file order, padded to the model maximum, float32; geneb: `geneb.embed` end to end into a store (float32 storage)",
+        "",
+        "| method | seconds | sequences/s | tokens/s |",
+        "|---|---:|---:|---:|",
+        f"| reference | {t_ref:.2f} | {res['ref_seq_s']:.1f} | {res['ref_tok_s']:,.0f} |",
+        f"| geneb | {t_geneb:.2f} | {res['geneb_seq_s']:.1f} | {res['geneb_tok_s']:,.0f} |",
+        "",
+        f"- speed-up: **{res['ratio']:.2f}x** sequences/s (goal >= {GOAL_RATIO:.0f}x: {'met' if res['ratio'] >= GOAL_RATIO else 'NOT met'})",
+        f"- agreement: max per-vector relative difference {rel:.2e}",
+    ] + ([f"- note: {args.note}"] if args.note else []) + ["", ""])
+    out = Path(args.out)
+    if not out.exists():
+        out.write_text("# Extractor benchmark results\n\nAppended by `benchmarks/bench_extract.py`.\n\n")
+    with open(out, "a") as fh:
+        fh.write(record)
+    print(record)
+    return res
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
+    sys.exit(0)
