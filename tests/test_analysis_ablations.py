@@ -75,6 +75,21 @@ def test_bad_ablation_files_name_the_file(tmp_path, text, match):
     assert "bad.toml" in str(e.value)
 
 
+def test_group_ablations_leave_untrained_baselines_out_unless_asked(tmp_path):
+    df = _table().with_columns((pl.col("model") == "D").alias("untrained"))  # D: an untrained "Hyena"
+    abl = load_ablations(builtin=False, paths=[_write(tmp_path, '[g]\na_where = ["architecture=T-enc"]\nb_where = ["architecture=Mamba,Hyena"]\n')])
+    eff = ablation_effects(df, abl)
+    assert eff.filter(pl.col("category") == "Promoters")["score_b"][0] == pytest.approx(0.4)  # C only
+    asked = load_ablations(builtin=False, paths=[_write(tmp_path, '[g]\na_where = ["architecture=T-enc"]\nb_where = ["untrained=true"]\n')])
+    assert ablation_effects(df, asked).filter(pl.col("category") == "Promoters")["score_b"][0] == pytest.approx(0.6)
+
+
+def _write(tmp_path, text):
+    f = tmp_path / "g.toml"
+    f.write_text(text)
+    return f
+
+
 def test_user_ablation_id_may_not_shadow_a_builtin(tmp_path):
     f = tmp_path / "dup.toml"
     f.write_text('[janusdna-attention]\na = "A"\nb = "B"\n')

@@ -208,6 +208,12 @@ def test_group_means_any_column():
         group_means(df, by="colour")
 
 
+def test_group_means_keep_untrained_baselines_apart():
+    meta = {"A": {"architecture": "T-enc", "untrained": False}, "R": {"architecture": "T-enc", "untrained": True}}
+    g = group_means(one_task_table({"A": 0.6, "R": 0.1}, meta), by="architecture")
+    assert dict(g.select("group", "mean_macro").iter_rows()) == pytest.approx({"T-enc": 0.6, "T-enc (untrained)": 0.1})
+
+
 # --- ranking stability ------------------------------------------------------------------------
 
 def test_ranking_stability_between_regimes_and_protocols():

@@ -87,7 +87,14 @@ def load_ablations(paths: Iterable[str | Path] = (), builtin: bool = True) -> li
 
 def _members(ab: Ablation, meta: pl.DataFrame) -> tuple[list[str], list[str]]:
     if ab.is_group:
-        return (select_models(meta, list(ab.a_where))["model"].to_list(), select_models(meta, list(ab.b_where))["model"].to_list())
+        # Untrained baselines join a group only when its filters ask about `untrained`.
+        def side(filters: tuple[str, ...]) -> list[str]:
+            pool = meta
+            if "untrained" in meta.columns and not any("untrained" in f for f in filters):
+                pool = meta.filter(~pl.col("untrained").fill_null(False))
+            return select_models(pool, list(filters))["model"].to_list()
+
+        return side(ab.a_where), side(ab.b_where)
     present = set(meta["model"].to_list())
     return ([ab.a] if ab.a in present else [], [ab.b] if ab.b in present else [])
 

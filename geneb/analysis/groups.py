@@ -22,14 +22,18 @@ def group_means(
     exclude_where: Where = None,
     scores: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Per (regime, group): n models, mean/std/max macro and the best model."""
+    """Per (regime, group): n models, mean/std/max macro and the best model.
+
+    Untrained baselines are grouped apart (e.g. "T-enc (untrained)")."""
     ms = scores if scores is not None else model_scores(results, metric, protocol)
     require_column(ms, by, "group_means")
     ms = ms.filter(pl.col("macro").is_not_null())
     keep = select_models(ms.unique("model"), where, exclude, exclude_where)["model"]
-    ms = ms.filter(pl.col("model").is_in(keep.implode())).with_columns(
-        pl.col(by).cast(pl.String).fill_null("(unknown)").alias("group")
-    )
+    label = pl.col(by).cast(pl.String).fill_null("(unknown)")
+    if "untrained" in ms.columns and by != "untrained":
+        # untrained baselines form their own groups instead of diluting the pretrained ones
+        label = pl.when(pl.col("untrained").fill_null(False)).then(label + " (untrained)").otherwise(label)
+    ms = ms.filter(pl.col("model").is_in(keep.implode())).with_columns(label.alias("group"))
     return (
         ms.sort("macro", "model", descending=[True, False])
         .group_by("regime", "group", maintain_order=True)
