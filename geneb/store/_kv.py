@@ -9,10 +9,13 @@ any fsspec URL zarr supports works.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 from .errors import StoreError
+
+_tls = threading.local()
 
 
 def _sync(coro):
@@ -46,6 +49,30 @@ class KV:
                 return None
         buf = _sync(self.zstore.get(key, prototype=_proto()))
         return None if buf is None else buf.to_bytes()
+
+    def get_reusable(self, key: str):
+        """Whole value as a memoryview into a per-thread buffer that the next call in
+        the same thread overwrites: for decode-immediately reads, without allocating
+        (and page-faulting) a fresh multi-MiB bytes object per shard."""
+        if self.local_root is None:
+            return self.get(key)
+        try:
+            f = open(self.local_root / key, "rb", buffering=0)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        with f:
+            size = os.fstat(f.fileno()).st_size
+            buf = getattr(_tls, "buf", None)
+            if buf is None or len(buf) < size:
+                buf = _tls.buf = bytearray(max(size, 1 << 20))
+            mv = memoryview(buf)[:size]
+            got = 0
+            while got < size:
+                n = f.readinto(mv[got:])
+                if not n:
+                    break
+                got += n
+            return mv[:got]
 
     def get_range(self, key: str, start: int, length: int) -> bytes | None:
         if self.local_root is not None:

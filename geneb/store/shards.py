@@ -118,16 +118,21 @@ class ShardCodec:
         return blosc.decompress if self.compressor.codec_id == "blosc" else zstd.decompress
 
     def decode_shard(
-        self, raw: bytes, where: str, chunk_ids: list[int] | None = None, check_bounds: bool = True
+        self, raw, where: str, chunk_ids: list[int] | None = None, check_bounds: bool = True,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Decode a whole shard (or only ``chunk_ids``) into a (shard_rows x dim) array.
+        """Decode a whole shard (or only ``chunk_ids``) into a (shard_rows x dim) array
+        (``out`` if given: C-contiguous, that shape and the stored dtype).
 
         Chunks not stored in the shard are filled with NaN (zarr's fill value here).
         """
         import crc32c
 
-        index = self.decode_index(raw[-self.index_nbytes:] if len(raw) >= self.index_nbytes else raw, where)
-        out = np.empty((self.shard_rows, self.dim), dtype=self.dtype)
+        index = self.decode_index(bytes(raw[-self.index_nbytes:]) if len(raw) >= self.index_nbytes else bytes(raw), where)
+        if out is None:
+            out = np.empty((self.shard_rows, self.dim), dtype=self.dtype)
+        elif out.shape != (self.shard_rows, self.dim) or out.dtype != self.dtype or not out.flags.c_contiguous:
+            raise ValueError("decode_shard: out must be a C-contiguous (shard_rows, dim) array of the stored dtype")
         flat = out.reshape(self.chunks_per_shard, -1).view(np.uint8)
         limit = len(raw) - self.index_nbytes
         ids = range(self.chunks_per_shard) if chunk_ids is None else chunk_ids

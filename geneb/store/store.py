@@ -368,10 +368,13 @@ class _MatrixReader:
         key = self.shard_key(block)
         c = self.codec
         if local_rows is None or len(local_rows) * 4 >= stop - start:
-            raw = self.kv.get(key)
+            raw = self.kv.get_reusable(key)
             if raw is None:
                 raise StoreError(f"{self.kv.url}/{key}: shard missing for a block marked done")
             need = None if local_rows is None else sorted(set((local_rows // c.chunk_rows).tolist()))
+            if local_rows is None and out.dtype == c.dtype and stop - start == c.shard_rows and out.flags.c_contiguous:
+                c.decode_shard(raw, f"{self.kv.url}/{key}", out=out)  # straight into the result
+                return out
             dec = c.decode_shard(raw, f"{self.kv.url}/{key}", need)
         else:
             dec = self._decode_ranges(key, sorted(set((local_rows // c.chunk_rows).tolist())))
