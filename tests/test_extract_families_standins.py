@@ -1,0 +1,598 @@
+"""Loading paths and per-model semantics of families whose real code cannot run here (CUDA
+kernels, non-hub weights): `from_pretrained` is monkeypatched, or an upstream checkout is
+replaced by a tiny stand-in package with the same API. Each test checks the hub id,
+revision and trust_remote_code the adapter asks for, and that every stored vector equals
+a plain forward pass of that sequence alone with the same pooling."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+nn = torch.nn
+
+from test_extract_families_support import spec_for  # noqa: E402
+
+from geneb.extract.adapters import (  # noqa: E402
+    ExtractError,
+    ExtractOptions,
+    UnsupportedSequenceError,
+    make_adapter,
+)
+from geneb.extract.adapters import _families_common as fc  # noqa: E402
+
+SEQS = ["ACGTACGTTTGACCA", "ACG", "GGGGCCCCAATTACGATCGATCG", "TTAC", "ACG"]
+
+
+class Out(dict):
+    """A minimal ModelOutput: attribute and key access."""
+
+    __getattr__ = dict.__getitem__
+
+
+class CharTokenizer:
+    """Character tokenizer with the HF call signature the adapters use."""
+
+    def __init__(self, specials=("[CLS]", "[SEP]"), chars="ACGTN", model_max_length=10**9):
+        self.vocab = {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3}
+        self.vocab.update({c: i + 4 for i, c in enumerate(chars)})
+        self.specials = specials
+        self.pad_token_id, self.unk_token_id, self.cls_token_id, self.sep_token_id = 0, 1, 2, 3
+        self.model_max_length = model_max_length
+
+    def __len__(self):
+        return len(self.vocab)
+
+    def __call__(self, seq, add_special_tokens=True, truncation=False, max_length=None, **_):
+        ids = [self.vocab.get(c, 1) for c in seq]
+        if add_special_tokens:
+            ids = [2, *ids, 3]
+        if truncation and max_length:
+            ids = ids[:max_length]
+        return {"input_ids": ids}
+
+    def convert_ids_to_tokens(self, i):
+        return {v: k for k, v in self.vocab.items()}[i]
+
+
+class BiMixer(nn.Module):
+    """Bidirectional, mask-less token mixer (stands in for a bidirectional SSM): every
+    output depends on the whole (padded) input, so padding would leak into real rows."""
+
+    def __init__(self, vocab=12, d=8, layers=2, soft=False):
+        super().__init__()
+        self.soft = soft
+        self.emb = nn.Linear(vocab, d) if soft else nn.Embedding(vocab, d)
+        self.blocks = nn.ModuleList(nn.Linear(2 * d, d) for _ in range(layers))
+        self.config = transformers.PretrainedConfig(hidden_size=d, d_model=d, vocab_size=vocab)
+
+    def states(self, x, mask=None):
+        h = self.emb(x)
+        hs = [h]
+        m = torch.ones(h.shape[:2]) if mask is None else mask.float()
+        for blk in self.blocks:
+            ctx = (h * m[..., None]).sum(1, keepdim=True) / m.sum(1, keepdim=True)[..., None]
+            h = torch.tanh(blk(torch.cat([h, ctx.expand_as(h)], -1)))
+            hs.append(h)
+        return hs
+
+
+def _patch_pretrained(monkeypatch, auto_name, obj, calls):
+    def fake(name, *args, **kwargs):
+        calls.append((auto_name, name, kwargs))
+        return obj
+
+    monkeypatch.setattr(getattr(transformers, auto_name), "from_pretrained", fake)
+
+
+def _force_available(monkeypatch):
+    monkeypatch.setattr(fc, "missing_modules", lambda mods: [])
+    monkeypatch.setattr(fc, "cuda_available", lambda: True)
+
+
+def _check_hub_call(calls, auto_name, spec):
+    name, kw = next((n, k) for a, n, k in calls if a == auto_name)
+    assert name == spec.weights
+    assert kw.get("revision") == spec.revision and kw.get("trust_remote_code") is True
+
+
+# -- Caduceus: no mask, bidirectional -> unpadded equal-length groups ----------------------
+
+
+class CaduceusStandIn(BiMixer):
+    def forward(self, input_ids, output_hidden_states=False, return_dict=True, **kw):
+        assert "attention_mask" not in kw  # the real model has none
+        hs = self.states(input_ids)
+        return Out(last_hidden_state=hs[-1], hidden_states=tuple(hs) if output_hidden_states else None)
+
+    def eval(self):
+        return self
+
+    def to(self, *_):
+        return self
+
+
+def test_caduceus_loads_remote_code_and_groups_by_length(monkeypatch):
+    _force_available(monkeypatch)
+    calls: list = []
+    model = CaduceusStandIn()
+    _patch_pretrained(monkeypatch, "AutoModel", model, calls)
+    _patch_pretrained(monkeypatch, "AutoTokenizer", CharTokenizer(), calls)
+    spec = spec_for("caduceus", "kuleshov-group/caduceus-ph_seqlen-1k_d_model-256_n_layer-4_lr-8e-3",
+                    revision="0123456789abcdef0123456789abcdef01234567", trust_remote_code=True,
+                    special_tokens="none", max_length=1024)
+    a = make_adapter(spec)
+    a.load()
+    _check_hub_call(calls, "AutoModel", spec)
+    _check_hub_call(calls, "AutoTokenizer", spec)
+    prepared = [a.prepare(s) for s in SEQS]
+    assert [len(p) for p in prepared] == [len(s) for s in SEQS]  # no [SEP] under policy "none"
+    X = a.embed(prepared)
+    for p, x in zip(prepared, X, strict=True):
+        with torch.no_grad():
+            solo = model.states(torch.tensor(p)[None])[-1][0].mean(0)
+        np.testing.assert_allclose(x, solo.numpy(), atol=1e-6)
+    # what a padded batch would have given the short sequence: different, hence the grouping
+    pad = torch.zeros(1, len(prepared[0]), dtype=torch.long)
+    pad[0, : len(prepared[1])] = torch.tensor(prepared[1])
+    with torch.no_grad():
+        leaked = model.states(pad)[-1][0, : len(prepared[1])].mean(0)
+    assert np.abs(leaked.numpy() - X[1]).max() > 1e-3
+    b = make_adapter(spec, ExtractOptions(layer=1))
+    b.load()
+    with torch.no_grad():
+        np.testing.assert_allclose(b.embed(prepared[:1])[0],
+                                   model.states(torch.tensor(prepared[0])[None])[1][0].mean(0).numpy(), atol=1e-6)
+
+
+# -- Evo: byte tokens, final-norm hook, padding_mask, every record --------------------------
+
+
+class EvoBackbone(nn.Module):
+    def __init__(self, d=8, layers=2):
+        super().__init__()
+        self.embedding = nn.Embedding(512, d)
+        self.blocks = nn.ModuleList(nn.Linear(d, d) for _ in range(layers))
+        self.norm = nn.LayerNorm(d)
+        self.unembed = nn.Linear(d, 512)
+
+    def forward(self, x, padding_mask=None):
+        h = self.embedding(x)
+        if padding_mask is not None:
+            h = h * padding_mask[..., None]
+        for blk in self.blocks:  # causal: cumulative mean over the past
+            h = torch.tanh(blk(torch.cumsum(h, 1) / torch.arange(1, h.shape[1] + 1)[None, :, None]))
+        return self.unembed(self.norm(h))
+
+
+class EvoStandIn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.backbone = EvoBackbone()
+        self.config = transformers.PretrainedConfig(hidden_size=8)
+
+    def forward(self, input_ids, attention_mask=None, **_):
+        return Out(logits=self.backbone(input_ids, padding_mask=attention_mask))
+
+
+def test_evo_bytes_final_norm_every_record_and_reject(monkeypatch):
+    _force_available(monkeypatch)
+    calls: list = []
+    model = EvoStandIn().eval()
+    cfg = transformers.PretrainedConfig(use_cache=True)
+    _patch_pretrained(monkeypatch, "AutoConfig", cfg, calls)
+    _patch_pretrained(monkeypatch, "AutoModelForCausalLM", model, calls)
+    spec = spec_for("evo", "togethercomputer/evo-1-131k-base", revision="1.1_fix", trust_remote_code=True,
+                    special_tokens="none", max_length=24, length_policy="reject")
+    a = make_adapter(spec)
+    a.load()
+    _check_hub_call(calls, "AutoModelForCausalLM", spec)
+    assert cfg.use_cache is False and next(k for n, _, k in calls if n == "AutoModelForCausalLM")["config"] is cfg
+    assert a.prepare("ACGT").tolist() == [65, 67, 71, 84]
+    prepared = [a.prepare(s) for s in SEQS]
+    X = a.embed(prepared)
+    bb = model.backbone
+    for p, x in zip(prepared, X, strict=True):
+        captured = []
+        h = bb.norm.register_forward_hook(lambda m, i, o: captured.append(o))
+        with torch.no_grad():
+            model(torch.tensor(p)[None])
+        h.remove()
+        np.testing.assert_allclose(x, captured[0][0].mean(0).numpy(), atol=1e-6)
+    with pytest.raises(UnsupportedSequenceError, match=r"t/train: row 1: 25 bases exceed the 24-token context"):
+        a.validate(["ACGT", "A" * 25], "t/train")
+    with pytest.raises(UnsupportedSequenceError, match="length_policy = reject"):
+        a.prepare("A" * 25)
+
+
+# -- MutBERT: one-hot soft input, truncation to max_position_embeddings --------------------
+
+
+class MutBERTStandIn(BiMixer):
+    def __init__(self, takes_mask: bool):
+        super().__init__(vocab=9, soft=True)
+        self.takes_mask = takes_mask
+        self.config.max_position_embeddings = 12
+
+    def _run(self, x, attention_mask, output_hidden_states):
+        assert x.dtype == torch.float32 and x.shape[-1] == 9  # one-hot over the vocabulary
+        hs = self.states(x, attention_mask)
+        return Out(last_hidden_state=hs[-1], hidden_states=tuple(hs) if output_hidden_states else None)
+
+
+class MutBERTMasked(MutBERTStandIn):
+    def forward(self, input_ids, attention_mask=None, output_hidden_states=False, return_dict=True):
+        return self._run(input_ids, attention_mask, output_hidden_states)
+
+
+class MutBERTNoMask(MutBERTStandIn):
+    def forward(self, input_ids, output_hidden_states=False, return_dict=True):
+        return self._run(input_ids, None, output_hidden_states)
+
+
+@pytest.mark.parametrize("cls", [MutBERTMasked, MutBERTNoMask])
+def test_mutbert_soft_inputs_truncation_and_padding(monkeypatch, cls):
+    calls: list = []
+    model = cls(takes_mask=cls is MutBERTMasked).eval()
+    _patch_pretrained(monkeypatch, "AutoModel", model, calls)
+    _patch_pretrained(monkeypatch, "AutoTokenizer", CharTokenizer(), calls)
+    spec = spec_for("mutbert", "JadenLong/MutBERT", revision="main", trust_remote_code=True)
+    a = make_adapter(spec)
+    a.load()
+    _check_hub_call(calls, "AutoModel", spec)
+    long_ids = a.prepare("ACGT" * 10)
+    assert len(long_ids) == 12 and long_ids[0] == 2  # the fix: truncation really happens
+    prepared = [a.prepare(s) for s in SEQS]
+    X = a.embed(prepared)
+    for p, x in zip(prepared, X, strict=True):
+        one_hot = torch.nn.functional.one_hot(torch.tensor(p)[None], 9).float()
+        with torch.no_grad():
+            solo = model.states(one_hot)[-1][0].mean(0)
+        np.testing.assert_allclose(x, solo.numpy(), atol=1e-6)
+
+
+# -- eccDNAMamba: model class from an upstream checkout, output dict ------------------------
+
+ECC_MODULE = '''
+import torch
+import torch.nn as nn
+from transformers import PreTrainedModel, PretrainedConfig
+
+
+class BiMambaForMaskedLM(PreTrainedModel):
+    config_class = PretrainedConfig
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.emb = nn.Embedding(config.vocab_size, config.d_model)
+        self.mix = nn.Linear(2 * config.d_model, config.d_model)
+        self.post_init()
+
+    def forward(self, input_ids=None, attention_mask=None, **kw):
+        h = self.emb(input_ids)
+        rev = torch.flip(torch.cumsum(torch.flip(h, [1]), 1), [1])  # reads right-to-left too
+        return {"hidden_states": torch.tanh(self.mix(torch.cat([h, rev], -1))), "logits": None}
+'''
+
+
+def test_eccdnamamba_from_checkout(monkeypatch, tmp_path):
+    _force_available(monkeypatch)
+    code = tmp_path / "eccDNAMamba"
+    code.mkdir()
+    (code / "BiMambaForMaskedLM.py").write_text(ECC_MODULE)
+    monkeypatch.setenv("GENEB_CODE_ECCDNAMAMBA", str(code))
+    torch.manual_seed(0)
+    cfg = transformers.MambaConfig(vocab_size=9, hidden_size=8)  # a config.json with a model_type
+    cfg.d_model = 8
+    mod = fc.import_from_checkout(code, "BiMambaForMaskedLM", spec_for("eccdnamamba", "x"))
+    wdir = tmp_path / "weights"
+    mod.BiMambaForMaskedLM(cfg).save_pretrained(wdir)
+    calls: list = []
+    _patch_pretrained(monkeypatch, "AutoTokenizer", CharTokenizer(), calls)
+    spec = spec_for("eccdnamamba", str(wdir), trust_remote_code=True)
+    a = make_adapter(spec)
+    a.load()
+    assert type(a.model).__name__ == "BiMambaForMaskedLM" and a.dim == 8
+    prepared = [a.prepare(s) for s in SEQS]
+    X = a.embed(prepared)
+    for p, x in zip(prepared, X, strict=True):
+        with torch.no_grad():
+            solo = a.model(input_ids=torch.tensor(p)[None])["hidden_states"][0].mean(0)
+        np.testing.assert_allclose(x, solo.numpy(), atol=1e-6)
+    monkeypatch.delenv("GENEB_CODE_ECCDNAMAMBA")
+    with pytest.raises(ExtractError, match="GENEB_CODE_ECCDNAMAMBA"):
+        make_adapter(spec).load()
+
+
+# -- DNA-GPT: stand-in `dna_gpt` checkout, .pth weights through the env var ---------------
+
+DNAGPT_TOKENIZER = '''
+import itertools as it
+import re
+
+
+class KmerTokenizer:
+    def __init__(self, k=3, reserved_tokens=None, dynamic_kmer=True):
+        self.k = k
+        self.reserved_tokens = [f"<{t}>" for t in (reserved_tokens or [])]
+        start = 1 if dynamic_kmer else k
+        kmers = []
+        for i in range(start, k + 1):
+            kmers += ["".join(m) for m in it.product("NAGCT", repeat=i)]
+        self.idx_to_token = self.reserved_tokens + kmers
+        self.token_to_idx = {t: i for i, t in enumerate(self.idx_to_token)}
+        self.pad_id = self.token_to_idx["<P>"]
+        self.unk_id = 0
+
+    def __len__(self):
+        return len(self.idx_to_token)
+
+    def encode(self, text, max_len=-1, pad=False, device=None, to_tensor=True):
+        pieces = []
+        for t in re.split(r"[<>]", text):
+            if not t:
+                continue
+            if f"<{t}>" in self.reserved_tokens:
+                pieces.append(f"<{t}>")
+            else:
+                pieces += [t[i:i + self.k] for i in range(0, len(t), self.k)]
+        ids = [self.token_to_idx.get(p, self.unk_id) for p in pieces]
+        return ids[:max_len] if max_len > 0 else ids
+'''
+
+DNAGPT_MODEL = '''
+import torch
+import torch.nn as nn
+
+
+class _Block(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.lin = nn.Linear(d, d, bias=False)
+
+    def forward(self, x):  # causal: cumulative mean over the past
+        return x + torch.tanh(self.lin(torch.cumsum(x, 1) / torch.arange(1, x.shape[1] + 1)[None, :, None]))
+
+
+class DNAGPT(nn.Module):
+    def __init__(self, vocab_size, max_len=64, num_layers=2, embedding_dim=8):
+        super().__init__()
+        self.transformer = nn.ModuleDict(dict(
+            wte=nn.Embedding(vocab_size, embedding_dim), wpe=nn.Embedding(max_len, embedding_dim),
+            drop=nn.Dropout(0.0), h=nn.ModuleList(_Block(embedding_dim) for _ in range(num_layers)),
+            ln_f=nn.LayerNorm(embedding_dim)))
+        self.mlm_head = nn.Linear(embedding_dim, vocab_size, bias=False)
+
+    def _embedding_impl(self, tokens):
+        pos = torch.arange(tokens.shape[1], device=tokens.device)[None]
+        return self.transformer.wte(tokens) + self.transformer.wpe(pos)
+
+    def _transformer_impl(self, x):
+        x = self.transformer.drop(x)
+        for block in self.transformer.h:
+            x = block(x)
+        return self.transformer.ln_f(x)
+
+    def forward(self, token_ids):
+        return self.mlm_head(self._transformer_impl(self._embedding_impl(token_ids)))
+
+    @classmethod
+    def from_name(cls, name, vocab_size):
+        assert name in ("dna_gpt0.1b_h", "dna_gpt0.1b_m", "dna_gpt3b_m"), name
+        return cls(vocab_size)
+'''
+
+
+@pytest.fixture()
+def dnagpt_checkout(tmp_path, monkeypatch):
+    pkg = tmp_path / "DNAGPT" / "dna_gpt"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "model.py").write_text(DNAGPT_MODEL)
+    (pkg / "tokenizer.py").write_text(DNAGPT_TOKENIZER)
+    monkeypatch.setenv("GENEB_CODE_DNA_GPT", str(pkg.parent))
+    for m in [m for m in __import__("sys").modules if m == "dna_gpt" or m.startswith("dna_gpt.")]:
+        monkeypatch.delitem(__import__("sys").modules, m)
+    return pkg.parent
+
+
+def test_dna_gpt_prefix_kmers_weights_and_solo_forward(dnagpt_checkout, tmp_path, monkeypatch):
+    tok_mod = fc.import_from_checkout(dnagpt_checkout, "dna_gpt.tokenizer", spec_for("dna-gpt", "x"))
+    model_mod = fc.import_from_checkout(dnagpt_checkout, "dna_gpt.model", spec_for("dna-gpt", "x"))
+    from geneb.extract.adapters.dna_gpt import SPECIAL_TOKENS
+
+    torch.manual_seed(0)
+    tok = tok_mod.KmerTokenizer(6, SPECIAL_TOKENS, dynamic_kmer=False)  # the checkpoint decides
+    ref = model_mod.DNAGPT(len(tok)).eval()
+    wfile = tmp_path / "dna_gpt0.1b_h.pth"
+    torch.save({"model": ref.state_dict()}, wfile)
+    spec = spec_for("dna-gpt", "google-drive", model_id="dna_gpt0.1b_h", max_length=5, length_unit="tokens",
+                    special_tokens="include-prefix")
+    a = make_adapter(spec)
+    with pytest.raises(ExtractError, match="GENEB_WEIGHTS_DNA_GPT0_1B_H"):
+        a.load()
+    monkeypatch.setenv("GENEB_WEIGHTS_DNA_GPT0_1B_H", str(wfile))
+    a.load()
+    assert len(a.tokenizer) == len(tok)  # non-dynamic vocabulary read off the checkpoint
+    ids = a.prepare("ACGTACGGGGGGTTT").tolist()
+    assert ids[0] == tok.token_to_idx["<R>"]
+    assert ids[1:] == [tok.token_to_idx["ACGTAC"], tok.token_to_idx["GGGGGG"], 0]  # partial 6-mer -> unk, as DNAGPT
+    assert len(a.prepare("A" * 60)) == 5  # max_length in tokens, prefix included
+    prepared = [a.prepare(s) for s in SEQS]
+    X = a.embed(prepared)
+    for p, x in zip(prepared, X, strict=True):
+        with torch.no_grad():
+            solo = ref._transformer_impl(ref._embedding_impl(torch.tensor(p)[None]))[0].mean(0)
+        np.testing.assert_allclose(x, solo.numpy(), atol=1e-6)
+    d = a.describe()
+    assert d["variant"] == "dna_gpt0.1b_h" and d["prefix"] == "<R>" and d["revision"].startswith("local:")
+    with pytest.raises(UnsupportedSequenceError, match="row 1: character 'X'"):
+        a.validate(["ACGT", "AXGT"], "t/test")
+
+
+def test_dna_gpt_rejects_a_checkpoint_of_the_wrong_shape(dnagpt_checkout, tmp_path, monkeypatch):
+    wfile = tmp_path / "dna_gpt3b_m.pth"
+    torch.save({"transformer.wte.weight": torch.zeros(7, 8)}, wfile)
+    monkeypatch.setenv("GENEB_WEIGHTS_DNA_GPT3B_M", str(wfile))
+    a = make_adapter(spec_for("dna-gpt", "google-drive", model_id="dna_gpt3b_m"))
+    with pytest.raises(ExtractError, match=r"vocabulary \(7\) matches no DNAGPT 6-mer tokenizer"):
+        a.load()
+
+
+# -- JanusDNA: Lightning checkpoint + json config, final_mlp identity ----------------------
+
+JANUS_CONFIG = '''
+from transformers import PretrainedConfig
+
+
+class JanusDNAConfig(PretrainedConfig):
+    model_type = "janusdna"
+
+    def __init__(self, hidden_size=8, vocab_size=12, bidirectional=True, use_mamba_kernels=True, **kw):
+        super().__init__(**kw)
+        self.hidden_size, self.vocab_size = hidden_size, vocab_size
+        self.bidirectional, self.use_mamba_kernels = bidirectional, use_mamba_kernels
+'''
+
+JANUS_MODEL = '''
+import torch
+import torch.nn as nn
+from transformers.modeling_outputs import BaseModelOutput
+
+
+class JanusDNAModel(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        assert isinstance(config.bidirectional, bool)
+        self.config = config
+        self.emb = nn.Embedding(config.vocab_size, config.hidden_size)
+        self.mix = nn.Linear(2 * config.hidden_size, config.hidden_size)
+        self.final_mlp = nn.Linear(config.hidden_size, config.hidden_size)
+
+    def forward(self, input_ids, attention_mask=None, return_dict=True):
+        h = self.emb(input_ids)
+        rev = torch.flip(torch.cumsum(torch.flip(h, [1]), 1), [1])
+        h = torch.tanh(self.mix(torch.cat([h, rev], -1)))
+        return BaseModelOutput(last_hidden_state=h + self.final_mlp(h))
+'''
+
+JANUS_TOKENIZER = '''
+class CaduceusTokenizer:
+    def __init__(self, model_max_length, padding_side="left", **kw):
+        self.model_max_length = model_max_length
+        self.vocab = {c: i + 7 for i, c in enumerate("ACGTN")}
+        self.unk_token_id = 6
+
+    def __call__(self, seq, add_special_tokens=True, truncation=False, max_length=None, **kw):
+        ids = [self.vocab.get(c, 6) for c in seq] + ([1] if add_special_tokens else [])
+        return {"input_ids": ids[:max_length] if truncation and max_length else ids}
+'''
+
+
+@pytest.mark.parametrize("with_mlp", [False, True])
+def test_janusdna_checkpoint_cleaning_and_final_mlp(tmp_path, monkeypatch, with_mlp):
+    code = tmp_path / "JanusDNA"
+    for pkg, files in {"janusdna": {"configuration_janusdna.py": JANUS_CONFIG, "modeling_janusdna.py": JANUS_MODEL},
+                       "caduceus": {"tokenization_caduceus.py": JANUS_TOKENIZER}}.items():
+        (code / pkg).mkdir(parents=True)
+        (code / pkg / "__init__.py").write_text("")
+        for name, src in files.items():
+            (code / pkg / name).write_text(textwrap.dedent(src))
+    for m in [m for m in __import__("sys").modules if m.split(".")[0] in ("janusdna", "caduceus")]:
+        monkeypatch.delitem(__import__("sys").modules, m)
+    spec = spec_for("janusdna", "harvard-dataverse", model_id="JanusDNA_72_w", max_length=16,
+                    special_tokens="none")
+    cfg_mod = fc.import_from_checkout(code, "janusdna.configuration_janusdna", spec)
+    model_mod = fc.import_from_checkout(code, "janusdna.modeling_janusdna", spec)
+    torch.manual_seed(0)
+    ref = model_mod.JanusDNAModel(cfg_mod.JanusDNAConfig(hidden_size=8, bidirectional=True)).eval()
+    state = {f"model.model.{k}": v for k, v in ref.state_dict().items() if with_mlp or not k.startswith("final_mlp")}
+    state["train_torchmetrics.acc.total"] = torch.tensor(3.0)
+    wdir = tmp_path / "w"
+    wdir.mkdir()
+    torch.save({"state_dict": state}, wdir / "last.ckpt")
+    (wdir / "config.json").write_text(json.dumps({"config": {"hidden_size": 8, "bidirectional": "true,"}}))
+    monkeypatch.setenv("GENEB_WEIGHTS_JANUSDNA_72_W", str(wdir))
+    monkeypatch.setenv("GENEB_CODE_JANUSDNA", str(code))
+    a = make_adapter(spec)
+    a.load()
+    assert a.model.config.use_mamba_kernels is False  # CPU: no kernels
+    assert isinstance(a.model.final_mlp, nn.Identity) is (not with_mlp)
+    if not with_mlp:
+        ref.final_mlp = nn.Identity()
+    prepared = [a.prepare(s) for s in SEQS]
+    assert len(a.prepare("A" * 40)) == 16
+    X = a.embed(prepared)
+    for p, x in zip(prepared, X, strict=True):
+        with torch.no_grad():
+            solo = ref(torch.tensor(p)[None]).last_hidden_state[0].mean(0)
+        np.testing.assert_allclose(x, solo.numpy(), atol=1e-6)
+
+
+# -- Genomics-FM (BERT, CLS) and DeepGene (RoFormer, manual CLS/SEP) from local dirs ------
+
+
+def _wordlevel_tokenizer(with_template: bool):
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "A", "C", "G", "T", "N"])}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
+    if with_template:
+        tok.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
+                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+
+
+def _save(model, tok, d):
+    model.eval().save_pretrained(d)
+    tok.save_pretrained(d)
+    return d
+
+
+def test_genomics_fm_local_bert_cls(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    cfg = transformers.BertConfig(vocab_size=10, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                                  intermediate_size=32, max_position_embeddings=64)
+    d = _save(transformers.BertModel(cfg), _wordlevel_tokenizer(True), tmp_path / "gfm")
+    spec = spec_for("genomics-fm", "google-drive", model_id="genomics-fm", pooling="cls", max_length=8)
+    with pytest.raises(ExtractError, match="GENEB_WEIGHTS_GENOMICS_FM"):
+        make_adapter(spec).load()
+    monkeypatch.setenv("GENEB_WEIGHTS_GENOMICS_FM", str(d))
+    a = make_adapter(spec)
+    a.load()
+    assert a.describe()["revision"].startswith("local:")
+    long_ids = a.prepare("ACGT" * 10).tolist()
+    assert len(long_ids) == 8 and long_ids[0] == 2 and long_ids[-1] == 3
+    prepared = [a.prepare(s) for s in SEQS]
+    X = a.embed(prepared)
+    for p, x in zip(prepared, X, strict=True):
+        with torch.no_grad():
+            solo = a.model(input_ids=torch.tensor(p)[None]).last_hidden_state[0, 0]
+        np.testing.assert_allclose(x, solo.numpy(), atol=1e-5)
+
+
+def test_deepgene_local_roformer_manual_cls_sep(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    cfg = transformers.RoFormerConfig(vocab_size=10, hidden_size=16, embedding_size=16, num_hidden_layers=2,
+                                      num_attention_heads=2, intermediate_size=32, max_position_embeddings=64)
+    d = _save(transformers.RoFormerModel(cfg), _wordlevel_tokenizer(False), tmp_path / "deepgene")
+    monkeypatch.setenv("GENEB_WEIGHTS_DEEPGENE", str(d))
+    spec = spec_for("deepgene", "google-drive", model_id="deepgene", max_length=6,
+                    special_tokens="include-manual-cls-sep")
+    a = make_adapter(spec)
+    a.load()
+    assert a.prepare("ACGTACGT").tolist() == [2, 5, 6, 7, 8, 3]  # [CLS] 4 bases [SEP]
+    prepared = [a.prepare(s) for s in SEQS]
+    X = a.embed(prepared)
+    for p, x in zip(prepared, X, strict=True):
+        with torch.no_grad():
+            solo = a.model(input_ids=torch.tensor(p)[None]).last_hidden_state[0].mean(0)
+        np.testing.assert_allclose(x, solo.numpy(), atol=1e-5)
