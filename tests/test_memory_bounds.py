@@ -112,3 +112,52 @@ def test_probe_grid_holds_one_pair_at_a_time(probe_stores, tmp_path, runner):
         f"({deltas[2] / MiB:.0f} -> {deltas[8] / MiB:.0f} MiB); holding the extra pairs would be "
         f"{held / MiB:.0f} MiB"
     )
+
+
+# -- analysis ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def results_files(tmp_path_factory):
+    """One geneb-v1 grid (41 models x 100 tasks x 3 regimes x 5 seeds) plus 2x or 8x as
+    many rows of another protocol in the same file (e.g. a seed sweep)."""
+    import polars as pl
+
+    from geneb.analysis.synthetic import synthetic_results
+
+    root = tmp_path_factory.mktemp("analysis-mem")
+    base = synthetic_results()
+    out = {}
+    for copies in (2, 8):
+        other = [base.with_columns(pl.lit("geneb-robust").alias("protocol"), pl.col("seed") + 1000 * (k + 1))
+                 for k in range(copies)]
+        df = pl.concat([base, *other], how="vertical_relaxed")
+        path = root / f"results-{copies}.parquet"
+        df.write_parquet(path)
+        out[copies] = (path, base.height, sum(o.estimated_size() for o in other))
+    return out
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="geneb.analysis.load_results reads whole parquet files eagerly (pl.read_parquet) and "
+    "filters the protocol afterwards; issue 8 asks for lazy reads (pl.scan_parquet + filter + "
+    "projection before collect). Remove this mark when that lands.",
+)
+def test_analysis_reads_results_lazily(results_files):
+    """Loading one protocol's rows costs memory for those rows, not for the whole file."""
+    deltas, extra = {}, {}
+    for copies, (path, n_rows, other_bytes) in results_files.items():
+        peak = measure_peak_rss(
+            f"df = load_results({str(path)!r}, protocol='geneb-v1')\nRESULT = df.height",
+            setup="from geneb.analysis import load_results",
+        )
+        assert peak.result == n_rows
+        deltas[copies], extra[copies] = peak.delta, other_bytes
+    growth = deltas[8] - deltas[2]
+    unread = extra[8] - extra[2]  # in-memory size of the rows that should never be read
+    assert growth < 0.25 * unread, (
+        f"load_results(protocol=...) peak grew by {growth / MiB:.0f} MiB "
+        f"({deltas[2] / MiB:.0f} -> {deltas[8] / MiB:.0f} MiB) when only other protocols' rows "
+        f"({unread / MiB:.0f} MiB in memory) were added to the file"
+    )
