@@ -197,13 +197,14 @@ def test_evo_bytes_final_norm_every_record_and_reject(monkeypatch):
     prepared = [a.prepare(s) for s in SEQS]
     X = a.embed(prepared)
     bb = model.backbone
-    for p, x in zip(prepared, X, strict=True):
-        captured = []
-        h = bb.norm.register_forward_hook(lambda m, i, o: captured.append(o))
+    captured: list = []
+    h = bb.norm.register_forward_hook(lambda m, i, o: captured.append(o))
+    for p in prepared:
         with torch.no_grad():
             model(torch.tensor(p)[None])
-        h.remove()
-        np.testing.assert_allclose(x, captured[0][0].mean(0).numpy(), atol=1e-6)
+    h.remove()
+    for out, x in zip(captured, X, strict=True):
+        np.testing.assert_allclose(x, out[0].mean(0).numpy(), atol=1e-6)
     with pytest.raises(UnsupportedSequenceError, match=r"t/train: row 1: 25 bases exceed the 24-token context"):
         a.validate(["ACGT", "A" * 25], "t/train")
     with pytest.raises(UnsupportedSequenceError, match="length_policy = reject"):
