@@ -140,3 +140,23 @@ def test_killed_worker_unit_is_redone_and_store_verifies(tmp_path):
     redone = next(r for r in rep.results if (r.unit.model, r.unit.task) == (m, t))
     assert redone.value.status == "resumed"  # picked up the dead worker's finished blocks
 
+
+
+def test_fsspec_url_store_on_cluster_matches_local_path(client, tmp_path):
+    """A store given as an fsspec URL (here fsspec's `local://`, which goes through zarr's
+    FsspecStore and the lease locks used for object storage) works the same on a cluster."""
+    tasks = _mini_tasks()[:3]
+    so = {"auto_mkdir": True}  # fsspec's local file system does not create parents itself
+    url = f"local://{tmp_path / 'url.zarr'}"
+    rep = embed_all(url, ["kmer-3"], tasks, dask=client, device="cpu", storage_options=so, progress=False)
+    rep.raise_for_failures()
+    assert rep.counts() == {"embedded": len(tasks)}
+    st = open_store(url, storage_options=so)
+    assert type(st._kv.zstore).__name__ == "FsspecStore"
+    assert st.verify() == []
+    embed_all(tmp_path / "path.zarr", ["kmer-3"], tasks, device="cpu", progress=False).raise_for_failures()
+    _assert_same_store(open_store(tmp_path / "path.zarr"), st)
+    assert not any((tmp_path / "url.zarr" / ".locks").rglob("*.json"))  # every lease released
+    tab = probe_all(url, tmp_path / "url.parquet", backend="sklearn", dask=client, storage_options=so,
+                    progress=False)
+    assert tab.height == len(tasks) * 15 and tab["mcc"].is_finite().all()
