@@ -597,3 +597,81 @@ def test_deepgene_local_roformer_manual_cls_sep(tmp_path, monkeypatch):
         with torch.no_grad():
             solo = a.model(input_ids=torch.tensor(p)[None]).last_hidden_state[0].mean(0)
         np.testing.assert_allclose(x, solo.numpy(), atol=1e-5)
+
+
+# -- SPACE: authors' `model` package from a checkout, TrainingSpace key prefix ------------
+
+SPACE_CONFIG = '''
+from transformers import PretrainedConfig
+
+
+class SpaceConfig(PretrainedConfig):
+    model_type = "space"
+
+    def __init__(self, dim=8, num_downsamples=2, target_length=2, output_heads=None, **kw):
+        super().__init__(**kw)
+        self.dim, self.num_downsamples, self.target_length = dim, num_downsamples, target_length
+        self.output_heads = output_heads or {"human": 3, "mouse": 2}
+'''
+
+SPACE_MODEL = '''
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Space(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        self.species = list(config.output_heads)
+        self.stem = nn.Conv1d(4, config.dim, 3, padding=1)
+        self.species_emb = nn.Embedding(len(self.species), config.dim)
+        self.final = nn.Linear(config.dim, 2 * config.dim)
+
+    def forward(self, x, return_only_embeddings=False, species="human", target_length=896):
+        oh = F.one_hot(x, 5)[..., :4].float().transpose(1, 2)
+        h = F.avg_pool1d(torch.relu(self.stem(oh)), 2 ** self.config.num_downsamples).transpose(1, 2)
+        h = h + self.species_emb.weight[self.species.index(species)] + h.mean(1, keepdim=True)
+        if target_length != -1:
+            trim = (h.shape[1] - target_length) // 2
+            h = h[:, trim:trim + target_length]
+        x = torch.tanh(self.final(h))
+        return x, {"gates": None}
+'''
+
+
+def test_space_from_checkout_with_prefixed_checkpoint(tmp_path, monkeypatch):
+    code = tmp_path / "SPACE"
+    (code / "model").mkdir(parents=True)
+    (code / "model" / "__init__.py").write_text("")
+    (code / "model" / "config_space.py").write_text(SPACE_CONFIG)
+    (code / "model" / "modeling_space.py").write_text(SPACE_MODEL)
+    for m in [m for m in __import__("sys").modules if m == "model" or m.startswith("model.")]:
+        monkeypatch.delitem(__import__("sys").modules, m)
+    spec = spec_for("space", str(tmp_path / "w"), max_length=32, length_unit="bases", pooling="spatial-mean",
+                    special_tokens="none")
+    cfg_mod = fc.import_from_checkout(code, "model.config_space", spec)
+    mod = fc.import_from_checkout(code, "model.modeling_space", spec)
+    torch.manual_seed(0)
+    cfg = cfg_mod.SpaceConfig()
+    ref = mod.Space(cfg).eval()
+    (tmp_path / "w").mkdir()
+    cfg.save_pretrained(tmp_path / "w")
+    torch.save({f"model.{k}": v for k, v in ref.state_dict().items()}, tmp_path / "w" / "pytorch_model.bin")
+    with pytest.raises(ExtractError, match="GENEB_CODE_SPACE"):
+        make_adapter(spec).load()
+    monkeypatch.setenv("GENEB_CODE_SPACE", str(code))
+    a = make_adapter(spec)
+    a.load()
+    assert a.dim == 16 and a._target == 2
+    prepared = [a.prepare(s) for s in SEQS]
+    X = a.embed(prepared)
+    for p, x in zip(prepared, X, strict=True):
+        with torch.no_grad():
+            solo = ref(torch.tensor(p)[None], return_only_embeddings=True, target_length=2)[0][0].mean(0)
+        np.testing.assert_allclose(x, solo.numpy(), atol=1e-6)
+    bad = make_adapter(spec_for("space", str(tmp_path / "w"), max_length=32, length_unit="bases",
+                                config={"species": "zebrafish"}))
+    with pytest.raises(ExtractError, match="species 'zebrafish' not in"):
+        bad.load()
