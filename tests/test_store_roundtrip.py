@@ -267,3 +267,15 @@ def test_fast_float32_to_float16_cast_is_exact():
     fast = np.empty(vals.shape, np.float16)
     cast_into(fast, vals)
     np.testing.assert_array_equal(fast.view(np.uint16), vals.astype(np.float16).view(np.uint16))
+
+
+def test_vectorised_half_to_float32_is_exact_for_every_half():
+    from geneb.store.halfcast import half_to_float32
+
+    every = np.arange(65536, dtype=np.uint16).view(np.float16)
+    for src in (every, np.tile(every, 3).reshape(-1, 64), every[:5]):  # several pieces; tiny
+        out = np.empty(src.shape, np.float32)
+        half_to_float32(np.ascontiguousarray(src), out)
+        np.testing.assert_array_equal(out.view(np.uint32), src.astype(np.float32).view(np.uint32))
+    with pytest.raises(ValueError, match="same shape"):
+        half_to_float32(every, np.empty(3, np.float32))

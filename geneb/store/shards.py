@@ -224,4 +224,10 @@ def cast_into(out: np.ndarray, src: np.ndarray) -> None:
             return
         except (RuntimeError, TypeError, ValueError):  # e.g. read-only or unsupported buffer
             pass
+    if (src.dtype == np.float16 and out.dtype == np.float32 and src.size >= 4096 and out.shape == src.shape
+            and out.flags.c_contiguous and src.flags.c_contiguous):
+        from .halfcast import half_to_float32
+
+        half_to_float32(src, out)
+        return
     np.copyto(out, src, casting="unsafe")
