@@ -178,7 +178,7 @@ class Writer:
             try:
                 if not np.array_equal(self.store.y(self.model, self.task, split), y):
                     return False
-            except StoreError:
+            except (StoreError, KeyError):
                 return False
         # resume with the stored blocking, whatever block_rows this call asked for
         self.layouts = {s: S.Layout.from_attrs(stored[s]) for s in self.layouts}
