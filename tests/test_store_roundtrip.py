@@ -150,7 +150,10 @@ def test_cache_key_mismatch_refuses_or_overwrites(store):
     write_pair(store, "m", "t", X2, y, cache_key=tkey("m", pooling="cls"), overwrite=True)
     np.testing.assert_array_equal(store.X("m", "t", "train"), _expect(X2["train"], "float16"))
     assert store.cache_key("m", "t")["pooling"] == "cls"
-    # same key, different shape: refused too
+    # same key, different labels or shape: refused too
+    with pytest.raises(StoreError, match="same cache key but different"):
+        store.open_writer("m", "t", cache_key=tkey("m", pooling="cls"), n_rows={"train": 10}, dim=4,
+                          labels={"train": y["train"][::-1].copy()})
     with pytest.raises(StoreError, match="same cache key but different"):
         store.open_writer("m", "t", cache_key=tkey("m", pooling="cls"), n_rows={"train": 11}, dim=4,
                           labels={"train": np.zeros(11, int)})
