@@ -48,9 +48,9 @@ def _check(task_id: str, train: list[tuple[str, int]], test: list[tuple[str, int
         raise RuntimeError(f"{task_id}: train labels must be 0..C-1 with C >= 2, got {classes}")
     if not {y for _, y in test} <= set(classes):
         raise RuntimeError(f"{task_id}: test has labels absent from train")
-    overlap = {s for s, _ in train} & {s for s, _ in test}
-    if overlap:
-        raise RuntimeError(f"{task_id}: {len(overlap)} sequence(s) occur in both train and test")
+    seqs = [s for s, _ in train + test]
+    if len(set(seqs)) != len(seqs):
+        raise RuntimeError(f"{task_id}: {len(seqs) - len(set(seqs))} duplicate sequence(s) (within or across splits)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(train):5d} {len(test):5d} {n_classes:2d} {min(lengths):4d}-{max(lengths):<4d} "
               f"{mcc:>8s} {time.time() - t0:5.1f}", flush=True)
     if not args.tasks:
+        stale = sorted(set(args.out.glob("mini_*.csv.gz")) - {args.out / f"{t.task_id}.csv.gz" for t in TASKS})
+        for path in stale:  # a task dropped from the suite must not linger in the package
+            print(f"removing stale {path.name}")
+            path.unlink()
         write_catalog(args.catalog, [
             {"task_id": t.task_id, "label": t.label, "category": t.category,
              "source_collection": t.source_collection(), "simulated": "true" if t.simulated else "false",

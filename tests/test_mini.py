@@ -41,7 +41,7 @@ def test_catalog_order_follows_category_order():
 def test_catalog_records_provenance_and_simulated_flag():
     raw = list(csv.DictReader(open(REPO / "geneb" / "catalog" / "data" / "mini_tasks.csv", encoding="utf-8")))
     assert [r["task_id"] for r in raw] == IDS
-    for row, spec in zip(raw, MINI):
+    for row, spec in zip(raw, MINI, strict=True):
         assert row["simulated"] in ("true", "false"), row["task_id"]
         assert spec.simulated == (row["simulated"] == "true")
         assert "seed=" in spec.provenance and len(spec.provenance) > 40, spec.task_id

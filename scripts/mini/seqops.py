@@ -35,7 +35,7 @@ def sample_windows(
     region: tuple[float, float] = (0.0, 1.0),
     max_tries: int = 50,
 ) -> list[str]:
-    """`n` random clean windows from a fraction `region` of the concatenated contigs.
+    """`n` distinct random clean windows from a fraction `region` of the concatenated contigs.
 
     Restricting train and test to disjoint regions keeps overlapping windows out of both
     splits (no leakage through shared sequence).
@@ -45,6 +45,7 @@ def sample_windows(
     total = int(offsets[-1])
     lo, hi = int(region[0] * total), int(region[1] * total)
     out: list[str] = []
+    seen: set[str] = set()
     tries = 0
     while len(out) < n:
         tries += 1
@@ -56,7 +57,8 @@ def sample_windows(
         if start + length > sizes[ci] or pos + length > hi:
             continue
         w = contigs[ci][start : start + length]
-        if is_clean(w):
+        if is_clean(w) and w not in seen:  # no duplicate windows (same start, or a repeat)
+            seen.add(w)
             out.append(w)
     return out
 
@@ -86,6 +88,30 @@ def gc_match(
         else:
             raise RuntimeError(f"GC matching ran out of pool sequences after {len(out)} of {len(targets)}")
     return out
+
+
+def gc_balance(
+    a: Sequence[str], b: Sequence[str], rng: np.random.Generator, n_max: int, width: float = 0.02
+) -> tuple[list[str], list[str]]:
+    """Equal-size subsets of `a` and `b` with identical GC histograms (bins of `width`).
+
+    Within each GC bin the smaller side sets how many of each are kept, so GC content
+    alone carries no information about the class; at most `n_max` per side.
+    """
+    def by_bin(seqs: Sequence[str]) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        for s in dict.fromkeys(seqs):
+            out.setdefault(int(gc(s) / width), []).append(s)
+        return out
+
+    ba, bb = by_bin(a), by_bin(b)
+    pairs: list[tuple[str, str]] = []
+    for k in sorted(set(ba) & set(bb)):
+        xa = [ba[k][int(i)] for i in rng.permutation(len(ba[k]))]
+        xb = [bb[k][int(i)] for i in rng.permutation(len(bb[k]))]
+        pairs += list(zip(xa, xb, strict=False))
+    keep = sorted(rng.permutation(len(pairs))[:n_max].tolist())
+    return [pairs[i][0] for i in keep], [pairs[i][1] for i in keep]
 
 
 def split_rows(

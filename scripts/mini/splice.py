@@ -64,7 +64,7 @@ class GenomeIndex:
         hi = np.searchsorted(self.sorted_codes, codes, side="right")
         ok = valid & (hi - lo == 1)
         q = np.flatnonzero(ok)
-        return list(zip(q.tolist(), self.sorted_pos[lo[ok]].tolist()))
+        return list(zip(q.tolist(), self.sorted_pos[lo[ok]].tolist(), strict=True))
 
 
 def _runs(hits: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
@@ -107,10 +107,10 @@ def _align(index: GenomeIndex, query: str, min_intron: int, max_intron: int) -> 
         return []
     diags = [d for _, _, d in runs]
     # one locus only: diagonals never decrease and never jump by more than an intron
-    if any(not (0 <= d2 - d1 <= max_intron) for d1, d2 in zip(diags, diags[1:])):
+    if any(not (0 <= d2 - d1 <= max_intron) for d1, d2 in zip(diags, diags[1:], strict=False)):
         return []
     out = []
-    for (_, a_end, da), (b_start, _, db) in zip(runs, runs[1:]):
+    for (_, a_end, da), (b_start, _, db) in zip(runs, runs[1:], strict=False):
         if min_intron <= db - da <= max_intron:
             hit = _junction(query, index.genome, a_end, da, b_start, db)
             if hit is not None:

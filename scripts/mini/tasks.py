@@ -16,7 +16,15 @@ import numpy as np
 
 from .jaspar import Motif, plant_many, sample_site
 from .loaders import Sources
-from .seqops import gc, gc_match, is_clean, revcomp, sample_windows, shuffle_rows, split_rows
+from .seqops import (
+    gc_balance,
+    gc_match,
+    is_clean,
+    revcomp,
+    sample_windows,
+    shuffle_rows,
+    split_rows,
+)
 from .sources import describe
 from .splice import site_window
 
@@ -192,6 +200,9 @@ def _cgi_context(seq: str, center: int, half: int) -> tuple[float, float]:
     return (c + g) / n, (cpg * n / (c * g) if c and g else 0.0)
 
 
+NEG_POOL = 100  # negatives to draw from, per positive, for GC matching
+
+
 def build_methylation(src: Sources, rng: np.random.Generator) -> tuple[Rows, Rows]:
     """80 nt windows centred on a CpG of real human chrX. Label 1: the CpG sits in a CpG-island
     context (its 1 kb neighbourhood has GC >= 0.55 and CpG o/e >= 0.65, the Takai-Jones
@@ -199,28 +210,34 @@ def build_methylation(src: Sources, rng: np.random.Generator) -> tuple[Rows, Row
     CpG o/e < 0.4 (bulk, mostly methylated), GC-matched on the 80 nt window. Kept CpGs of a
     positives are >= 200 nt apart, so no two windows overlap."""
     chrx = src.human_chrx[0]
+    def window(p: int) -> str:
+        return chrx[p - 39 : p + 41]  # the CpG at offsets 39-40
+
     rows = []
+    used: set[str] = set()  # no window twice (repeats), within or across splits
     for region, n in ((TRAIN_REGION, 450), (TEST_REGION, 150)):
         lo, hi = int(region[0] * len(chrx)) + 600, int(region[1] * len(chrx)) - 600
         cpgs = np.array([m.start() for m in re.finditer("CG", chrx[lo:hi])], dtype=np.int64) + lo
         pos: list[int] = []
-        neg: list[int] = []
+        neg: list[str] = []
         for p in rng.permutation(cpgs).tolist():
-            if len(pos) >= n and len(neg) >= 20 * n:
+            if len(pos) >= n and len(neg) >= NEG_POOL * n:
                 break
-            if "N" in chrx[p - 500 : p + 500]:
+            w = window(p)
+            if "N" in chrx[p - 500 : p + 500] or w in used:
                 continue
             gcf, oe = _cgi_context(chrx, p, 500)
             if gcf >= 0.55 and oe >= 0.65 and len(pos) < n:
                 if all(abs(p - q) >= 200 for q in pos):
                     pos.append(p)
-            elif oe < 0.4 and len(neg) < 20 * n:
-                neg.append(p)
+                    used.add(w)
+            elif oe < 0.4 and len(neg) < NEG_POOL * n:
+                neg.append(w)
+                used.add(w)
         if len(pos) < n:
             raise RuntimeError(f"only {len(pos)} CpG-island CpGs found in region {region}, need {n}")
-        window = lambda p: chrx[p - 39 : p + 41]  # noqa: E731  (CpG at offsets 39-40)
         positives = [window(p) for p in pos]
-        negatives = gc_match(positives, [window(p) for p in neg], rng)
+        negatives = gc_match(positives, neg, rng)
         rows.append(shuffle_rows([(s, 1) for s in positives] + [(s, 0) for s in negatives], rng))
     return rows[0], rows[1]
 
@@ -228,19 +245,18 @@ def build_methylation(src: Sources, rng: np.random.Generator) -> tuple[Rows, Row
 # --- Splice Sites (real, Dictyostelium) ----------------------------------------------------
 
 SPLICE_PER_CLASS = {"train": 400, "test": 135}
+SPLICE_LEN = 100
+SPLICE_DECOYS_PER_JUNCTION = 8
 
 
 def build_splice(src: Sources, rng: np.random.Generator) -> tuple[Rows, Rows]:
     """3-class 100 nt windows in gene orientation: donor (exon|GT..), acceptor (..AG|exon), or a
-    non-site GT/AG from the same aligned loci (same dinucleotide at the same offset).
-    Junctions come from exact cDNA-to-genome alignment; loci are split train/test."""
-    index = src.ddis_index
+    non-site GT/AG from the same aligned loci (same dinucleotide at the same offset), the
+    non-sites GC-matched to the true sites. Junctions come from exact cDNA-to-genome
+    alignment; loci (junctions < 3 kb apart) are split train/test."""
+    genome = src.ddis_index.genome
     junctions = src.ddis_alignment.junctions
-    genome = index.genome
-    true_bounds = set()
-    for j in junctions:
-        true_bounds.update((j.intron_start, j.intron_end))
-    # group junctions into loci: consecutive junctions (sorted by coordinate) < 3 kb apart
+    true_bounds = {b for j in junctions for b in (j.intron_start, j.intron_end)}
     cluster: dict[int, int] = {}
     for i, j in enumerate(junctions):
         near = i > 0 and j.intron_start - junctions[i - 1].intron_end < 3000
@@ -251,40 +267,34 @@ def build_splice(src: Sources, rng: np.random.Generator) -> tuple[Rows, Rows]:
     for i, j in enumerate(junctions):
         split = "test" if cluster[i] in test_loci else "train"
         donor_b, acc_b = (j.intron_start, j.intron_end) if j.strand == "+" else (j.intron_end, j.intron_start)
-        rows[split][1].append(site_window(genome, donor_b, 100, j.strand))
-        rows[split][2].append(site_window(genome, acc_b, 100, j.strand))
-        # decoys: GT (donor-like) and AG (acceptor-like) within 300 nt of the junction, in gene orientation
+        rows[split][1].append(site_window(genome, donor_b, SPLICE_LEN, j.strand))
+        rows[split][2].append(site_window(genome, acc_b, SPLICE_LEN, j.strand))
+        # non-sites: GT (boundary before it) or AG (boundary after it) within 300 nt, gene orientation
         lo, hi = min(donor_b, acc_b) - 300, max(donor_b, acc_b) + 300
         region = genome[lo:hi] if j.strand == "+" else revcomp(genome[lo:hi])
         cands = []
         for m in re.finditer("(?=(GT|AG))", region):
-            i = m.start()
-            if m.group(1) == "GT":
-                b_local = i  # boundary before GT
-            else:
-                b_local = i + 2  # boundary after AG
-            b = lo + b_local if j.strand == "+" else hi - b_local
-            if all(abs(b - t) > 3 for t in (donor_b, acc_b)) and b not in true_bounds:
+            local = m.start() if m.group(1) == "GT" else m.start() + 2
+            b = lo + local if j.strand == "+" else hi - local
+            if abs(b - donor_b) > 3 and abs(b - acc_b) > 3 and b not in true_bounds:
                 cands.append(b)
-        if cands:
-            b = cands[int(rng.integers(len(cands)))]
-            w = site_window(genome, b, 100, j.strand)
-            if is_clean(w):
-                rows[split][0].append(w)
+        for k in rng.permutation(len(cands))[:SPLICE_DECOYS_PER_JUNCTION]:
+            rows[split][0].append(site_window(genome, cands[int(k)], SPLICE_LEN, j.strand))
     out = []
     in_train = {s for v in rows["train"].values() for s in v}
     for split in ("train", "test"):
-        per = rows[split]
-        per = {  # drop repeats: a window seen twice (or in train, for test) is kept once
-            label: [s for s in dict.fromkeys(seqs) if is_clean(s) and len(s) == 100
+        per = {  # drop repeats: a window seen twice (or, for test, seen in train) is kept once
+            label: [s for s in dict.fromkeys(seqs) if is_clean(s) and len(s) == SPLICE_LEN
                     and (split == "train" or s not in in_train)]
-            for label, seqs in per.items()
+            for label, seqs in rows[split].items()
         }
-        n = min(min(len(v) for v in per.values()), SPLICE_PER_CLASS[split])
-        picked: Rows = []
-        for label, seqs in per.items():
-            for i in rng.permutation(len(seqs))[:n]:
-                picked.append((seqs[int(i)], label))
+        n = min(len(per[1]), len(per[2]), SPLICE_PER_CLASS[split])
+        donors = [per[1][int(i)] for i in rng.permutation(len(per[1]))[:n]]
+        acceptors = [per[2][int(i)] for i in rng.permutation(len(per[2]))[:n]]
+        sites = donors + acceptors
+        targets = [sites[int(i)] for i in rng.permutation(len(sites))[:n]]
+        decoys = gc_match(targets, [s for s in per[0] if s not in set(sites)], rng)
+        picked = [(s, 1) for s in donors] + [(s, 2) for s in acceptors] + [(s, 0) for s in decoys]
         out.append(shuffle_rows(picked, rng))
     return out[0], out[1]
 
@@ -342,6 +352,7 @@ def build_mouse_enhancer(src: Sources, rng: np.random.Generator) -> tuple[Rows, 
 # --- TF Binding (real, janggu ChIP-seq peaks) ----------------------------------------------
 
 TF_PER_CLASS = 800
+TF_POOL = 2600  # peaks per file offered to GC balancing; the rest of Mafk feeds the mouse task
 
 
 def _tf_peaks(src: Sources) -> tuple[list[str], list[str], list[str]]:
@@ -353,15 +364,17 @@ def _tf_peaks(src: Sources) -> tuple[list[str], list[str], list[str]]:
 
     oct4, mafk = clean("oct4_peaks"), clean("mafk_peaks")
     shared = {s for _, s in oct4} & {s for _, s in mafk}
-    oct4_s = [s for _, s in oct4 if s not in shared]
-    mafk_s = [s for _, s in mafk if s not in shared]
-    return oct4_s[:TF_PER_CLASS], mafk_s[:TF_PER_CLASS], mafk_s[TF_PER_CLASS:]
+    oct4_s = list(dict.fromkeys(s for _, s in oct4 if s not in shared))
+    mafk_s = list(dict.fromkeys(s for _, s in mafk if s not in shared))
+    return oct4_s[:TF_POOL], mafk_s[:TF_POOL], mafk_s[TF_POOL:]
 
 
 def build_tf(src: Sources, rng: np.random.Generator) -> tuple[Rows, Rows]:
-    """Oct4 (label 1) vs Mafk (label 0) ChIP-seq peak centres, 200 nt, real mouse sequence;
-    the first 800 clean peaks of each file (file order), sequences present in both dropped."""
+    """Oct4 (label 1) vs Mafk (label 0) ChIP-seq peak centres, 200 nt, real mouse sequence:
+    800 of each, drawn from the first 2600 clean peaks of each file so that both classes have
+    identical GC histograms (Mafk peaks are GC-richer); sequences present in both dropped."""
     oct4, mafk, _ = _tf_peaks(src)
+    oct4, mafk = gc_balance(oct4, mafk, rng, TF_PER_CLASS)
     return split_rows({1: oct4, 0: mafk}, TEST_FRACTION, rng)
 
 
@@ -383,7 +396,7 @@ def build_species(src: Sources, rng: np.random.Generator) -> tuple[Rows, Rows]:
     test: Rows = []
     for label, key in SPECIES.items():
         contigs = src.ddis_genome if key == "ddis_genome" else src.human_chrx if key == "human_chrx" else src.contigs(key)
-        tr, te = _region_split(lambda n, reg: sample_windows(contigs, n, 150, rng, reg), 320)
+        tr, te = _region_split(lambda n, reg, c=contigs: sample_windows(c, n, 150, rng, reg), 320)
         train += [(s, label) for s in tr]
         test += [(s, label) for s in te]
     return shuffle_rows(train, rng), shuffle_rows(test, rng)
@@ -400,7 +413,7 @@ def build_species_bacteria(src: Sources, rng: np.random.Generator) -> tuple[Rows
     test: Rows = []
     for label, key in BACTERIA.items():
         contigs = src.contigs(key)[:1]
-        tr, te = _region_split(lambda n, reg: sample_windows(contigs, n, BACT_LEN, rng, reg), 400)
+        tr, te = _region_split(lambda n, reg, c=contigs: sample_windows(c, n, BACT_LEN, rng, reg), 400)
         train += [(s, label) for s in tr]
         test += [(s, label) for s in te]
     return shuffle_rows(train, rng), shuffle_rows(test, rng)
@@ -409,17 +422,21 @@ def build_species_bacteria(src: Sources, rng: np.random.Generator) -> tuple[Rows
 # --- Virus/Phage (real) --------------------------------------------------------------------
 
 PHAGE_LEN = 250
+PHAGE_PER_CLASS = {TRAIN_REGION: 240, TEST_REGION: 80}
 
 
 def build_phage(src: Sources, rng: np.random.Generator) -> tuple[Rows, Rows]:
-    """Phage lambda (label 1) vs E. coli 536 (label 0) 250 nt fragments, E. coli GC-matched to
-    the phage; train fragments from the first 75% of each genome, test from the last 25%."""
+    """Bacterium, phage or virus: 250 nt fragments of E. coli 536 (0, GC-matched to the phage),
+    its phage lambda (1), or the honeybee RNA viruses DWV and VDV-1 (2, half each). Train
+    fragments come from the first 75% of every genome, test fragments from the last 25%."""
     lam, eco = src.contigs("lambda"), src.contigs("ecoli536")
+    dwv, vdv = src.contigs("dwv"), src.contigs("vdv1")
     out = []
-    for region, n in ((TRAIN_REGION, 450), (TEST_REGION, 150)):
+    for region, n in PHAGE_PER_CLASS.items():
         phage = sample_windows(lam, n, PHAGE_LEN, rng, region)
         bact = gc_match(phage, sample_windows(eco, 8 * n, PHAGE_LEN, rng, region), rng)
-        out.append(shuffle_rows([(s, 1) for s in phage] + [(s, 0) for s in bact], rng))
+        virus = sample_windows(dwv, n // 2, PHAGE_LEN, rng, region) + sample_windows(vdv, n - n // 2, PHAGE_LEN, rng, region)
+        out.append(shuffle_rows([(s, 0) for s in bact] + [(s, 1) for s in phage] + [(s, 2) for s in virus], rng))
     return out[0], out[1]
 
 
@@ -428,7 +445,8 @@ def build_phage(src: Sources, rng: np.random.Generator) -> tuple[Rows, Rows]:
 def build_coding(src: Sources, rng: np.random.Generator) -> tuple[Rows, Rows]:
     """Coding (label 1): 100 nt windows inside annotated CDSs of full-length cDNAs (sense);
     non-coding (label 0): 100 nt windows inside cDNA-supported introns (>= 100 nt) and UTRs
-    (sense). Coding windows GC-matched to the non-coding ones."""
+    (sense). Both classes are subsampled to identical GC histograms (introns are far more
+    AT-rich than exons in this genome, so GC alone would otherwise nearly solve the task)."""
     index = src.ddis_index
     nc: list[str] = []
     for j in src.ddis_alignment.junctions:
@@ -445,9 +463,7 @@ def build_coding(src: Sources, rng: np.random.Generator) -> tuple[Rows, Rows]:
                 nc.append(utr[start : start + 100])
         for start in range(a, b - 100 + 1, 100):
             coding_pool.append(s[start : start + 100])
-    nc = [w for w in nc if is_clean(w)]
-    nc = [nc[int(i)] for i in rng.permutation(len(nc))[:700]]
-    coding = gc_match(nc, [w for w in coding_pool if is_clean(w)], rng)
+    nc, coding = gc_balance([w for w in nc if is_clean(w)], [w for w in coding_pool if is_clean(w)], rng, 700)
     return split_rows({1: coding, 0: nc}, TEST_FRACTION, rng)
 
 
@@ -508,7 +524,7 @@ TASKS: tuple[TaskDef, ...] = (
             build_mouse_enhancer),
     TaskDef("mini_tf_oct4_mafk", "mini Oct4 vs Mafk ChIP-seq", "TF Binding", False, 108,
             ("oct4_peaks", "mafk_peaks"),
-            "200 nt peak centres: first 800 Oct4 peaks (1) vs first 800 Mafk peaks (0)", build_tf),
+            "200 nt peak centres: 800 Oct4 (1) vs 800 Mafk (0) peaks, GC-balanced, from the first 2600 of each file", build_tf),
     TaskDef("mini_species_euk5", "mini 5 eukaryotes", "Species Clf.", False, 109,
             ("human_chrx", "celegans_chrx", "pfalciparum", "pknowlesi", "ddis_genome"),
             "150 nt windows: human chrX (0), C. elegans chrX (1), P. falciparum (2), P. knowlesi (3), "
@@ -522,13 +538,13 @@ TASKS: tuple[TaskDef, ...] = (
             "dm3 upstream2000, one 250 nt window per gene: -250..-1 (0), -1000..-751 (1), -2000..-1751 (2); "
             "genes disjoint from the promoter task",
             build_regulatory),
-    TaskDef("mini_phage_lambda_ecoli", "mini phage lambda vs E. coli", "Virus/Phage", False, 111,
-            ("lambda", "ecoli536"),
-            "250 nt fragments: lambda (1) vs GC-matched E. coli 536 (0); disjoint genome regions per split",
-            build_phage),
+    TaskDef("mini_virus_phage_bacteria", "mini bacterium / phage / RNA virus", "Virus/Phage", False, 111,
+            ("ecoli536", "lambda", "dwv", "vdv1"),
+            "250 nt fragments: E. coli 536 GC-matched to the phage (0), phage lambda (1), honeybee RNA "
+            "viruses DWV + VDV-1 (2); disjoint genome regions per split", build_phage),
     TaskDef("mini_coding_ddis", "mini Dictyostelium coding vs non-coding", "Coding/NC", False, 112,
             ("ddis_genome", "ddis_cdna"),
-            "100 nt windows: annotated CDS (1) vs cDNA-supported introns and UTRs (0), GC-matched",
+            "100 nt windows: annotated CDS (1) vs cDNA-supported introns and UTRs (0), GC-balanced",
             build_coding),
     TaskDef("mini_chromatin_core_sim", "mini accessible-core grammar (sim)", "Chromatin Acc.", True, 113,
             ("human_chrx", "jaspar"),
