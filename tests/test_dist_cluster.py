@@ -160,3 +160,21 @@ def test_fsspec_url_store_on_cluster_matches_local_path(client, tmp_path):
     tab = probe_all(url, tmp_path / "url.parquet", backend="sklearn", dask=client, storage_options=so,
                     progress=False)
     assert tab.height == len(tasks) * 15 and tab["mcc"].is_finite().all()
+
+
+def test_user_model_specs_travel_to_workers(client, tmp_path):
+    """A model the workers' catalog does not know (declared in a model file on the client,
+    or a path: model) is embedded from the spec the client resolved."""
+    import dataclasses
+
+    from geneb.catalog import get_model
+
+    spec = dataclasses.replace(get_model("kmer-3"), model_id="my-kmer", display="user k-mer")
+    with pytest.raises(KeyError):
+        client.submit(get_model, "my-kmer", pure=False).result()  # unknown on the workers
+    tasks = _mini_tasks()[:2]
+    rep = embed_all(tmp_path / "u.zarr", [spec], tasks, dask=client, device="cpu", progress=False)
+    rep.raise_for_failures()
+    st = open_store(tmp_path / "u.zarr")
+    assert sorted(st.pairs()) == sorted(("my-kmer", t) for t in tasks)
+    assert st.cache_key("my-kmer", tasks[0])["model_id"] == "my-kmer"

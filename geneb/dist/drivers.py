@@ -73,7 +73,7 @@ class RunReport:
 
 def embed_all(
     store: str | Path,
-    models: Sequence[str],
+    models: Sequence[Any],
     tasks: Sequence[str],
     *,
     dask: Any = None,
@@ -82,6 +82,7 @@ def embed_all(
     options: Any = None,
     token_budget: int | None = None,
     overwrite: bool = False,
+    block_rows: int | None = None,
     storage_options: Mapping[str, Any] | None = None,
     retries: int = 2,
     lock_wait: float = LOCK_WAIT_SECONDS,
@@ -90,6 +91,8 @@ def embed_all(
 ) -> RunReport:
     """Embed every (model, task) pair into ``store`` as independent units.
 
+    ``models`` are catalog ids or ModelSpecs (as the CLI resolves them, user models
+    included); the specs travel to the workers, so they need not know user model files.
     ``store`` must be reachable under the same path/URL from every worker (a shared
     file system or an fsspec URL such as ``s3://bucket/geneb.zarr``), and so must
     ``data_dir`` when given. Neural models are GPU units unless ``device='cpu'``.
@@ -98,28 +101,31 @@ def embed_all(
     from ..data import load_task
     from ..extract import adapter_class
 
-    models = list(dict.fromkeys(models))
-    tasks = list(dict.fromkeys(tasks))
-    if not models or not tasks:
-        raise ValueError("embed: no models or no tasks given")
+    specs: dict[str, Any] = {}
     for m in models:  # unknown ids and missing extras fail here, before any work
-        spec = get_model(m)
+        spec = get_model(m) if isinstance(m, str) else m
         adapter_class(spec.family).ensure_available(spec)
+        specs.setdefault(spec.model_id, spec)
+    tasks = list(dict.fromkeys(tasks))
+    if not specs or not tasks:
+        raise ValueError("embed: no models or no tasks given")
     if data_dir is not None and not Path(data_dir).is_dir() and "://" not in str(data_dir):
         raise FileNotFoundError(f"task data directory {data_dir} does not exist")
     for t in tasks:  # every task file parses before any work (one task in memory at a time)
         load_task(t, data_dir)
     _open_rw(store, storage_options)  # creates the store once, before workers race to
-    units = embed_units(models, tasks, device)
+    units = embed_units(list(specs.values()), tasks, device)
     fn = functools.partial(
         run_embed_unit,
         store=str(store),
+        specs=specs,
         storage_options=dict(storage_options) if storage_options else None,
         data_dir=None if data_dir is None else str(data_dir),
         device=device,
         options=options,
         token_budget=token_budget,
         overwrite=overwrite,
+        block_rows=block_rows,
         lock_wait=lock_wait,
     )
     t0 = time.perf_counter()
@@ -189,6 +195,7 @@ def probe_all(
     *,
     dask: Any = None,
     storage_options: Mapping[str, Any] | None = None,
+    blas_threads: int | None = None,
     retries: int = 2,
     progress: bool = True,
     n_workers: int | None = None,
@@ -214,6 +221,8 @@ def probe_all(
     bad = [r for r in regimes if r not in proto.regimes]
     if bad:
         raise ValueError(f"protocol {protocol!r} has no regime(s) {bad} (has {list(proto.regimes)})")
+    if blas_threads is not None and blas_threads < 1:
+        raise ValueError(f"blas_threads must be >= 1, got {blas_threads}")
     backend = resolve_backend_name(backend, proto)
     kw = {"storage_options": dict(storage_options)} if storage_options else {}
     from ..store import open_store
@@ -230,7 +239,7 @@ def probe_all(
     fn = functools.partial(
         run_probe_unit, store=str(store),
         storage_options=dict(storage_options) if storage_options else None,
-        protocol=protocol, backend=backend,
+        protocol=protocol, backend=backend, blas_threads=blas_threads,
     )
     merger = _Merger(Path(out), protocol, table, preds,
                      CHECKPOINT_SECONDS if checkpoint_seconds is None else checkpoint_seconds)

@@ -83,31 +83,29 @@ def _finish(unit: Unit, t0: float, value: Any = None, error: BaseException | Non
 # -- unit lists ------------------------------------------------------------------------
 
 
-def model_needs_gpu(model: str, device: str) -> bool:
-    """Whether embedding ``model`` on ``device`` is GPU work: never for ``cpu``, always for
-    ``cuda*``; for ``auto``, when the model's adapter runs a torch network (k-mer
-    baselines do not)."""
+def model_needs_gpu(spec: Any, device: str) -> bool:
+    """Whether embedding the model (a ModelSpec) on ``device`` is GPU work: never for
+    ``cpu``, always for ``cuda*``; for ``auto``, when its adapter runs a torch network
+    (k-mer baselines do not)."""
     if device == "cpu":
         return False
     if device.startswith("cuda"):
         return True
-    from ..catalog import get_model
     from ..extract.adapters import adapter_class
 
-    spec = get_model(model)
     try:
         return "torch" in adapter_class(spec.family).requires
     except ImportError:
         return True
 
 
-def embed_units(models: Sequence[str], tasks: Sequence[str], device: str = "auto") -> list[Unit]:
-    """Every (model, task) pair, model-major (a worker reuses a loaded model across the
-    tasks it happens to receive); ``gpu`` set for neural models unless ``device='cpu'``."""
+def embed_units(specs: Sequence[Any], tasks: Sequence[str], device: str = "auto") -> list[Unit]:
+    """Every (model, task) pair for ModelSpecs ``specs``, model-major (a worker keeps a
+    loaded model for the next task); ``gpu`` set for neural models unless ``device='cpu'``."""
     out = []
-    for m in models:
-        gpu = model_needs_gpu(m, device)
-        out.extend(Unit("embed", m, t, gpu=gpu) for t in tasks)
+    for spec in specs:
+        gpu = model_needs_gpu(spec, device)
+        out.extend(Unit("embed", spec.model_id, t, gpu=gpu) for t in tasks)
     return out
 
 
@@ -135,22 +133,21 @@ _ADAPTERS: dict[int, tuple[Any, Any]] = {}
 _ADAPTERS_LOCK = threading.Lock()
 
 
-def _adapter(model: str, options: Any, device: str) -> Any:
-    """This thread's adapter for ``model``: loaded weights are reused by the next unit of
-    the same model (units are model-major), and freed before another model loads, so a
-    worker thread holds one model at a time."""
-    from ..catalog import get_model
+def _adapter(spec: Any, options: Any, device: str) -> Any:
+    """This thread's adapter for ModelSpec ``spec``: loaded weights are reused by the next
+    unit of the same model (units are model-major), and freed before another model
+    loads, so a worker thread holds one model at a time."""
     from ..extract import ExtractOptions, make_adapter, resolve_device
 
     opts = options if options is not None else ExtractOptions()
-    key = (model, opts, device)
+    key = (spec, opts, device)
     tid = threading.get_ident()
     with _ADAPTERS_LOCK:
         cached = _ADAPTERS.get(tid)
     if cached is not None and cached[0] == key:
         return cached[1]
     _release(tid)
-    adapter = make_adapter(get_model(model), opts, resolve_device(device))
+    adapter = make_adapter(spec, opts, resolve_device(device))
     with _ADAPTERS_LOCK:
         _ADAPTERS[tid] = (key, adapter)
     return adapter
@@ -183,32 +180,38 @@ def run_embed_unit(
     unit: Unit,
     *,
     store: str,
+    specs: Mapping[str, Any] | None = None,
     storage_options: Mapping[str, Any] | None = None,
     data_dir: str | None = None,
     device: str = "auto",
     options: Any = None,
     token_budget: int | None = None,
     overwrite: bool = False,
+    block_rows: int | None = None,
     lock_wait: float = LOCK_WAIT_SECONDS,
 ) -> UnitResult:
     """Embed one pair into the store at ``store``: the body of
     :func:`geneb.extract.embed_pair` (open store, lock, resume, write, finish) with the
     model kept loaded between units of the same model.
 
+    ``specs`` maps model ids to the ModelSpecs resolved by the caller (user models from a
+    model file or ``path:`` exist only there); other ids come from the catalog.
     A pair locked by another writer is waited for up to ``lock_wait`` seconds (it then
     ends "skipped" when that writer finished it). Permanent errors come back as a failed
     result; transient ones are raised for the executor to retry."""
+    from ..catalog import get_model
     from ..data import load_task
     from ..extract.runner import run_pair
 
     t0 = time.perf_counter()
     try:
-        adapter = _adapter(unit.model, options, device)
+        spec = (specs or {}).get(unit.model) or get_model(unit.model)
+        adapter = _adapter(spec, options, device)
         task = load_task(unit.task, data_dir)
         st = _open(store, "a", storage_options)
         deadline = time.monotonic() + lock_wait
         while True:
-            res = run_pair(st, adapter, task, token_budget, overwrite, False)
+            res = run_pair(st, adapter, task, token_budget, overwrite, False, block_rows)
             if res.status != "locked" or time.monotonic() >= deadline:
                 break
             time.sleep(_LOCK_POLL_SECONDS)
@@ -230,18 +233,29 @@ def run_probe_unit(
     storage_options: Mapping[str, Any] | None = None,
     protocol: str = "geneb-v1",
     backend: str = "sklearn",
+    blas_threads: int | None = None,
 ) -> UnitResult:
     """Probe one pair with :func:`geneb.probe.probe_pair` (the unit's regimes, or all);
     the rows come back in the result, predictions included, for the caller to merge
     into the results table. A pair that cannot be probed by design (single-class train
-    split) comes back ok, with no rows and ``info["skipped"]``."""
+    split) comes back ok, with no rows and ``info["skipped"]``. ``blas_threads`` caps BLAS
+    threads during the fits (Dask's nanny already sets 1 per worker process)."""
+    from contextlib import nullcontext
+
     from ..probe import ProbeSkip, probe_pair
 
     t0 = time.perf_counter()
     try:
         st = _open(store, "r", storage_options)
-        rows = probe_pair(st, unit.model, unit.task, protocol=protocol,
-                          regimes=unit.regimes or None, backend=backend)
+        if blas_threads is None:
+            limit: Any = nullcontext()
+        else:
+            from threadpoolctl import threadpool_limits
+
+            limit = threadpool_limits(limits=blas_threads, user_api="blas")
+        with limit:
+            rows = probe_pair(st, unit.model, unit.task, protocol=protocol,
+                              regimes=unit.regimes or None, backend=backend)
     except ProbeSkip as exc:
         res = _finish(unit, t0, value=[])
         res.info["skipped"] = str(exc)
