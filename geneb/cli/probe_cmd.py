@@ -34,6 +34,9 @@ def register(sub) -> None:
                    help="auto = cuML or torch on a GPU, else the exact scikit-learn reference (default: %(default)s)")
     p.add_argument("--jobs", type=int, default=1,
                    help="(model, task) units fitted in parallel processes, BLAS threads split between them (default: %(default)s)")
+    p.add_argument("--blas-threads", type=int, default=None,
+                   help="BLAS threads per fit (default: unchanged with --jobs 1, cores/jobs otherwise); "
+                   "multiclass geneb-v1 numbers are bit-equal to a reference run only at the same count")
     p.add_argument("--overwrite", action="store_true", help="recompute cells that are already in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_probe)
@@ -71,6 +74,7 @@ def _probe(args: argparse.Namespace) -> int:
         table = run_probes(
             args.store, args.out, protocol=args.protocol, models=args.models, tasks=tasks,
             regimes=args.regimes, backend=args.backend, jobs=args.jobs, overwrite=args.overwrite,
+            blas_threads=args.blas_threads,
             progress=not args.no_progress, report=report,
         )
     finally:

@@ -151,6 +151,7 @@ def run_probes(
     overwrite: bool = False,
     progress: bool = True,
     *,
+    blas_threads: int | None = None,
     report: GridReport | None = None,
 ) -> pl.DataFrame:
     """Probe every fully embedded (model, task) pair of ``store`` under ``protocol`` and
@@ -173,6 +174,8 @@ def run_probes(
         raise ValueError(f"protocol {protocol!r} has no regime(s) {bad} (has {list(proto.regimes)})")
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if blas_threads is not None and blas_threads < 1:
+        raise ValueError(f"blas_threads must be >= 1, got {blas_threads}")
     backend = resolve_backend_name(backend, proto)
     st = as_store(store)
     table, preds = read_results(out), read_preds(out)
@@ -215,13 +218,14 @@ def run_probes(
 
     try:
         if jobs == 1 or len(units) == 1:
-            for u in units:
-                try:
-                    finished(u, _probe_unit(st, u, protocol, backend))
-                except ProbeError as exc:
-                    finished(u, exc)
+            with _blas_limit(blas_threads):
+                for u in units:
+                    try:
+                        finished(u, _probe_unit(st, u, protocol, backend))
+                    except ProbeError as exc:
+                        finished(u, exc)
         else:
-            _run_parallel(st, units, protocol, backend, jobs, finished)
+            _run_parallel(st, units, protocol, backend, jobs, finished, blas_threads)
     finally:
         bar.close()
         if new_rows:
@@ -242,14 +246,24 @@ def _drop_stale_preds(preds: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     return preds.join(table.select(keys), on=keys, how="semi")
 
 
-def _run_parallel(st, units, protocol, backend, jobs, finished) -> None:
+def _blas_limit(threads: int | None) -> Any:
+    from contextlib import nullcontext
+
+    if threads is None:
+        return nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
+def _run_parallel(st, units, protocol, backend, jobs, finished, blas_threads=None) -> None:
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     url = store_url(st)
     if url is None:
         raise ValueError("jobs > 1 needs a store given by path or URL (workers reopen it)")
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    threads = blas_threads or max(1, (os.cpu_count() or 1) // jobs)
     # fork is fast and works from any __main__ (REPL, stdin); once torch is loaded in
     # this process its thread pools make fork unsafe, so spawn then.
     method = "fork" if "fork" in mp.get_all_start_methods() and "torch" not in sys.modules else "spawn"

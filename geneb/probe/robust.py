@@ -42,6 +42,15 @@ class CVLogisticRegression:
         return make_pipeline(StandardScaler(), lr)
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> CVLogisticRegression:
+        from threadpoolctl import threadpool_limits
+
+        # many small fits: threads cost more than they save (and far more on a busy box)
+        if np.asarray(X).size < 2_000_000:
+            with threadpool_limits(limits=1):
+                return self._fit(X, y)
+        return self._fit(X, y)
+
+    def _fit(self, X: np.ndarray, y: np.ndarray) -> CVLogisticRegression:
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.metrics import matthews_corrcoef
         from sklearn.model_selection import StratifiedKFold

@@ -1,0 +1,137 @@
+"""`geneb export-submission`: files the leaderboard validator accepts, refusals that
+list what is missing, partial exports marked, and the validator's own rules."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+
+from geneb.catalog import get_benchmark, get_protocol
+from geneb.cli import main
+from geneb.probe.submission import (
+    SubmissionError,
+    export_submission,
+    submission_filename,
+    validate_submission,
+)
+from geneb.probe.table import RESULT_SCHEMA
+
+TASKS = list(get_benchmark("geneb").task_ids)
+SEEDS = get_protocol("geneb-v1").seeds
+
+
+def fake_results(model: str, tasks=TASKS, regimes=("full", "10shot", "1shot"), seeds=SEEDS, protocol="geneb-v1"):
+    rng = np.random.default_rng(0)
+    rows = []
+    for t in tasks:
+        for r in regimes:
+            for s in seeds:
+                rows.append({"model": model, "task": t, "category": "x", "regime": r, "seed": s,
+                             "protocol": protocol, "backend": "sklearn", "mcc": float(rng.uniform(-0.2, 0.9)),
+                             "acc": float(rng.uniform(0.3, 1)), "f1": float(rng.uniform(0.2, 1)),
+                             "n_train": 10, "n_test": 5, "n_classes": 2, "converged": True,
+                             "fit_seconds": 0.1, "cache_key": "k"})
+    return pl.DataFrame(rows, schema=RESULT_SCHEMA)
+
+
+@pytest.fixture
+def model_id():
+    from geneb.catalog import geneb_models
+
+    return geneb_models()[0].model_id
+
+
+def test_full_export_is_valid_and_rounded(tmp_path, model_id):
+    table = fake_results(model_id)
+    out = tmp_path / "r.parquet"
+    table.write_parquet(out)
+    assert main(["export-submission", "--results", str(out), "--out-dir", str(tmp_path / "subs"),
+                 "--submitted-by", "tester"]) == 0
+    path = tmp_path / "subs" / submission_filename(model_id)
+    sub = json.loads(path.read_text())
+    assert validate_submission(sub, path.name) == []
+    assert sub["harness_version"] and sub["meta"]["provenance"] == "self-reported"
+    assert sub["meta"]["submitted_by"] == "tester" and isinstance(sub["meta"]["params"], int)
+    assert list(sub["results"]) == ["full", "10shot", "1shot"]
+    assert list(sub["results"]["full"]) == TASKS  # official order
+    t = TASKS[7]
+    want = table.filter(pl.col("task") == t, pl.col("regime") == "10shot")["mcc"].mean()
+    assert sub["results"]["10shot"][t]["MCC"] == round(want, 4)
+    assert all(len(f"{v['F1']}".split(".")[-1]) <= 4 for v in sub["results"]["1shot"].values())
+
+
+def test_missing_cells_refused_with_a_list(tmp_path, model_id):
+    table = fake_results(model_id, tasks=TASKS[:-2])
+    table = pl.concat([table, fake_results(model_id, tasks=TASKS[-2:], seeds=SEEDS[:4])])  # a seed short
+    with pytest.raises(SubmissionError, match=r"6 cell\(s\) missing.*full: 2 task\(s\) missing") as e:
+        export_submission(table, tmp_path)
+    assert TASKS[-1] in str(e.value) and "--allow-partial" in str(e.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_allow_partial_writes_warns_and_marks(tmp_path, model_id, caplog):
+    table = fake_results(model_id, tasks=TASKS[:50])
+    (path,) = export_submission(table, tmp_path, allow_partial=True)
+    sub = json.loads(path.read_text())
+    assert sub["meta"]["partial"] is True and sub["meta"]["missing"] == {"full": 50, "10shot": 50, "1shot": 50}
+    assert "PARTIAL" in caplog.text
+    assert any("50 task(s) missing" in e for e in validate_submission(sub, path.name))
+
+
+def test_other_protocols_and_tasks_are_not_exported(tmp_path, model_id):
+    table = pl.concat([fake_results(model_id), fake_results(model_id, protocol="geneb-mlp"),
+                       fake_results(model_id, tasks=["mini_task"])])
+    (path,) = export_submission(table, tmp_path)
+    sub = json.loads(path.read_text())
+    assert validate_submission(sub, path.name) == []
+    v1 = fake_results(model_id)
+    t = TASKS[0]
+    assert sub["results"]["full"][t]["Acc"] == round(v1.filter(pl.col("task") == t, pl.col("regime") == "full")["acc"].mean(), 4)
+    with pytest.raises(SubmissionError, match="no geneb-v1 rows"):
+        export_submission(fake_results(model_id, protocol="geneb-mlp"), tmp_path / "x")
+
+
+def test_unknown_model_needs_meta_and_official_is_refused(tmp_path):
+    table = fake_results("my/model v2")
+    with pytest.raises(SubmissionError, match="meta.display must be given"):
+        export_submission(table, tmp_path)
+    (path,) = export_submission(table, tmp_path, meta={"display": "Mine", "params": 1000})
+    assert path.name == "my_model_v2.json"
+    assert validate_submission(json.loads(path.read_text()), path.name) == []
+    with pytest.raises(SubmissionError, match="reserved for the benchmark authors"):
+        export_submission(table, tmp_path, meta={"display": "Mine", "params": 1, "provenance": "official"})
+    with pytest.raises(SubmissionError, match="no geneb-v1 results for model\\(s\\) other"):
+        export_submission(table, tmp_path, models=["other"])
+
+
+def test_validator_rules():
+    good = {"schema_version": "1.0", "model_id": "a/b", "harness_version": "geneb-0.1.0",
+            "meta": {"display": "A", "params": 5, "url": "", "zero_shot": False, "training_data": "",
+                     "provenance": "self-reported", "submitted_by": ""},
+            "results": {r: {t: {"MCC": 0.1, "Acc": 0.5, "F1": 0.5} for t in TASKS} for r in ("full", "10shot", "1shot")}}
+    assert validate_submission(good, "a_b.json") == []
+    assert submission_filename("a/b c+d.e-f_g") == "a_b_c_d.e-f_g.json"
+    cases = [
+        ("file name", lambda s: None, "b.json"),
+        ("harness_version", lambda s: s.pop("harness_version"), None),
+        ("meta.display", lambda s: s["meta"].pop("display"), None),
+        ("meta.params", lambda s: s["meta"].update(params=-1), None),
+        ("meta.params", lambda s: s["meta"].update(params=True), None),
+        ("meta.zero_shot", lambda s: s["meta"].update(zero_shot="no"), None),
+        ("meta.provenance", lambda s: s["meta"].update(provenance="mine"), None),
+        ("results.1shot is missing", lambda s: s["results"].pop("1shot"), None),
+        ("1 task(s) missing", lambda s: s["results"]["full"].pop(TASKS[3]), None),
+        ("unknown task", lambda s: s["results"]["10shot"].update(extra={"MCC": 0, "Acc": 0, "F1": 0}), None),
+        ("outside [-1, 1]", lambda s: s["results"]["full"][TASKS[0]].update(MCC=1.5), None),
+        ("outside [0, 1]", lambda s: s["results"]["full"][TASKS[0]].update(Acc=-0.1), None),
+        ("must be a number", lambda s: s["results"]["full"][TASKS[0]].update(F1="0.5"), None),
+        ("must be a number", lambda s: s["results"]["full"][TASKS[0]].pop("F1"), None),
+    ]
+    for needle, mutate, fname in cases:
+        bad = json.loads(json.dumps(good))
+        mutate(bad)
+        errs = validate_submission(bad, fname or "a_b.json")
+        assert any(needle in e for e in errs), (needle, errs)
