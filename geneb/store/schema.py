@@ -124,14 +124,13 @@ def plan_layout(n_rows: int, dim: int, dtype: str, block_rows: int | None = None
     row_bytes = dim * (2 if dtype == "float16" else 4)
     chunk_rows = 1 << max(0, int(math.floor(math.log2(max(1, TARGET_CHUNK_BYTES // row_bytes)))))
     if block_rows is None:
-        per_shard = max(1, TARGET_SHARD_BYTES // (chunk_rows * row_bytes))
-        block_rows = chunk_rows * per_shard
-        # small splits: one block, just big enough
-        block_rows = min(block_rows, max(chunk_rows, math.ceil(n_rows / chunk_rows) * chunk_rows))
+        block_rows = chunk_rows * max(1, TARGET_SHARD_BYTES // (chunk_rows * row_bytes))
     else:
         if block_rows < 1:
             raise ValueError(f"block_rows must be >= 1, got {block_rows}")
         chunk_rows = math.gcd(chunk_rows, block_rows)
+    # small splits: one block, just big enough
+    block_rows = min(block_rows, max(chunk_rows, math.ceil(n_rows / chunk_rows) * chunk_rows))
     return Layout(n_rows, dim, dtype, chunk_rows, block_rows)
 
 

@@ -371,7 +371,10 @@ class _MatrixReader:
             raw = self.kv.get_reusable(key)
             if raw is None:
                 raise StoreError(f"{self.kv.url}/{key}: shard missing for a block marked done")
-            need = None if local_rows is None else sorted(set((local_rows // c.chunk_rows).tolist()))
+            if local_rows is None:  # only the chunks inside the array (the last block may be short)
+                need = None if stop - start == c.shard_rows else list(range(-(-(stop - start) // c.chunk_rows)))
+            else:
+                need = sorted(set((local_rows // c.chunk_rows).tolist()))
             if local_rows is None and out.dtype == c.dtype and stop - start == c.shard_rows and out.flags.c_contiguous:
                 c.decode_shard(raw, f"{self.kv.url}/{key}", out=out)  # straight into the result
                 return out
