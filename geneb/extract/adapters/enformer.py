@@ -121,10 +121,20 @@ class EnformerAdapter(Adapter):
         never calls `post_init`, which transformers 5's loader requires."""
         from enformer_pytorch import Enformer, EnformerConfig
 
+        self._require_config(w)
         rev = self._revision_kw(w)
         model = Enformer(EnformerConfig.from_pretrained(w, **rev))
         load_aliased_state(model, _read_state_dict(w, rev.get("revision")), self.spec)
         return model
+
+    @staticmethod
+    def _require_config(w: str) -> None:
+        """A local directory must hold config.json (the config class would otherwise fall back
+        to its defaults, or to a hub lookup, without a word)."""
+        if Path(w).is_dir() and not (Path(w) / "config.json").is_file():
+            raise OSError(f"{w} has no config.json")
+        if not Path(w).is_dir() and "/" not in w:
+            raise OSError(f"{w!r} is neither a local directory nor a hub id")
 
     def _revision_kw(self, w: str) -> dict[str, str]:
         return {"revision": self.spec.revision} if self.spec.revision and not Path(w).is_dir() else {}

@@ -56,6 +56,7 @@ class SpaceAdapter(EnformerAdapter):
             raise ExtractError(code_hint(self.spec, REPO, "model.modeling_space"))
         cfg_mod = import_from_checkout(src, "model.config_space", self.spec)
         mod = import_from_checkout(src, "model.modeling_space", self.spec)
+        self._require_config(w)
         rev = self._revision_kw(w)
         model = mod.Space(cfg_mod.SpaceConfig.from_pretrained(w, **rev))
         state = _read_state_dict(w, rev.get("revision"))
