@@ -145,3 +145,23 @@ def test_run_with_missing_extra_writes_nothing(tmp_path):
     with pytest.raises(MissingExtraError, match=r"geneb\[mamba\]"):
         embed([spec.model_id], [task], str(store), device="cpu", progress=False)
     assert not store.exists() or not any(store.rglob("*"))
+
+
+def test_run_with_missing_local_weights_fails_before_any_work(tmp_path):
+    pytest.importorskip("torch")
+    from geneb.catalog import get_benchmark
+    from geneb.extract.adapters import ExtractError
+    from geneb.extract.runner import embed
+
+    task = get_benchmark("geneb-mini").task_ids[0]
+    store = tmp_path / "s.zarr"
+    for mid in ("genomics-fm", "dna_gpt0.1b_h", "JanusDNA_72_w"):
+        with pytest.raises(ExtractError, match=fc.weights_env_var(mid)):
+            embed(["kmer-3", mid], [task], str(store), device="cpu", progress=False)
+        assert not store.exists() or not any(store.rglob("*"))  # kmer-3 came first, yet nothing ran
+
+
+def test_non_hub_checks_list_every_missing_piece():
+    spec = next(m for m in geneb_models() if m.model_id == "dna_gpt0.1b_h")
+    ok, why = can_run(spec)
+    assert not ok and "GENEB_WEIGHTS_DNA_GPT0_1B_H" in why and "GENEB_CODE_DNA_GPT" in why

@@ -414,10 +414,10 @@ def test_dna_gpt_prefix_kmers_weights_and_solo_forward(dnagpt_checkout, tmp_path
     torch.save({"model": ref.state_dict()}, wfile)
     spec = spec_for("dna-gpt", "google-drive", model_id="dna_gpt0.1b_h", max_length=5, length_unit="tokens",
                     special_tokens="include-prefix")
-    a = make_adapter(spec)
     with pytest.raises(ExtractError, match="GENEB_WEIGHTS_DNA_GPT0_1B_H"):
-        a.load()
+        make_adapter(spec)  # fails at once, before any work
     monkeypatch.setenv("GENEB_WEIGHTS_DNA_GPT0_1B_H", str(wfile))
+    a = make_adapter(spec)
     a.load()
     assert len(a.tokenizer) == len(tok)  # non-dynamic vocabulary read off the checkpoint
     ids = a.prepare("ACGTACGGGGGGTTT").tolist()

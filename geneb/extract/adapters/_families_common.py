@@ -253,3 +253,24 @@ def local_hf_check(cls: Any, spec: ModelSpec, what: str) -> tuple[bool, str]:
     if not (lw / "config.json").exists():
         return False, f"model {spec.model_id!r}: {lw} has no config.json (expected a Hugging Face model directory)"
     return True, f"local weights at {lw}"
+
+
+def local_problems(spec: ModelSpec, *, weights: str | None = None, code: tuple[str, str] | None = None,
+                   weights_found: bool = True) -> list[str]:
+    """What a non-hub model still lacks: its local weights (`weights` = what to download)
+    and/or the upstream checkout (`code` = (repo URL, package))."""
+    out = []
+    if weights is not None and not weights_found:
+        out.append(weights_hint(spec, weights))
+    if code is not None and code_dir(spec) is None:
+        out.append(code_hint(spec, *code))
+    return out
+
+
+def raise_if_unavailable(cls: Any, spec: ModelSpec) -> None:
+    """`ensure_available` for non-hub families: packages (MissingExtraError), then local
+    weights / code (ExtractError), so a run fails before any work, not mid-way."""
+    ensure_requirements(cls, spec)
+    ok, why = cls.check_available(spec)
+    if not ok:
+        raise ExtractError(why)

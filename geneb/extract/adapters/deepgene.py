@@ -11,7 +11,7 @@ the final RoFormer hidden states, special tokens included.
 
 from __future__ import annotations
 
-from ._families_common import local_hf_check, localise
+from ._families_common import local_hf_check, localise, raise_if_unavailable
 from .base import ExtractError
 from .hf_common import HFAdapter
 
@@ -28,6 +28,10 @@ class DeepGeneAdapter(HFAdapter):
     @classmethod
     def check_available(cls, spec) -> tuple[bool, str]:
         return local_hf_check(cls, spec, WHAT)
+
+    @classmethod
+    def ensure_available(cls, spec) -> None:
+        raise_if_unavailable(cls, spec)
 
     def load(self) -> None:
         ok, why = local_hf_check(type(self), self.catalog_spec, WHAT)

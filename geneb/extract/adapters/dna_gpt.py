@@ -30,15 +30,17 @@ from ._families_common import (
     check_requirements,
     code_dir,
     code_hint,
-    ensure_requirements,
     file_fingerprint,
     import_from_checkout,
+    local_problems,
     local_weights,
+    raise_if_unavailable,
     weights_hint,
 )
 from .base import Adapter, ExtractError, UnsupportedSequenceError
 
 REPO = "https://github.com/TencentAILabHealthcare/DNAGPT"
+WHAT = "the DNAGPT checkpoint (.pth) from the authors' Google Drive"
 VARIANTS = ("dna_gpt0.1b_h", "dna_gpt0.1b_m", "dna_gpt3b_m")
 SPECIAL_TOKENS = (
     [str(i) for i in range(10)] + ["+", "-", "*", "/", "=", "&", "|", "!"] + ["M", "B"] + ["P"]
@@ -84,7 +86,7 @@ class DNAGPTAdapter(Adapter):
             cand = lw / f"{stem}.pth"
             lw = cand if cand.exists() else None
         if lw is None and required:
-            raise ExtractError(weights_hint(self.spec, "the DNAGPT checkpoint (.pth) from the authors' Google Drive"))
+            raise ExtractError(weights_hint(self.spec, WHAT))
         return lw
 
     @classmethod
@@ -92,16 +94,13 @@ class DNAGPTAdapter(Adapter):
         ok, why = check_requirements(cls, spec)
         if not ok:
             return ok, why
-        probe = cls(spec, _default_options(), "cpu")
-        if probe._weights_file(required=False) is None:
-            return False, weights_hint(spec, "the DNAGPT checkpoint (.pth) from the authors' Google Drive")
-        if code_dir(spec) is None:
-            return False, code_hint(spec, REPO, "dna_gpt")
-        return True, f"local weights at {probe._weights_file()}"
+        w = cls(spec, _default_options(), "cpu")._weights_file(required=False)
+        problems = local_problems(spec, weights=WHAT, weights_found=w is not None, code=(REPO, "dna_gpt"))
+        return (False, "; ".join(problems)) if problems else (True, f"local weights at {w}")
 
     @classmethod
     def ensure_available(cls, spec) -> None:
-        ensure_requirements(cls, spec)
+        raise_if_unavailable(cls, spec)
 
     def describe(self) -> dict[str, Any]:
         w = self._weights_file(required=False)

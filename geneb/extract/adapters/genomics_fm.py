@@ -10,7 +10,7 @@ truncated to 512 tokens including them, and the vector is the final hidden state
 
 from __future__ import annotations
 
-from ._families_common import local_hf_check, localise
+from ._families_common import local_hf_check, localise, raise_if_unavailable
 from .base import ExtractError
 from .hf_common import HFAdapter
 
@@ -27,6 +27,10 @@ class GenomicsFMAdapter(HFAdapter):
     @classmethod
     def check_available(cls, spec) -> tuple[bool, str]:
         return local_hf_check(cls, spec, WHAT)
+
+    @classmethod
+    def ensure_available(cls, spec) -> None:
+        raise_if_unavailable(cls, spec)
 
     def load(self) -> None:
         ok, why = local_hf_check(type(self), self.catalog_spec, WHAT)

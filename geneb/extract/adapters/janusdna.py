@@ -33,10 +33,11 @@ from ._families_common import (
     code_dir,
     code_hint,
     cuda_available,
-    ensure_requirements,
     file_fingerprint,
     import_from_checkout,
+    local_problems,
     local_weights,
+    raise_if_unavailable,
     run_grouped,
     weights_hint,
 )
@@ -100,15 +101,12 @@ class JanusDNAAdapter(Adapter):
         if not ok:
             return ok, why
         files = cls(spec, _options(), "cpu")._files(required=False)
-        if files is None:
-            return False, weights_hint(spec, WHAT)
-        if code_dir(spec) is None:
-            return False, code_hint(spec, REPO, "janusdna")
-        return True, f"local weights at {files[0].parent}"
+        problems = local_problems(spec, weights=WHAT, weights_found=files is not None, code=(REPO, "janusdna"))
+        return (False, "; ".join(problems)) if problems else (True, f"local weights at {files[0].parent}")
 
     @classmethod
     def ensure_available(cls, spec) -> None:
-        ensure_requirements(cls, spec)
+        raise_if_unavailable(cls, spec)
 
     def describe(self) -> dict[str, Any]:
         files = self._files(required=False)

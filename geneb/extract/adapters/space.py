@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._families_common import code_dir, code_hint, import_from_checkout
+from ._families_common import code_dir, code_hint, import_from_checkout, raise_if_unavailable
 from .base import ExtractError
 from .enformer import EnformerAdapter, _read_state_dict, load_aliased_state
 
@@ -44,6 +44,10 @@ class SpaceAdapter(EnformerAdapter):
         if code_dir(spec) is None:
             return False, code_hint(spec, REPO, "model.modeling_space")
         return ok, why
+
+    @classmethod
+    def ensure_available(cls, spec) -> None:
+        raise_if_unavailable(cls, spec)
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()
