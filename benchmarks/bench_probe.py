@@ -1,0 +1,261 @@
+"""Benchmark: `geneb probe` (geneb-v1) vs the reference harness loop, same process.
+
+The reference loop is the published procedure: for each task, regime and seed, draw
+the k-shot rows, fit `LogisticRegression(max_iter=1000, random_state=seed)` on the
+float32 arrays, predict the test split, score. geneb runs the same grid through
+`run_probes` (sklearn backend: one full-data fit shared by the 5 seeds, identical
+k-shot draws fitted once; optionally in parallel processes), and the torch backend.
+Every geneb-v1 number of the sklearn backend is compared with the reference's; the
+torch backend's parity (|delta MCC|) is reported.
+
+Suites: `synthetic` (a GENEB-shaped task set: n_train 500-30,000, dim 512-2,560,
+2-40 classes; `--n-tasks`, `--n-scale`, `--dim-scale` shrink it) and `mini` (the
+built-in geneb-mini tasks embedded by a 5-mer frequency profile, 1,024 dims).
+Results are appended to benchmarks/PROBE_RESULTS.md (or `--md`).
+
+    python benchmarks/bench_probe.py --suite synthetic --n-tasks 100 --n-scale 0.1
+    python benchmarks/bench_probe.py --suite mini
+    python benchmarks/bench_probe.py --tiny --md /tmp/x.md      # seconds, for tests
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import itertools
+import os
+import platform
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+SEEDS = (13, 17, 42, 123, 997)
+REGIMES = (("full", None), ("10shot", 10), ("1shot", 1))
+DIMS = (512, 768, 1024, 1280, 1536, 2048, 2560)
+
+
+# -- task sets ------------------------------------------------------------------------
+def synthetic_tasks(n_tasks: int, n_scale: float, dim_scale: float, seed: int = 0):
+    """GENEB-shaped: n_train log-uniform in [500, 30000], dims 512-2560, mostly binary
+    with some 3-10 class tasks and a few up to 40 classes (like GENEB's species tasks)."""
+    from geneb.probe.synthetic import SyntheticTask
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n_tasks):
+        u = rng.random()
+        k = 2 if u < 0.7 else int(rng.integers(3, 6)) if u < 0.9 else int(rng.integers(6, 21)) if u < 0.97 else 40
+        if i == 0:
+            k = 40  # always one 40-class task
+        if i == 1:
+            k = 3
+        n = int(np.exp(rng.uniform(np.log(500), np.log(30000))) * n_scale)
+        n = max(n, 4 * k, 24)
+        dim = max(8, int(DIMS[int(rng.integers(len(DIMS)))] * dim_scale))
+        out.append(SyntheticTask(f"syn{i:03d}", n_train=n, n_test=max(n // 4, 2 * k, 12), dim=dim,
+                                 n_classes=k, separation=float(rng.uniform(0.7, 3.0)), seed=seed * 1000 + i))
+    return out
+
+
+def kmer_profile(seqs, k: int = 5) -> np.ndarray:
+    """Normalised k-mer frequencies (ACGT only; other letters break k-mers)."""
+    lut = np.full(256, -1, np.int64)
+    for i, c in enumerate(b"ACGT"):
+        lut[c] = i
+        lut[c + 32] = i  # lowercase
+    X = np.zeros((len(seqs), 4**k), np.float32)
+    for r, s in enumerate(seqs):
+        codes = lut[np.frombuffer(s.encode(), np.uint8)]
+        if len(codes) < k:
+            continue
+        win = np.lib.stride_tricks.sliding_window_view(codes, k)
+        ok = (win >= 0).all(axis=1)
+        idx = (win[ok] * (4 ** np.arange(k - 1, -1, -1))).sum(axis=1)
+        cnt = np.bincount(idx, minlength=4**k).astype(np.float32)
+        X[r] = cnt / max(cnt.sum(), 1.0)
+    return X
+
+
+def write_mini(url: str, model: str) -> list[str]:
+    from geneb.catalog import get_benchmark
+    from geneb.data import load_task
+    from geneb.probe.synthetic import write_pair
+    from geneb.store import open_store
+
+    st = open_store(url, mode="a")
+    ids = list(get_benchmark("geneb-mini").task_ids)
+    for tid in ids:
+        d = load_task(tid)
+        arrays = {s: (kmer_profile(d.split(s).sequences), np.asarray(d.split(s).labels, np.int64))
+                  for s in ("train", "test")}
+        write_pair(st, model, tid, arrays, dtype="float32")
+    return ids
+
+
+# -- the two contenders -----------------------------------------------------------------
+def reference_loop(store, model: str, tasks: list[str]) -> tuple[dict, float]:
+    """The reference harness procedure: one fit per seed per regime."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
+
+    out = {}
+    t0 = time.perf_counter()
+    for task in tasks:
+        Xtr, ytr = store.X(model, task, "train"), store.y(model, task, "train")
+        Xte, yte = store.X(model, task, "test"), store.y(model, task, "test")
+        for (regime, k), seed in itertools.product(REGIMES, SEEDS):
+            if k is None:
+                idx = np.arange(len(ytr))
+            else:
+                rng = np.random.RandomState(seed)
+                idx = np.concatenate([rng.choice(np.where(ytr == c)[0], size=min(k, int((ytr == c).sum())),
+                                                 replace=False) for c in np.unique(ytr)])
+            clf = LogisticRegression(max_iter=1000, random_state=seed).fit(Xtr[idx], ytr[idx])
+            p = clf.predict(Xte)
+            out[(task, regime, seed)] = (matthews_corrcoef(yte, p), accuracy_score(yte, p),
+                                         f1_score(yte, p, average="macro"))
+    return out, time.perf_counter() - t0
+
+
+def run_geneb(url: str, out: Path, backend: str, jobs: int) -> tuple[dict, float, int]:
+    from geneb.probe import run_probes
+
+    t0 = time.perf_counter()
+    table = run_probes(url, out, backend=backend, jobs=jobs, progress=False)
+    secs = time.perf_counter() - t0
+    got = {(r["task"], r["regime"], r["seed"]): (r["mcc"], r["acc"], r["f1"], r["converged"])
+           for r in table.iter_rows(named=True)}
+    return got, secs, table.height
+
+
+def compare(ref: dict, got: dict) -> dict:
+    keys = sorted(ref)
+    exact = sum(ref[k] == got[k][:3] for k in keys)
+    d = np.array([abs(ref[k][0] - got[k][0]) for k in keys])
+    return {"cells": len(keys), "exact": exact, "max_dmcc": float(d.max()), "within_001": int((d <= 0.01).sum())}
+
+
+# -- record -----------------------------------------------------------------------------
+def machine() -> str:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")).split()[1])
+        mem = f", {kb / 2**20:.0f} GiB RAM"
+    except (OSError, StopIteration):
+        pass
+    load = f", load avg {os.getloadavg()[0]:.1f} at start" if hasattr(os, "getloadavg") else ""
+    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores{mem}{load}"
+
+
+def versions() -> str:
+    import sklearn
+    from threadpoolctl import threadpool_info
+
+    v = [f"python {platform.python_version()}", f"numpy {np.__version__}", f"scikit-learn {sklearn.__version__}"]
+    try:
+        import torch
+
+        v.append(f"torch {torch.__version__}")
+    except ImportError:
+        pass
+    blas = {f"{i['internal_api']} {i.get('version') or ''} ({i['num_threads']} threads)".strip() for i in threadpool_info()}
+    return ", ".join(v + sorted(blas))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--suite", choices=["synthetic", "mini"], default="synthetic")
+    ap.add_argument("--n-tasks", type=int, default=100, help="synthetic tasks (default 100)")
+    ap.add_argument("--n-scale", type=float, default=1.0, help="multiply every n_train/n_test (default 1 = GENEB-size)")
+    ap.add_argument("--dim-scale", type=float, default=1.0, help="multiply every dim (default 1)")
+    ap.add_argument("--jobs", type=int, default=2, help="processes for the parallel geneb run (default 2)")
+    ap.add_argument("--torch", action=argparse.BooleanOptionalAction, default=True, help="also time the torch backend")
+    ap.add_argument("--tiny", action="store_true", help="a seconds-long run (tests): 3 tiny synthetic tasks")
+    ap.add_argument("--md", default=str(HERE / "PROBE_RESULTS.md"), help="markdown file to append results to")
+    args = ap.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    if args.tiny:
+        args.suite, args.n_tasks, args.n_scale, args.dim_scale = "synthetic", 3, 0.02, 0.01
+
+    from geneb.probe.synthetic import make_embeddings, write_pair
+    from geneb.store import open_store
+
+    model = "bench-model"
+    with tempfile.TemporaryDirectory(prefix="bench_probe_") as tmp:
+        url = str(Path(tmp) / "store.zarr")
+        t0 = time.perf_counter()
+        if args.suite == "synthetic":
+            tasks = synthetic_tasks(args.n_tasks, args.n_scale, args.dim_scale)
+            st = open_store(url, mode="a")
+            for t in tasks:
+                write_pair(st, model, t.task, make_embeddings(t), dtype="float16")
+            ids = [t.task for t in tasks]
+            shape = (f"{len(tasks)} synthetic tasks, n_train {min(t.n_train for t in tasks)}-{max(t.n_train for t in tasks)} "
+                     f"(total {sum(t.n_train for t in tasks)}), dim {min(t.dim for t in tasks)}-{max(t.dim for t in tasks)}, "
+                     f"classes {min(t.n_classes for t in tasks)}-{max(t.n_classes for t in tasks)} "
+                     f"(--n-scale {args.n_scale}, --dim-scale {args.dim_scale}; float16 store)")
+        else:
+            ids = write_mini(url, model)
+            st = open_store(url)
+            shape = f"geneb-mini: {len(ids)} tasks embedded by a 5-mer profile (1024 dims; float32 store)"
+        build = time.perf_counter() - t0
+        print(f"store built in {build:.1f}s: {shape}", flush=True)
+
+        ref, t_ref = reference_loop(st, model, ids)
+        print(f"reference loop: {t_ref:.1f}s", flush=True)
+        rows = []
+        g1, t1, n = run_geneb(url, Path(tmp) / "r1.parquet", "sklearn", 1)
+        rows.append(("geneb probe --backend sklearn --jobs 1", t1, compare(ref, g1)))
+        print(f"geneb sklearn jobs=1: {t1:.1f}s {rows[-1][2]}", flush=True)
+        if args.jobs > 1:
+            g2, t2, _ = run_geneb(url, Path(tmp) / "r2.parquet", "sklearn", args.jobs)
+            rows.append((f"geneb probe --backend sklearn --jobs {args.jobs}", t2, compare(ref, g2)))
+            print(f"geneb sklearn jobs={args.jobs}: {t2:.1f}s {rows[-1][2]}", flush=True)
+        if args.torch:
+            try:
+                gt, tt, _ = run_geneb(url, Path(tmp) / "rt.parquet", "torch", 1)
+                rows.append(("geneb probe --backend torch (CPU)", tt, compare(ref, gt)))
+                print(f"geneb torch: {tt:.1f}s {rows[-1][2]}", flush=True)
+            except ImportError as exc:
+                print(f"torch backend skipped: {exc}")
+
+    lines = [
+        f"\n## {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC: {args.suite}{' (tiny)' if args.tiny else ''}\n",
+        f"- machine: {machine()}",
+        f"- versions: {versions()}",
+        f"- command: `python benchmarks/bench_probe.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
+        f"- data: {shape}; one model, 3 regimes x 5 seeds = {len(ref)} cells; store build {build:.1f}s (not timed)",
+        "",
+        "| run | seconds | speed-up vs reference | identical (MCC, acc, F1) cells | max abs dMCC | cells within 0.01 |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| reference loop (fit per seed per regime, sklearn) | {t_ref:.1f} | 1.00x | - | - | - |",
+    ]
+    for name, secs, c in rows:
+        lines.append(f"| {name} | {secs:.1f} | {t_ref / secs:.2f}x | {c['exact']}/{c['cells']} | "
+                     f"{c['max_dmcc']:.4f} | {c['within_001']}/{c['cells']} |")
+    text = "\n".join(lines) + "\n"
+    md = Path(args.md)
+    if not md.exists():
+        md.write_text("# geneb probe benchmark results\n\nAppended by `benchmarks/bench_probe.py`; "
+                      "see its docstring for what is measured.\n")
+    with md.open("a") as fh:
+        fh.write(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
