@@ -251,12 +251,23 @@ def probe_all(
         merger.save()
         report.seconds = time.perf_counter() - t0
     run = RunReport(results, report.seconds)
+    failed = getattr(report, "failed", None)
     for r in results:
-        if r.ok and r.info.get("skipped"):
-            report.skipped[(r.unit.model, r.unit.task)] = r.info["skipped"]
+        pair = (r.unit.model, r.unit.task)
+        if not r.ok:
+            if failed is not None:
+                failed[pair] = r.error or "failed"
+        elif r.info.get("skipped"):
+            report.skipped[pair] = r.info["skipped"]
             log.warning("skipping %s", r.info["skipped"])
-        elif r.ok:
-            report.probed.append((r.unit.model, r.unit.task))
+        else:
+            report.probed.append(pair)
     log.info("probe: %s", run)
-    run.raise_for_failures()
+    bad = run.failed
+    if bad:
+        from ..probe import ProbeError
+
+        lines = "\n".join(f"  {r.unit.model}/{r.unit.task}: {r.error}" for r in bad)
+        raise ProbeError(f"{len(bad)} (model, task) unit(s) could not be probed "
+                         f"(nothing written for them; the other units were saved):\n{lines}")
     return merger.table
