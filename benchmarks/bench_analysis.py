@@ -52,7 +52,24 @@ def _commit() -> str:
         return "unknown"
 
 
-def run(n_models: int, n_tasks: int, n_boot: int, repeat: int, figures: bool) -> dict:
+def _paired_preds(models: list[str], tasks: list[tuple[str, str]], n_test: int):
+    """Binary test predictions of two models on every task, 5 seeds each."""
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for task, _ in tasks:
+        y = rng.integers(0, 2, n_test)
+        for m, noise in zip(models, (0.2, 0.3), strict=True):
+            for seed in (13, 17, 42, 123, 997):
+                p = np.where(rng.random(n_test) < noise, 1 - y, y)
+                rows.append({"model": m, "task": task, "regime": "full", "seed": seed, "protocol": "geneb-v1",
+                             "y_true": y.tolist(), "y_pred": p.tolist()})
+    return pl.DataFrame(rows, schema_overrides={"y_true": pl.List(pl.Int32), "y_pred": pl.List(pl.Int32)})
+
+
+def run(n_models: int, n_tasks: int, n_boot: int, repeat: int, figures: bool, n_test: int = 1000) -> dict:
     import matplotlib
     import numpy as np
     import polars as pl
@@ -62,6 +79,7 @@ def run(n_models: int, n_tasks: int, n_boot: int, repeat: int, figures: bool) ->
         AnalysisOptions,
         bootstrap_over_tasks,
         load_results,
+        paired_comparison,
         run_analysis,
         synthetic_results,
     )
@@ -79,6 +97,9 @@ def run(n_models: int, n_tasks: int, n_boot: int, repeat: int, figures: bool) ->
         res["analyses_s"], a = _timed(lambda: run_analysis(loaded, opts), repeat)
         res["bootstrap_s"], _ = _timed(lambda: bootstrap_over_tasks(loaded, n_boot=n_boot), repeat)
         res["total_s"] = res["load_s"] + res["analyses_s"]
+        preds = _paired_preds(models[:2], tasks, n_test)
+        res["n_test"] = n_test
+        res["paired_s"], _ = _timed(lambda: paired_comparison(preds, models[0], models[1], n_boot=n_boot), 1)
         if figures:
             from geneb.report import build_report, write_analysis
 
@@ -106,6 +127,7 @@ def record(res: dict, out: Path, note: str) -> str:
         f"| of which bootstrap_over_tasks alone | {res['bootstrap_s']:.3f} |",
         f"| **load + all analyses** | **{res['total_s']:.3f}** (budget {BUDGET_S:g} s: {'PASS' if res['total_s'] < BUDGET_S else 'FAIL'}) |",
     ]
+    lines.append(f"| paired comparison over test examples (2 models x {res['n_tasks']} tasks x 5 seeds x {res['n_test']} examples) | {res['paired_s']:.3f} |")
     if "write_with_figures_s" in res:
         lines += [f"| write summary, tables, 5 figures x PNG+SVG | {res['write_with_figures_s']:.3f} |",
                   f"| HTML report (figures inline) | {res['report_html_s']:.3f} |"]
@@ -124,14 +146,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tasks", type=int, default=100, help="number of GENEB tasks (default 100)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
     p.add_argument("--repeat", type=int, default=3, help="runs per step; the median is recorded (default 3)")
-    p.add_argument("--tiny", action="store_true", help="5 models x 13 tasks x 50 resamples, one run (for tests)")
+    p.add_argument("--n-test", type=int, default=1000, help="test examples per task for the paired comparison (default 1000)")
+    p.add_argument("--tiny", action="store_true", help="5 models x 13 tasks x 50 resamples x 50 examples, one run (for tests)")
     p.add_argument("--no-figures", action="store_true", help="skip timing figures and the HTML report")
     p.add_argument("--note", default="", help="free text recorded with the results")
     p.add_argument("--out", type=Path, default=HERE / "ANALYSIS_RESULTS.md", help="markdown file to append to")
     args = p.parse_args(argv)
     if args.tiny:
-        args.models, args.tasks, args.n_boot, args.repeat = 5, 13, 50, 1
-    res = run(args.models, args.tasks, args.n_boot, args.repeat, not args.no_figures)
+        args.models, args.tasks, args.n_boot, args.repeat, args.n_test = 5, 13, 50, 1, 50
+    res = run(args.models, args.tasks, args.n_boot, args.repeat, not args.no_figures, args.n_test)
     print(record(res, args.out, args.note))
     return 0 if args.tiny or res["total_s"] < BUDGET_S else 1
 

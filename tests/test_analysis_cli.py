@@ -143,7 +143,7 @@ def test_analyze_with_predictions_and_paired_comparison(results_file, tmp_path):
     res = _with_predictions(results_file, tmp_path)
     out = tmp_path / "an"
     assert main(["analyze", "--results", str(res), "--out", str(out), "--n-boot", "100", "--no-figures",
-                 "--paired", MODELS[0], MODELS[1]]) == 0
+                 "--paired", MODELS[0], MODELS[1], "--example-bootstrap"]) == 0
     s = json.loads((out / "summary.json").read_text())
     pc = s["paired_comparison"]
     assert pc["a"] == MODELS[0] and pc["diff"] > 0 and pc["lo"] > 0 and pc["p"] < 0.05

@@ -17,7 +17,7 @@ from geneb.analysis import (
     results_frame,
     synthetic_results,
 )
-from geneb.analysis.predictions import resampled_mcc
+from geneb.analysis.predictions import resample_weights, resampled_mcc
 from geneb.catalog import geneb_tasks
 
 
@@ -93,8 +93,14 @@ def test_mcc_from_confusion_matches_sklearn(k):
         C = np.zeros((k, k), dtype=np.int64)
         np.add.at(C, (yt, yp), 1)
         assert mcc_from_confusion(C) == pytest.approx(matthews_corrcoef(yt, yp), abs=1e-12)
-        idx = np.arange(200)[None, :]
-        assert resampled_mcc(yt, yp, idx, k)[0] == pytest.approx(matthews_corrcoef(yt, yp), abs=1e-12)
+        ones = np.ones((1, 200), dtype=np.float32)
+        assert resampled_mcc(yt, yp, ones, k)[0] == pytest.approx(matthews_corrcoef(yt, yp), abs=1e-12)
+        # a resample's weights give the MCC of the explicitly resampled examples
+        rng2 = np.random.default_rng(k)
+        W = resample_weights(200, 3, rng2)
+        idx = np.random.default_rng(k).integers(0, 200, size=(3, 200))
+        for b in range(3):
+            assert resampled_mcc(yt, yp, W[b : b + 1], k)[0] == pytest.approx(matthews_corrcoef(yt[idx[b]], yp[idx[b]]), abs=1e-9)
     # constant prediction -> 0, as sklearn
     assert mcc_from_confusion(np.array([[5, 0], [3, 0]])) == 0.0
 

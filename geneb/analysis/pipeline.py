@@ -63,6 +63,7 @@ class AnalysisOptions:
     ci: float = 0.95
     seed: int = 0
     paired: tuple[str, str] | None = None
+    example_bootstrap: bool = False  # per-task CIs over test examples (base regime; needs predictions)
 
 
 @dataclass
@@ -135,11 +136,12 @@ def run_analysis(results: pl.DataFrame, options: AnalysisOptions | None = None, 
         t["bootstrap"] = bootstrap_over_tasks(results, o.n_boot, o.ci, o.seed, o.metric)
     if preds is not None and not preds.is_empty():
         pp = preds.filter(pl.col("protocol") == protocol)
-        t["bootstrap_predictions"] = bootstrap_predictions(pp, max(o.n_boot, 1), o.ci, o.seed)
+        if o.example_bootstrap:
+            t["bootstrap_predictions"] = bootstrap_predictions(pp, max(o.n_boot, 1), o.ci, o.seed, [o.base_regime])
         if o.paired:
             t["paired_comparison"] = paired_comparison(pp, o.paired[0], o.paired[1], o.base_regime, protocol, max(o.n_boot, 1), o.ci, o.seed)
-    elif o.paired:
-        raise AnalysisError("a paired comparison needs test predictions (<results stem>.preds.parquet beside the results)")
+    elif o.paired or o.example_bootstrap:
+        raise AnalysisError("a paired comparison or example bootstrap needs test predictions (<results stem>.preds.parquet beside the results)")
     summary = _summary(results, t, o, protocol, regimes)
     return Analysis(tables=t, summary=summary, options=o, results=full_results, preds=preds)
 

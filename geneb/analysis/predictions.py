@@ -1,9 +1,12 @@
 """Uncertainty over test examples, where a predictions side file exists: bootstrap CIs
 for per-task MCC and paired comparisons of two models on the same resampled examples.
-Confusion matrices for all resamples are built with one `bincount`, so MCC for 1,000
-resamples is a few array operations."""
+Resamples are multiplicity weights shared by every seed and model of a task (so
+comparisons are paired), and the confusion matrices of all resamples come from one
+matrix product: MCC for 1,000 resamples is a few array operations."""
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import polars as pl
@@ -35,16 +38,39 @@ def _encode(y_true: np.ndarray, y_preds: list[np.ndarray]) -> tuple[np.ndarray, 
     return parts[0], parts[1:], len(labels)
 
 
-def resampled_mcc(y_true: np.ndarray, y_pred: np.ndarray, idx: np.ndarray, k: int) -> np.ndarray:
-    """MCC of each resample (rows of `idx`), labels already encoded 0..k-1."""
-    out = np.empty(idx.shape[0])
-    step = max(1, _MAX_CELLS // max(1, idx.shape[1]))
-    for s in range(0, idx.shape[0], step):
-        block = idx[s : s + step]
-        codes = y_true[block] * k + y_pred[block] + (np.arange(block.shape[0]) * k * k)[:, None]
-        C = np.bincount(codes.ravel(), minlength=block.shape[0] * k * k).reshape(block.shape[0], k, k)
+def resample_weights(n: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap resamples as multiplicity weights (n_boot x n, float32): row b counts how
+    often each example was drawn. One set serves every seed and model of a task (paired)."""
+    idx = rng.integers(0, n, size=(n_boot, n))
+    flat = (idx + (np.arange(n_boot) * n)[:, None]).ravel()
+    return np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float32)
+
+
+def resampled_mcc(y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
+    """MCC under each row of `weights` (labels encoded 0..k-1): the confusion matrices of all
+    resamples are one product, weights @ one-hot(true * k + pred). The public functions run
+    it with one BLAS thread: a skinny product gains nothing from threads on busy cores."""
+    onehot = np.zeros((len(y_true), k * k), dtype=np.float32)
+    onehot[np.arange(len(y_true)), y_true * k + y_pred] = 1.0
+    out = np.empty(weights.shape[0])
+    step = max(1, _MAX_CELLS // max(1, weights.shape[1]))
+    for s in range(0, weights.shape[0], step):
+        C = (weights[s : s + step] @ onehot).astype(np.float64).reshape(-1, k, k)
         out[s : s + step] = mcc_from_confusion(C)
     return out
+
+
+def single_threaded_blas(fn):
+    """Run `fn` with BLAS limited to one thread (threadpoolctl ships with scikit-learn)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, user_api="blas"):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def _groups(preds: pl.DataFrame):
@@ -60,11 +86,16 @@ def _check_same_truth(g: pl.DataFrame, where: str) -> np.ndarray:
     return truths[0]
 
 
+@single_threaded_blas
 def bootstrap_predictions(
-    preds: pl.DataFrame, n_boot: int = 1000, ci: float = 0.95, seed: int = 0
+    preds: pl.DataFrame, n_boot: int = 1000, ci: float = 0.95, seed: int = 0, regimes: list[str] | None = None
 ) -> pl.DataFrame:
     """Per (model, task, regime, protocol): MCC (mean over seeds) and its bootstrap CI over
-    test examples (the same resampled examples for every seed of a task)."""
+    test examples (the same resampled examples for every seed of a task).
+
+    Cost grows with n_boot x test examples x seeds per pair; restrict `regimes` on big grids."""
+    if regimes is not None:
+        preds = preds.filter(pl.col("regime").is_in(list(regimes)))
     rng = np.random.default_rng(seed)
     q = [(1 - ci) / 2 * 100, (1 + ci) / 2 * 100]
     rows = []
@@ -75,16 +106,17 @@ def bootstrap_predictions(
         if any(len(y) != len(yt) for y in yps):
             raise AnalysisError(f"{where}: y_pred and y_true lengths differ")
         yt_e, yps_e, k = _encode(yt, yps)
-        idx = rng.integers(0, len(yt), size=(n_boot, len(yt)))
-        full = np.arange(len(yt))[None, :]
+        W = resample_weights(len(yt), n_boot, rng)
+        full = np.ones((1, len(yt)), dtype=np.float32)
         point = np.mean([resampled_mcc(yt_e, yp, full, k)[0] for yp in yps_e])
-        boot = np.mean([resampled_mcc(yt_e, yp, idx, k) for yp in yps_e], axis=0)
+        boot = np.mean([resampled_mcc(yt_e, yp, W, k) for yp in yps_e], axis=0)
         lo, hi = np.percentile(boot, q)
         rows.append({"model": model, "task": task, "regime": regime, "protocol": protocol, "mcc": float(point),
                      "lo": float(lo), "hi": float(hi), "n_test": len(yt), "n_seeds": len(yps)})
     return pl.DataFrame(rows)
 
 
+@single_threaded_blas
 def paired_comparison(
     preds: pl.DataFrame,
     model_a: str,
@@ -121,12 +153,12 @@ def paired_comparison(
         yb = [np.asarray(y, dtype=np.int64) for y in gb["y_pred"].to_list()]
         yt_e, ys, k = _encode(yt, ya + yb)
         ya_e, yb_e = ys[: len(ya)], ys[len(ya) :]
-        idx = rng.integers(0, len(yt), size=(n_boot, len(yt)))
-        full = np.arange(len(yt))[None, :]
+        W = resample_weights(len(yt), n_boot, rng)
+        full = np.ones((1, len(yt)), dtype=np.float32)
         pa = np.mean([resampled_mcc(yt_e, y, full, k)[0] for y in ya_e])
         pb = np.mean([resampled_mcc(yt_e, y, full, k)[0] for y in yb_e])
-        d = np.mean([resampled_mcc(yt_e, y, idx, k) for y in ya_e], axis=0) - np.mean(
-            [resampled_mcc(yt_e, y, idx, k) for y in yb_e], axis=0
+        d = np.mean([resampled_mcc(yt_e, y, W, k) for y in ya_e], axis=0) - np.mean(
+            [resampled_mcc(yt_e, y, W, k) for y in yb_e], axis=0
         )
         boots.append(d)
         rows.append(_row(task, pa, pb, d, q))
@@ -137,5 +169,6 @@ def paired_comparison(
 
 def _row(task: str, pa: float, pb: float, d: np.ndarray, q: list[float]) -> dict:
     lo, hi = np.percentile(d, q)
-    p = min(1.0, 2 * min(float(np.mean(d <= 0)), float(np.mean(d >= 0))))
-    return {"task": task, "mcc_a": float(pa), "mcc_b": float(pb), "diff": float(pa - pb), "lo": float(lo), "hi": float(hi), "p": p}
+    b = len(d)  # add-one so a finite bootstrap never claims p = 0
+    p = min(1.0, 2 * min((np.sum(d <= 0) + 1) / (b + 1), (np.sum(d >= 0) + 1) / (b + 1)))
+    return {"task": task, "mcc_a": float(pa), "mcc_b": float(pb), "diff": float(pa - pb), "lo": float(lo), "hi": float(hi), "p": float(p)}

@@ -47,6 +47,9 @@ def _options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--n-boot", type=int, default=1000, metavar="N", help="bootstrap resamples for confidence intervals (0 = none; default 1000)")
     g.add_argument("--ci", type=float, default=0.95, metavar="LEVEL", help="confidence level (default 0.95)")
     g.add_argument("--seed", type=int, default=0, metavar="N", help="bootstrap random seed (default 0)")
+    g.add_argument("--example-bootstrap", action="store_true",
+                   help="per-task MCC confidence intervals by resampling test examples in the base regime "
+                        "(needs .preds.parquet; cost grows with n-boot x test size)")
     g.add_argument("--paired", nargs=2, default=None, metavar=("MODEL_A", "MODEL_B"),
                    help="paired bootstrap comparison of two models over test predictions (needs .preds.parquet)")
 
@@ -93,6 +96,7 @@ def _run(args):
         ablation_files=args.ablations, recommend_regime=args.recommend_regime, max_params=args.max_params,
         compare_by=args.compare_by, compare_a=args.compare[0], compare_b=args.compare[1],
         n_boot=args.n_boot, ci=args.ci, seed=args.seed, paired=tuple(args.paired) if args.paired else None,
+        example_bootstrap=args.example_bootstrap,
     )
     return run_analysis(df, opts, preds)
 
