@@ -123,7 +123,7 @@ class HFAdapter(Adapter):
             return True, f"cached locally ({rev[:8]})"
         if os.environ.get("HF_HUB_OFFLINE", "") in ("1", "true", "True"):
             return False, f"{w} is not in the local HF cache and HF_HUB_OFFLINE is set"
-        return True, f"downloads {w} from the Hugging Face hub on first use"
+        return True, f"not cached here; downloads {w} from the Hugging Face hub on first use (needs hub access)"
 
     # -- loading ------------------------------------------------------------------------
     def _hub_kwargs(self) -> dict[str, Any]:
