@@ -164,3 +164,14 @@ def test_analyze_into_the_results_directory_can_run_twice(results_file, tmp_path
     (d / "results.parquet").write_bytes(results_file.read_bytes())
     for _ in range(2):  # the second run must not read analysed_rows.parquet as a results table
         assert main(["analyze", "--results", str(d), "--out", str(d), "--n-boot", "0", "--no-figures"]) == 0
+
+
+def test_load_predictions_reads_only_what_is_asked(results_file, tmp_path):
+    from geneb.analysis import load_predictions
+
+    res = _with_predictions(results_file, tmp_path)
+    every = load_predictions(res)
+    two = load_predictions(res, models=MODELS[:2], regimes=["full"])
+    assert every.height == len(MODELS) * 13 * 2
+    assert two.height == 2 * 13 * 2 and set(two["model"]) == set(MODELS[:2])
+    assert load_predictions(results_file) is None  # no side file

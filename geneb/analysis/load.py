@@ -174,17 +174,30 @@ def load_results(
     return df.join(meta, on="model", how="left")
 
 
-def load_predictions(paths_or_dirs: PathLike | Iterable[PathLike]) -> pl.DataFrame | None:
-    """The `<stem>.preds.parquet` side files beside the given results tables (None if none)."""
+def load_predictions(
+    paths_or_dirs: PathLike | Iterable[PathLike],
+    models: Iterable[str] | None = None,
+    regimes: Iterable[str] | None = None,
+) -> pl.DataFrame | None:
+    """The `<stem>.preds.parquet` side files beside the given results tables (None if none).
+
+    Prediction files are large (one list per row); `models` / `regimes` are pushed down into
+    the parquet scan so only the needed rows are read."""
+    need = ["model", "task", "regime", "seed", "protocol", "y_true", "y_pred"]
     frames = []
     for p in results_files(paths_or_dirs):
         side = p.with_name(p.stem + PREDS_SUFFIX)
-        if side.is_file():
-            df = pl.read_parquet(side)
-            need = {"model", "task", "regime", "seed", "protocol", "y_true", "y_pred"}
-            if not need <= set(df.columns):
-                raise AnalysisError(f"{side}: missing column(s) {sorted(need - set(df.columns))}")
-            frames.append(df.select(sorted(need)))
+        if not side.is_file():
+            continue
+        lf = pl.scan_parquet(side)
+        missing = sorted(set(need) - set(lf.collect_schema().names()))
+        if missing:
+            raise AnalysisError(f"{side}: missing column(s) {missing}")
+        if models is not None:
+            lf = lf.filter(pl.col("model").is_in(list(models)))
+        if regimes is not None:
+            lf = lf.filter(pl.col("regime").is_in(list(regimes)))
+        frames.append(lf.select(need).collect())
     if not frames:
         return None
     return pl.concat(frames, how="vertical_relaxed")

@@ -86,7 +86,10 @@ def _run(args):
     if not args.results and not args.submissions:
         raise CLIError("give --results and/or --submissions")
     df = load_results(args.results or None, args.submissions, args.metadata, None if args.compare_by == "protocol" else args.protocol)
-    preds = load_predictions(args.results) if args.results else None
+    preds = None
+    if args.results and (args.paired or args.example_bootstrap):
+        # only what is asked for: prediction files are large
+        preds = load_predictions(args.results, None if args.example_bootstrap else args.paired, [args.base_regime])
     opts = AnalysisOptions(
         metric=args.metric, protocol=args.protocol, base_regime=args.base_regime, param=args.param,
         scale_exclude=args.scale_exclude, scale_exclude_where=args.scale_exclude_where,
