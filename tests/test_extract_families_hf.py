@@ -154,3 +154,47 @@ def test_biofm_unknown_base_is_rejected(tiny_dirs):
     a.load()
     with pytest.raises(UnsupportedSequenceError, match="unknown token"):
         a.prepare("ACGRT")
+
+
+# -- end to end: through the runner into a store --------------------------------------------
+
+
+def _tiny_task(tmp_path, n=14):
+    rng = np.random.default_rng(0)
+    rows = ["text,label,split"]
+    for i in range(n):
+        seq = "".join(rng.choice(list("ACGT"), size=int(rng.integers(3, 40))))
+        rows.append(f"{seq},{i % 2},{'train' if i < n - 4 else 'test'}")
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "tiny_task.csv").write_text("\n".join(rows) + "\n")
+    return d
+
+
+@pytest.mark.parametrize("family", [pytest.param("hyenadna", marks=pytest.mark.slow), "generator"])
+def test_stored_vectors_equal_solo_forward(family, tmp_path, tiny_dirs, request):
+    from geneb.data import load_task
+    from geneb.extract.runner import embed, store_model_id
+    from geneb.store import open_store
+
+    if family == "hyenadna":
+        d = request.getfixturevalue("hyena_dir")
+        spec = spec_for("hyenadna", str(d), trust_remote_code=True, special_tokens="none")
+    else:
+        spec = spec_for("generator", str(tiny_dirs["generator"]))
+    data = _tiny_task(tmp_path)
+    store_path = tmp_path / "s.zarr"
+    embed([spec], ["tiny_task"], str(store_path), data_dir=data, device="cpu",
+          options=ExtractOptions(dtype="float32"), token_budget=48, progress=False)
+    store = open_store(str(store_path))
+    task = load_task("tiny_task", data)
+    ref = make_adapter(spec)
+    ref.load()
+    for split in ("train", "test"):
+        X = store.X(store_model_id(spec), "tiny_task", split)
+        seqs = task.split(split).sequences
+        assert X.shape == (len(seqs), ref.dim)
+        for row, seq in enumerate(seqs):  # row order = file order
+            with torch.no_grad():
+                h = ref.model(input_ids=torch.tensor(ref.prepare(seq))[None]).last_hidden_state[0]
+            np.testing.assert_allclose(X[row], h.mean(0).numpy(), atol=1e-5)
