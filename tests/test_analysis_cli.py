@@ -175,3 +175,20 @@ def test_load_predictions_reads_only_what_is_asked(results_file, tmp_path):
     assert every.height == len(MODELS) * 13 * 2
     assert two.height == 2 * 13 * 2 and set(two["model"]) == set(MODELS[:2])
     assert load_predictions(results_file) is None  # no side file
+
+
+def test_analyze_geneb_submissions_directory(tmp_path):
+    from geneb.analysis import write_submission
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for i, mid in enumerate(["org/alpha", "org/beta"]):
+        res = {r: {t.task_id: {"MCC": round(0.1 * (i + 1) + 0.001 * j, 4), "Acc": 0.5, "F1": 0.5}
+                   for j, t in enumerate(geneb_tasks())} for r in ("full", "10shot", "1shot")}
+        write_submission(subs, mid, res, {"display": mid.upper(), "params": 10**8 * (i + 1), "zero_shot": False,
+                                          "provenance": "self-reported", "submitted_by": "t", "url": "", "training_data": "human"})
+    out = tmp_path / "an"
+    assert main(["analyze", "--submissions", str(subs), "--out", str(out), "--n-boot", "10", "--no-figures"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["n_models"] == 2 and s["macro_over_all_categories"] and s["leaders"]["full"] == ["org/beta"]
+    assert s["n_tasks"] == {"full": 100, "10shot": 100, "1shot": 100}
