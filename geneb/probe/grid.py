@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -256,7 +256,16 @@ def _blas_limit(threads: int | None) -> Any:
     return threadpool_limits(limits=threads, user_api="blas")
 
 
-def _run_parallel(st, units, protocol, backend, jobs, finished, blas_threads=None) -> None:
+def _run_parallel(
+    st: Any,
+    units: list[Unit],
+    protocol: str,
+    backend: str,
+    jobs: int,
+    finished: Callable[[Unit, list[dict[str, Any]] | BaseException], None],
+    blas_threads: int | None = None,
+) -> None:
+    """Units in ``jobs`` worker processes (each reopens the store from its URL)."""
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
