@@ -192,3 +192,8 @@ def test_analyze_geneb_submissions_directory(tmp_path):
     s = json.loads((out / "summary.json").read_text())
     assert s["n_models"] == 2 and s["macro_over_all_categories"] and s["leaders"]["full"] == ["org/beta"]
     assert s["n_tasks"] == {"full": 100, "10shot": 100, "1shot": 100}
+
+
+def test_unknown_group_by_column_is_an_error(results_file, tmp_path, capsys):
+    rc = main(["analyze", "--results", str(results_file), "--out", str(tmp_path / "x"), "--no-figures", "--group-by", "colour"])
+    assert rc == 2 and "colour" in capsys.readouterr().err

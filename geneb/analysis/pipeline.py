@@ -36,6 +36,8 @@ from .stability import ranking_stability
 from .variance import high_variance_tasks, top_k_tally
 from .winners import category_winners, rerank_counts, reranking
 
+_DEFAULT_GROUPS = ("architecture", "tokenization", "pretraining_data")
+
 
 @dataclass
 class AnalysisOptions:
@@ -52,7 +54,7 @@ class AnalysisOptions:
     variance_threshold: float = 0.12
     variance_top_k: int = 3
     tally_column: str = "pretraining_data"
-    group_by: list[str] = field(default_factory=lambda: ["architecture", "tokenization", "pretraining_data"])
+    group_by: list[str] = field(default_factory=lambda: list(_DEFAULT_GROUPS))
     ablation_files: list[str] = field(default_factory=list)
     recommend_regime: str = "full"
     max_params: float | None = None
@@ -120,7 +122,11 @@ def run_analysis(results: pl.DataFrame, options: AnalysisOptions | None = None, 
     t["high_variance_tasks"] = high_variance_tasks(results, o.variance_threshold, o.base_regime, o.variance_top_k, o.tally_column, metric=o.metric)
     t["top_k_tally"] = top_k_tally(t["high_variance_tasks"])
     meta = model_table(results)
-    t["group_means"] = pl.concat([group_means(results, c, scores=ms) for c in o.group_by if c in meta.columns], how="vertical") if o.group_by else pl.DataFrame()
+    unknown = [c for c in o.group_by if c not in meta.columns and c not in _DEFAULT_GROUPS]
+    if unknown:
+        raise AnalysisError(f"--group-by: no metadata column(s) {unknown}; available: {sorted(meta.columns)}")
+    groups = [group_means(results, c, scores=ms) for c in o.group_by if c in meta.columns]
+    t["group_means"] = pl.concat(groups, how="vertical") if groups else pl.DataFrame()
     abls = ab.load_ablations(o.ablation_files)
     t["ablation_effects"] = ab.ablation_effects(results, abls, o.metric)
     t["ablation_summary"] = ab.ablation_summary(t["ablation_effects"])
