@@ -117,6 +117,27 @@ class CaduceusStandIn(BiMixer):
         return self
 
 
+class CaduceusRCStandIn(CaduceusStandIn):
+    """RC-equivariant ("ps") variant: 2 x d_model output features, config says d_model."""
+
+    def forward(self, input_ids, output_hidden_states=False, return_dict=True, **kw):
+        h = self.states(input_ids)[-1]
+        return Out(last_hidden_state=torch.cat([h, torch.flip(h, [1])], -1), hidden_states=None)
+
+
+def test_caduceus_output_width_comes_from_the_model_not_the_config(monkeypatch, caplog):
+    _force_available(monkeypatch)
+    calls: list = []
+    _patch_pretrained(monkeypatch, "AutoModel", CaduceusRCStandIn(), calls)
+    _patch_pretrained(monkeypatch, "AutoTokenizer", CharTokenizer(), calls)
+    a = make_adapter(spec_for("caduceus", "kuleshov-group/x", trust_remote_code=True, special_tokens="none",
+                              embedding_dim=12))
+    a.load()
+    assert a.model.config.d_model == 8 and a.dim == 16
+    assert a.embed([a.prepare("ACGT")]).shape == (1, 16)
+    assert "returns 16 features, the catalog says 12" in caplog.text
+
+
 def test_caduceus_loads_remote_code_and_groups_by_length(monkeypatch):
     _force_available(monkeypatch)
     calls: list = []
@@ -434,6 +455,26 @@ def test_dna_gpt_prefix_kmers_weights_and_solo_forward(dnagpt_checkout, tmp_path
     assert d["variant"] == "dna_gpt0.1b_h" and d["prefix"] == "<R>" and d["revision"].startswith("local:")
     with pytest.raises(UnsupportedSequenceError, match="row 1: character 'X'"):
         a.validate(["ACGT", "AXGT"], "t/test")
+
+
+def test_dna_gpt_checkpoint_with_pickled_training_objects_loads(dnagpt_checkout, tmp_path, monkeypatch, caplog):
+    import argparse
+
+    tok_mod = fc.import_from_checkout(dnagpt_checkout, "dna_gpt.tokenizer", spec_for("dna-gpt", "x"))
+    model_mod = fc.import_from_checkout(dnagpt_checkout, "dna_gpt.model", spec_for("dna-gpt", "x"))
+    from geneb.extract.adapters.dna_gpt import SPECIAL_TOKENS
+
+    ref = model_mod.DNAGPT(len(tok_mod.KmerTokenizer(6, SPECIAL_TOKENS, dynamic_kmer=True))).eval()
+    wfile = tmp_path / "dna_gpt3b_m.pth"
+    torch.save({"model": ref.state_dict(), "args": argparse.Namespace(lr=1e-4)}, wfile)
+    monkeypatch.setenv("GENEB_WEIGHTS_DNA_GPT3B_M", str(wfile))
+    a = make_adapter(spec_for("dna-gpt", "google-drive", model_id="dna_gpt3b_m"))
+    a.load()
+    assert "holds non-tensor objects" in caplog.text
+    p = a.prepare("ACGTAC")
+    with torch.no_grad():
+        solo = ref._transformer_impl(ref._embedding_impl(torch.tensor(p)[None]))[0].mean(0)
+    np.testing.assert_allclose(a.embed([p])[0], solo.numpy(), atol=1e-6)
 
 
 def test_dna_gpt_rejects_a_checkpoint_of_the_wrong_shape(dnagpt_checkout, tmp_path, monkeypatch):

@@ -274,3 +274,17 @@ def raise_if_unavailable(cls: Any, spec: ModelSpec) -> None:
     ok, why = cls.check_available(spec)
     if not ok:
         raise ExtractError(why)
+
+
+def probe_dim(adapter: Any, probe: str = "ACGTACGTACGTACGT") -> int:
+    """The real output width, from one tiny forward pass: configs do not always say it
+    (RC-equivariant Caduceus returns 2 x d_model). Warns when the catalog disagrees."""
+    import logging
+
+    width = int(adapter.embed([adapter.prepare(probe)]).shape[1])
+    want = adapter.spec.embedding_dim
+    if want and want != width:
+        logging.getLogger(__name__).warning(
+            "%s: model returns %d features, the catalog says %d", adapter.spec.model_id, width, want
+        )
+    return width

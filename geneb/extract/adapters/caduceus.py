@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._families_common import ensure_requirements, grouped_hf_embed, hf_check_available
+from ._families_common import ensure_requirements, grouped_hf_embed, hf_check_available, probe_dim
 from .base import ExtractError
 from .hf_common import HFAdapter
 
@@ -51,6 +51,10 @@ class CaduceusAdapter(HFAdapter):
             raise ExtractError(
                 f"model {self.spec.model_id!r}: layer {self.layer} does not exist (hidden states 0..{len(hs) - 1})"
             ) from None
+
+    def load(self) -> None:
+        super().load()
+        self.dim = probe_dim(self)  # config width is not the output width for every variant
 
     def embed(self, batch: list[Any]) -> Any:
         return grouped_hf_embed(self, batch)

@@ -123,10 +123,7 @@ class DNAGPTAdapter(Adapter):
             raise ExtractError(code_hint(self.spec, REPO, "dna_gpt"))
         model_mod = import_from_checkout(src, "dna_gpt.model", self.spec)
         tok_mod = import_from_checkout(src, "dna_gpt.tokenizer", self.spec)
-        try:
-            state = torch.load(w, map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - unreadable or not a checkpoint
-            raise ExtractError(f"model {self.spec.model_id!r}: cannot read checkpoint {w}: {exc}") from exc
+        state = _load_checkpoint(w, self.spec.model_id)
         state = state.get("model", state) if isinstance(state, dict) else state
         wte = state.get("transformer.wte.weight") if isinstance(state, dict) else None
         if wte is None:
@@ -202,6 +199,26 @@ class DNAGPTAdapter(Adapter):
 
     def close(self) -> None:
         self.model = None
+
+
+def _load_checkpoint(path: Path, model_id: str) -> Any:
+    """Tensors only when possible; the authors' files may also pickle training objects, in
+    which case the user's own local file is unpickled in full (logged)."""
+    import logging
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        logging.getLogger(__name__).warning("%s: %s holds non-tensor objects; loading it in full", model_id, path)
+    except Exception as exc:  # noqa: BLE001 - unreadable or not a checkpoint
+        raise ExtractError(f"model {model_id!r}: cannot read checkpoint {path}: {exc}") from exc
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001
+        raise ExtractError(f"model {model_id!r}: cannot read checkpoint {path}: {exc}") from exc
 
 
 def _default_options() -> Any:

@@ -19,6 +19,7 @@ from ._families_common import (
     grouped_hf_embed,
     hf_check_available,
     import_from_checkout,
+    probe_dim,
     remote_class,
 )
 from .base import ExtractError
@@ -70,6 +71,10 @@ class EccDNAMambaAdapter(HFAdapter):
         if hidden is None or getattr(hidden, "dim", lambda: 0)() != 3:
             raise ExtractError(f"model {self.spec.model_id!r}: the model returned no (batch, time, dim) 'hidden_states'")
         return hidden
+
+    def load(self) -> None:
+        super().load()
+        self.dim = probe_dim(self)  # config width is not the output width for every variant
 
     def embed(self, batch: list[Any]) -> Any:
         return grouped_hf_embed(self, batch)
