@@ -161,3 +161,19 @@ def test_analysis_reads_results_lazily(results_files):
         f"({deltas[2] / MiB:.0f} -> {deltas[8] / MiB:.0f} MiB) when only other protocols' rows "
         f"({unread / MiB:.0f} MiB in memory) were added to the file"
     )
+
+
+@pytest.mark.parametrize("method", ["auto", "sampling"])
+def test_peak_rss_counts_the_body_not_the_setup(method):
+    """200 MiB touched in setup and freed, 100 MiB held in the body: the measured peak
+    above the baseline is the body's ~100 MiB with either method."""
+    peak = measure_peak_rss(
+        "x = np.ones(100 * 2**20 // 8)\nimport time; time.sleep(0.05)\nRESULT = int(x.nbytes)",
+        setup="import numpy as np\ny = np.ones(200 * 2**20 // 8); del y",
+        method=method,
+    )
+    assert peak.method == "sampling" if method == "sampling" else peak.method in ("hwm", "sampling")
+    assert peak.result == 100 * MiB
+    assert 0.95 * 100 * MiB <= peak.delta < 150 * MiB
+    with pytest.raises(ValueError, match="method"):
+        measure_peak_rss("pass", method="guess")

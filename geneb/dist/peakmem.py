@@ -41,6 +41,8 @@ def _rss_kb():
 _base = _rss_kb()
 _hwm_reset = False
 try:
+    if _FORCE_SAMPLING:
+        raise OSError("sampling requested")
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
     _hwm_reset = _status_kb("VmHWM") is not None
@@ -92,12 +94,19 @@ class PeakRSS:
 
 
 def measure_peak_rss(
-    body: str, setup: str = "", env: dict[str, str] | None = None, timeout: float = 600.0
+    body: str,
+    setup: str = "",
+    env: dict[str, str] | None = None,
+    timeout: float = 600.0,
+    method: str = "auto",
 ) -> PeakRSS:
     """Run ``setup`` then ``body`` (Python source) in a new interpreter and return the
-    peak resident memory while ``body`` ran. Raises ``RuntimeError`` with the child's
-    stderr if it fails."""
-    code = _CHILD.replace("#@SETUP@#", textwrap.dedent(setup)).replace("#@BODY@#", textwrap.dedent(body))
+    peak resident memory while ``body`` ran. ``method``: ``auto`` (kernel peak mark where
+    it can be reset, else sampling) or ``sampling`` (a 5 ms RSS sampler; may miss spikes
+    shorter than that). Raises ``RuntimeError`` with the child's stderr if it fails."""
+    if method not in ("auto", "sampling"):
+        raise ValueError(f"method must be 'auto' or 'sampling', got {method!r}")
+    code = f"_FORCE_SAMPLING = {method == 'sampling'}\n" + _CHILD.replace("#@SETUP@#", textwrap.dedent(setup)).replace("#@BODY@#", textwrap.dedent(body))
     child_env = {**os.environ, **(env or {})}
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=child_env, timeout=timeout
