@@ -165,3 +165,13 @@ def test_non_hub_checks_list_every_missing_piece():
     spec = next(m for m in geneb_models() if m.model_id == "dna_gpt0.1b_h")
     ok, why = can_run(spec)
     assert not ok and "GENEB_WEIGHTS_DNA_GPT0_1B_H" in why and "GENEB_CODE_DNA_GPT" in why
+
+
+@pytest.mark.parametrize("model_id", ["dna_gpt0.1b_h", "JanusDNA_72_w", "eccdnamamba_weights", "enformer-official-rough"])
+def test_layer_taps_a_family_cannot_give_fail_before_loading(model_id, monkeypatch):
+    from geneb.extract.adapters import ExtractError, ExtractOptions
+
+    spec = next(m for m in geneb_models() if m.model_id == model_id)
+    cls = adapter_class(spec.family)
+    with pytest.raises(ExtractError, match="layer -1"):
+        cls(spec, ExtractOptions(layer=3), "cpu")

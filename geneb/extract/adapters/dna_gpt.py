@@ -59,6 +59,8 @@ class DNAGPTAdapter(Adapter):
         super().__init__(spec, options, device)
         self.model: Any = None
         self.tokenizer: Any = None
+        if self.layer != -1:
+            raise ExtractError(f"model {spec.model_id!r}: DNA-GPT exposes its final-norm output only (layer -1)")
 
     # -- identity -----------------------------------------------------------------------
     @property
@@ -193,8 +195,6 @@ class DNAGPTAdapter(Adapter):
             return pool(self.pooling, hidden, t_mask).float().cpu().numpy()
 
     def _hidden(self, ids: Any) -> Any:
-        if self.layer != -1:
-            raise ExtractError(f"model {self.spec.model_id!r}: DNA-GPT exposes its final-norm output only (layer -1)")
         return self.model._transformer_impl(self.model._embedding_impl(ids))
 
     def close(self) -> None:

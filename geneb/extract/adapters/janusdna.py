@@ -82,6 +82,8 @@ class JanusDNAAdapter(Adapter):
         super().__init__(spec, options, device)
         self.model: Any = None
         self.tokenizer: Any = None
+        if self.layer != -1:
+            raise ExtractError(f"model {spec.model_id!r}: JanusDNA exposes its final hidden state only (layer -1)")
 
     def _files(self, required: bool = True) -> tuple[Path, Path] | None:
         d = local_weights(self.spec)
@@ -167,8 +169,6 @@ class JanusDNAAdapter(Adapter):
 
         if self.model is None:
             self.load()
-        if self.layer != -1:
-            raise ExtractError(f"model {self.spec.model_id!r}: JanusDNA exposes its final hidden state only (layer -1)")
         dev = torch.device(self.device)
 
         def forward(ids_np: np.ndarray) -> np.ndarray:
