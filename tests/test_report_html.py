@@ -35,6 +35,7 @@ def test_report_is_self_contained(analysis, tmp_path):
     assert all(r["macro_ci"][0] <= r["macro"] <= r["macro_ci"][1] for r in full)
     assert next(r for r in full if r["model"] == "kmer-4")["untrained"] is True
     assert "untrained baselines (kmer-4)" in html
+    assert 'id="stability"' in html and "full vs 10shot" in html
 
 
 def test_report_escapes_script_breaking_text(analysis):

@@ -123,6 +123,7 @@ def render_report(a: Analysis, title: str = "GENEB leaderboard", figures: bool =
                          for r in a.tables["recommendations"].to_dicts()],
         cats_note=cats_note,
         ablations=ablation_grid(a), base_regime=a.options.base_regime,
+        stability=a.tables["stability"].to_dicts() if "stability" in a.tables else [],
         issues=s["issues"], untrained=s["untrained_models"], version=s["geneb_version"],
     )
 
