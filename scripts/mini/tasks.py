@@ -17,6 +17,7 @@ import numpy as np
 from .jaspar import Motif, plant_many, sample_site
 from .loaders import Sources
 from .seqops import (
+    gc,
     gc_balance,
     gc_match,
     is_clean,
@@ -200,15 +201,12 @@ def _cgi_context(seq: str, center: int, half: int) -> tuple[float, float]:
     return (c + g) / n, (cpg * n / (c * g) if c and g else 0.0)
 
 
-NEG_POOL = 100  # negatives to draw from, per positive, for GC matching
-
-
 def build_methylation(src: Sources, rng: np.random.Generator) -> tuple[Rows, Rows]:
     """80 nt windows centred on a CpG of real human chrX. Label 1: the CpG sits in a CpG-island
     context (its 1 kb neighbourhood has GC >= 0.55 and CpG o/e >= 0.65, the Takai-Jones
     criteria; such CpGs are mostly unmethylated); label 0: a CpG whose 1 kb neighbourhood has
-    CpG o/e < 0.4 (bulk, mostly methylated), GC-matched on the 80 nt window. Kept CpGs of a
-    positives are >= 200 nt apart, so no two windows overlap."""
+    CpG o/e < 0.4 (bulk, mostly methylated), GC-matched on the 80 nt window from every such
+    CpG of the region. Positives are >= 200 nt apart, so no two of them overlap."""
     chrx = src.human_chrx[0]
     def window(p: int) -> str:
         return chrx[p - 39 : p + 41]  # the CpG at offsets 39-40
@@ -219,25 +217,25 @@ def build_methylation(src: Sources, rng: np.random.Generator) -> tuple[Rows, Row
         lo, hi = int(region[0] * len(chrx)) + 600, int(region[1] * len(chrx)) - 600
         cpgs = np.array([m.start() for m in re.finditer("CG", chrx[lo:hi])], dtype=np.int64) + lo
         pos: list[int] = []
-        neg: list[str] = []
+        neg: dict[int, list[str]] = {}  # by GC bin of the window, at most n per bin
         for p in rng.permutation(cpgs).tolist():
-            if len(pos) >= n and len(neg) >= NEG_POOL * n:
-                break
             w = window(p)
             if "N" in chrx[p - 500 : p + 500] or w in used:
                 continue
             gcf, oe = _cgi_context(chrx, p, 500)
-            if gcf >= 0.55 and oe >= 0.65 and len(pos) < n:
-                if all(abs(p - q) >= 200 for q in pos):
+            if gcf >= 0.55 and oe >= 0.65:
+                if len(pos) < n and all(abs(p - q) >= 200 for q in pos):
                     pos.append(p)
                     used.add(w)
-            elif oe < 0.4 and len(neg) < NEG_POOL * n:
-                neg.append(w)
-                used.add(w)
+            elif oe < 0.4:
+                b = neg.setdefault(int(gc(w) / 0.02), [])
+                if len(b) < n:
+                    b.append(w)
+                    used.add(w)
         if len(pos) < n:
             raise RuntimeError(f"only {len(pos)} CpG-island CpGs found in region {region}, need {n}")
         positives = [window(p) for p in pos]
-        negatives = gc_match(positives, neg, rng)
+        negatives = gc_match(positives, [w for k in sorted(neg) for w in neg[k]], rng)
         rows.append(shuffle_rows([(s, 1) for s in positives] + [(s, 0) for s in negatives], rng))
     return rows[0], rows[1]
 
