@@ -25,6 +25,8 @@ import numpy as np
 from ...catalog import ModelSpec
 from .base import ExtractError, MissingExtraError, missing_modules
 
+# -- pointing at local weights and upstream code ------------------------------------------
+
 WEIGHTS_ENV_PREFIX = "GENEB_WEIGHTS_"
 CODE_ENV_PREFIX = "GENEB_CODE_"
 
@@ -93,7 +95,9 @@ def on_sys_path(directory: Path) -> Iterator[None]:
 
 
 def import_from_checkout(directory: Path, module: str, spec: ModelSpec) -> Any:
-    """Import `module` from an upstream checkout, naming the checkout when it fails."""
+    """Import `module` from an upstream checkout, naming the checkout when it fails. The
+    checkout leaves sys.path afterwards; the imported modules stay in sys.modules (a
+    second checkout of the same package in one process is not picked up)."""
     with on_sys_path(directory):
         try:
             return importlib.import_module(module)
@@ -123,6 +127,9 @@ def file_fingerprint(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
+# -- requirements -------------------------------------------------------------------------
+
+
 def cuda_available() -> bool:
     """True when torch is installed and sees a CUDA device (imports torch only if present)."""
     if missing_modules(("torch",)):
@@ -148,6 +155,9 @@ def ensure_requirements(cls: Any, spec: ModelSpec, *, cuda: bool = False) -> Non
         raise MissingExtraError(f"model {spec.model_id!r} (family {cls.family!r}): {why}")
 
 
+# -- models without an attention mask ------------------------------------------------------
+
+
 def equal_length_groups(lengths: Sequence[int]) -> list[list[int]]:
     """Indices grouped by exact length, in first-seen order. Models that take no attention
     mask are run one group at a time, unpadded, so every row equals its solo forward pass."""
@@ -170,9 +180,7 @@ def run_grouped(
     return np.stack(out).astype(np.float32, copy=False)  # type: ignore[arg-type]
 
 
-def trim_to_bases(seq: str, max_bases: int | None) -> str:
-    """Keep the first `max_bases` bases (right truncation, as tokenizers truncate)."""
-    return seq if not max_bases else seq[:max_bases]
+# -- loading helpers ------------------------------------------------------------------------
 
 
 def resolve_layer(n_blocks: int, layer: int, spec: ModelSpec) -> int:
