@@ -122,8 +122,8 @@ class RandomInitAdapter(HFAdapter):
         import transformers
 
         config = build_config(self.arch, self.spec.config)
-        cls = {"bert": transformers.BertModel, "esm": transformers.EsmModel,
-               "gpt2": transformers.GPT2Model, "mamba": transformers.MambaModel}[self.arch]
+        cls = getattr(transformers, {"bert": "BertModel", "esm": "EsmModel", "gpt2": "GPT2Model",
+                                     "mamba": "MambaModel"}[self.arch])  # import only this one
         kwargs = {"add_pooling_layer": False} if self.arch in ENCODERS else {}  # unused pooler
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
