@@ -143,7 +143,8 @@ def check_requirements(cls: Any, spec: ModelSpec, *, cuda: bool = False) -> tupl
     """Packages first (naming the extra), then the CUDA requirement."""
     missing = missing_modules(cls.requires)
     if missing:
-        return False, f"needs {', '.join(missing)}: pip install 'geneb[{cls.extra}]'"
+        gpu = "; runs on a CUDA GPU only" if cuda else ""
+        return False, f"needs {', '.join(missing)}: pip install 'geneb[{cls.extra}]'{gpu}"
     if cuda and not cuda_available():
         return False, f"family {spec.family!r} needs a CUDA GPU (its kernels have no CPU path)"
     return True, "ok"
@@ -271,7 +272,8 @@ def local_problems(spec: ModelSpec, *, weights: str | None = None, code: tuple[s
     if weights is not None and not weights_found:
         out.append(weights_hint(spec, weights))
     if code is not None and code_dir(spec) is None:
-        out.append(code_hint(spec, *code))
+        hint = code_hint(spec, *code)
+        out.append(hint.removeprefix(f"model {spec.model_id!r} ") if out else hint)
     return out
 
 
