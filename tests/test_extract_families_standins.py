@@ -248,12 +248,12 @@ class MutBERTStandIn(BiMixer):
 
 
 class MutBERTMasked(MutBERTStandIn):
-    def forward(self, input_ids, attention_mask=None, output_hidden_states=False, return_dict=True):
+    def forward(self, input_ids, attention_mask=None, output_hidden_states=False):
         return self._run(input_ids, attention_mask, output_hidden_states)
 
 
 class MutBERTNoMask(MutBERTStandIn):
-    def forward(self, input_ids, output_hidden_states=False, return_dict=True):
+    def forward(self, input_ids, output_hidden_states=False):
         return self._run(input_ids, None, output_hidden_states)
 
 

@@ -51,7 +51,7 @@ class MutBERTAdapter(HFAdapter):
         soft = F.one_hot(ids, num_classes=self._vocab).to(dtype)
         want_all = self.layer != -1
         kw = {"attention_mask": mask} if self._takes_mask else {}
-        out = self.model(soft, output_hidden_states=want_all, return_dict=True, **kw)
+        out = self.model(soft, output_hidden_states=want_all, **kw)  # as the model card calls it
         if not want_all:
             return out.last_hidden_state
         hs = out.hidden_states
