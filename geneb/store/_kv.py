@@ -89,6 +89,19 @@ class KV:
         buf = _sync(self.zstore.get(key, prototype=_proto(), byte_range=RangeByteRequest(start, start + length)))
         return None if buf is None else buf.to_bytes()
 
+    def ranged(self, key: str) -> _Ranged | None:
+        """A handle for several byte-range reads of one key (one open file locally)."""
+        if self.local_root is not None:
+            try:
+                fd = os.open(self.local_root / key, os.O_RDONLY)
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+            return _Ranged(os.fstat(fd).st_size, lambda start, n: os.pread(fd, n, start), lambda: os.close(fd))
+        size = self.size(key)
+        if size is None:
+            return None
+        return _Ranged(size, lambda start, n: self.get_range(key, start, n) or b"", lambda: None)
+
     def get_ranges(self, key: str, ranges: list[tuple[int, int]]) -> list[bytes] | None:
         """Several (start, length) ranges of one key: one open file for local stores."""
         if self.local_root is not None:
@@ -218,3 +231,16 @@ def open_kv(url: str | os.PathLike[str] | Any, read_only: bool, storage_options:
     except Exception as exc:  # fsspec raises many kinds
         raise StoreError(f"cannot open store URL {s}: {exc}") from exc
     return KV(zstore, None, s, read_only)
+
+
+class _Ranged:
+    """Byte-range reader of one key: ``size``, ``read(start, n)``; a context manager."""
+
+    def __init__(self, size: int, read, close) -> None:
+        self.size, self.read, self._close = size, read, close
+
+    def __enter__(self) -> _Ranged:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._close()

@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+import crc32c
 import numpy as np
 
 from .errors import CorruptData
@@ -21,8 +22,6 @@ _MAX_U64 = np.uint64(2**64 - 1)
 
 
 def _crc(data) -> int:
-    import crc32c
-
     return crc32c.crc32c(data)
 
 
@@ -88,8 +87,6 @@ class ShardCodec:
 
     def decode_chunk(self, data, out: np.ndarray, where: str) -> None:
         """Decode one inner chunk's bytes (payload + crc32c) into ``out`` (chunk_rows x dim)."""
-        import crc32c
-
         mv = memoryview(data)
         n = len(mv)
         if n < 4:
@@ -126,8 +123,6 @@ class ShardCodec:
 
         Chunks not stored in the shard are filled with NaN (zarr's fill value here).
         """
-        import crc32c
-
         index = self.decode_index(bytes(raw[-self.index_nbytes:]) if len(raw) >= self.index_nbytes else bytes(raw), where)
         if out is None:
             out = np.empty((self.shard_rows, self.dim), dtype=self.dtype)
@@ -168,8 +163,6 @@ class ShardCodec:
         edge chunks padded with NaN (the fill value), chunks past the end omitted."""
         if data.dtype != self.dtype or data.ndim != 2 or data.shape[1] != self.dim or len(data) > self.shard_rows:
             raise ValueError(f"shard data must be (<= {self.shard_rows}, {self.dim}) {self.dtype}, got {data.shape} {data.dtype}")
-        import crc32c
-
         parts: list[bytes] = []
         index = np.full((self.chunks_per_shard, 2), _MAX_U64, dtype="<u8")
         offset = 0
@@ -224,7 +217,7 @@ def cast_into(out: np.ndarray, src: np.ndarray) -> None:
             return
         except (RuntimeError, TypeError, ValueError):  # e.g. read-only or unsupported buffer
             pass
-    if (src.dtype == np.float16 and out.dtype == np.float32 and src.size >= 4096 and out.shape == src.shape
+    if (src.dtype == np.float16 and out.dtype == np.float32 and src.size >= 1 << 16 and out.shape == src.shape
             and out.flags.c_contiguous and src.flags.c_contiguous):
         from .halfcast import half_to_float32
 

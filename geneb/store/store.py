@@ -388,30 +388,28 @@ class _MatrixReader:
         return out
 
     def _decode_ranges(self, key: str, chunk_ids: list[int]) -> np.ndarray:
-        """Fetch only the needed chunks of a shard (index first, then byte ranges)."""
+        """Fetch only the needed chunks of a shard: its index, then one range per chunk."""
         c = self.codec
         assert c is not None
         where = f"{self.kv.url}/{key}"
-        size = self.kv.size(key)
-        if size is None:
+        handle = self.kv.ranged(key)
+        if handle is None:
             raise StoreError(f"{where}: shard missing for a block marked done")
-        if size < c.index_nbytes:
-            raise CorruptData(f"{where}: shard is truncated (shorter than its index)")
-        index = c.decode_index(self.kv.get_range(key, size - c.index_nbytes, c.index_nbytes) or b"", where)
         out = np.empty((c.shard_rows, c.dim), dtype=c.dtype)
-        entries = index.tolist()
-        want = [(i, entries[i]) for i in chunk_ids]
-        stored = [(i, off, n) for i, (off, n) in want if not (off == n == 2**64 - 1)]
-        for i, (off, n) in want:
-            if off == n == 2**64 - 1:
-                out[i * c.chunk_rows:(i + 1) * c.chunk_rows] = np.nan
-            elif off + n > size - c.index_nbytes:
-                raise CorruptData(f"{where}: chunk {i} lies past the end of the shard (truncated shard)")
-        blobs = self.kv.get_ranges(key, [(off, n) for _, off, n in stored])
-        if blobs is None:
-            raise StoreError(f"{where}: shard disappeared while reading")
-        for (i, _, _), blob in zip(stored, blobs, strict=True):
-            c.decode_chunk(blob, out[i * c.chunk_rows:(i + 1) * c.chunk_rows], f"{where} chunk {i}")
+        with handle:
+            size = handle.size
+            if size < c.index_nbytes:
+                raise CorruptData(f"{where}: shard is truncated (shorter than its index)")
+            entries = c.decode_index(handle.read(size - c.index_nbytes, c.index_nbytes), where).tolist()
+            for i in chunk_ids:
+                off, n = entries[i]
+                rows = out[i * c.chunk_rows:(i + 1) * c.chunk_rows]
+                if off == n == 2**64 - 1:
+                    rows.fill(np.nan)
+                    continue
+                if off + n > size - c.index_nbytes:
+                    raise CorruptData(f"{where}: chunk {i} lies past the end of the shard (truncated shard)")
+                c.decode_chunk(handle.read(off, n), rows, f"{where} chunk {i}")
         return out
 
     def read(self, idx: np.ndarray | None, dtype: Any = np.float32) -> np.ndarray:
