@@ -277,6 +277,7 @@ def test_spliced_alignment_recovers_the_exact_junction_on_both_strands():
     result = splice.align_cdnas(index, [mrna, seqops.revcomp(mrna)])
     assert [(j.intron_start, j.intron_end, j.strand) for j in result.junctions] == [(a, b, "+")]
     assert result.sense_cdnas == [mrna, mrna]
+    assert result.sense_loci == [a, a]
     # a gene on the minus strand: the reverse-complemented genome
     rc_index = splice.GenomeIndex([seqops.revcomp(genome)])
     rc = splice.align_cdnas(rc_index, [mrna])

@@ -123,6 +123,7 @@ def _align(index: GenomeIndex, query: str, min_intron: int, max_intron: int) -> 
 class Alignment:
     junctions: list[Junction]  # deduplicated by coordinate, sorted
     sense_cdnas: list[str]  # cDNAs with >= 1 junction, in mRNA (sense) orientation
+    sense_loci: list[int]  # per sense cDNA: forward coordinate of its first junction (gene position)
 
 
 def align_cdnas(
@@ -135,18 +136,22 @@ def align_cdnas(
     """
     seen: dict[tuple[int, int], Junction] = {}
     sense: list[str] = []
+    loci: list[int] = []
     for cdna in cdnas:
         strands = set()
+        first = None
         for given, query in ((True, cdna), (False, revcomp(cdna))):
             hits = _align(index, query, min_intron, max_intron)
             for a, b, strand in hits:
                 seen.setdefault((a, b), Junction(a, b, strand, a))
+                first = a if first is None else min(first, a)
             strands |= {(given, strand) for _, _, strand in hits}
         # (query is the cDNA as given, gene strand "+") or (query is its revcomp, "-") => given = sense
         votes = {given == (strand == "+") for given, strand in strands}
-        if len(votes) == 1:
+        if len(votes) == 1 and first is not None:
             sense.append(cdna if votes.pop() else revcomp(cdna))
-    return Alignment([seen[k] for k in sorted(seen)], sense)
+            loci.append(first)
+    return Alignment([seen[k] for k in sorted(seen)], sense, loci)
 
 
 def site_window(genome: str, boundary: int, width: int, strand: str) -> str:

@@ -306,9 +306,18 @@ def build_lncrna(src: Sources, rng: np.random.Generator) -> tuple[Rows, Rows]:
     """Sense mRNA (label 1) vs antisense, i.e. the reverse complement, of other mRNAs (label 0,
     a natural-antisense-transcript proxy for non-coding RNA): one 150 nt window anywhere in
     each Dictyostelium cDNA whose strand is fixed by a spliced alignment (UTRs included);
-    each cDNA is used once, in one class and one split; identical windows dropped."""
+    one cDNA per gene locus, used once, in one class and one split; identical windows dropped."""
+    aln = src.ddis_alignment
+    # one cDNA per gene locus (cDNAs whose first junctions lie < 3 kb apart share a locus),
+    # so no gene appears in both classes or both splits
+    kept: list[str] = []
+    last = None
+    for i in sorted(range(len(aln.sense_cdnas)), key=lambda k: (aln.sense_loci[k], k)):
+        if last is None or aln.sense_loci[i] - last >= 3000:
+            kept.append(aln.sense_cdnas[i])
+        last = aln.sense_loci[i]
     windows = []
-    for s in src.ddis_alignment.sense_cdnas:
+    for s in kept:
         if len(s) >= LNCRNA_LEN:
             start = int(rng.integers(0, len(s) - LNCRNA_LEN + 1))
             w = s[start : start + LNCRNA_LEN]
