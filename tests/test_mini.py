@@ -326,3 +326,37 @@ def test_build_script_check_rejects_broken_tasks():
         mod._check("t", [("ACGU", 0), ("CCGT", 1)], [("GGGT", 0)])
     with pytest.raises(RuntimeError, match="absent from train"):
         mod._check("t", good, [("GGGT", 2)])
+
+
+def test_fetch_refuses_a_cached_package_whose_checksum_differs(tmp_path):
+    from mini import sources
+
+    first = next(iter(sources.PACKAGES.values()))
+    (tmp_path / first.filename).write_bytes(b"not the pinned package")
+    with pytest.raises(sources.SourceError, match=rf"{first.name}.*sha256|sha256.*{first.name}"):
+        sources.fetch_all(tmp_path, verify=True)
+
+
+def test_read_fasta_handles_gzip_case_and_multiple_records(tmp_path):
+    from mini import sources
+
+    plain = tmp_path / "a.fa"
+    plain.write_text(">one desc\nacgt\nNNAC\n\n>two\nGGGG\n")
+    gz = tmp_path / "a.fa.gz"
+    gz.write_bytes(gzip.compress(plain.read_bytes()))
+    for path in (plain, gz):
+        assert sources.read_fasta(path) == [("one desc", "ACGTNNAC"), ("two", "GGGG")]
+    empty = tmp_path / "empty.fa"
+    empty.write_text("")
+    with pytest.raises(sources.SourceError, match="no FASTA records"):
+        sources.read_fasta(empty)
+
+
+def test_every_task_definition_is_documented():
+    from mini.tasks import TASKS
+
+    doc = (REPO / "docs" / "mini_suite.md").read_text(encoding="utf-8")
+    assert [t.task_id for t in TASKS] == IDS
+    for t in TASKS:
+        assert f"`{t.task_id}`" in doc, f"{t.task_id} missing from docs/mini_suite.md"
+        assert t.build.__doc__, f"{t.task_id}: builder has no docstring"

