@@ -46,7 +46,9 @@ class Unit:
 
 @dataclass
 class UnitResult:
-    """What one unit did: ``value`` is the embed summary or the probe rows."""
+    """What one unit did: ``value`` is the embed ``PairResult`` or the probe rows;
+    ``host``/``pid`` name the process that ran it; ``attempts`` counts tries made by the
+    in-process executor (retries inside Dask are not visible to the unit)."""
 
     unit: Unit
     ok: bool
