@@ -150,3 +150,24 @@ def test_no_dask_needed_without_dask(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def _env_and_limit(unit: Unit) -> UnitResult:
+    w = distributed.get_worker()
+    return UnitResult(unit, ok=True, value=(os.environ.get("OMP_NUM_THREADS"), w.memory_manager.memory_limit))
+
+
+def test_local_cluster_shares_cores_and_memory_between_workers():
+    """Dask's defaults would give each 1-thread worker 1 BLAS thread and cores/threads of
+    the RAM; a geneb local cluster gives each worker its share of both."""
+    from distributed.system import MEMORY_LIMIT
+
+    from geneb.dist.cluster import local_cluster
+
+    with local_cluster(n_workers=2, gpus=[], dashboard_address=":0") as c, distributed.Client(c) as client:
+        res = run_units(_units(2), _env_and_limit, dask=client, progress=False)
+    cores = os.cpu_count() or 1
+    for r in res:
+        threads, limit = r.value
+        assert threads == str(max(1, cores // 2))
+        assert abs(limit - MEMORY_LIMIT / 2) < 0.01 * MEMORY_LIMIT

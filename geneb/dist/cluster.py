@@ -62,31 +62,43 @@ def parse_local(spec: str) -> int | None | bool:
     return False
 
 
+def _thread_env(threads: int) -> dict[str, str]:
+    """Compute threads for one worker process (Dask's nanny sets 1 by default)."""
+    t = str(max(1, threads))
+    return {"OMP_NUM_THREADS": t, "MKL_NUM_THREADS": t, "OPENBLAS_NUM_THREADS": t}
+
+
 def local_cluster(
     n_workers: int | None = None,
     gpus: list[str] | None = None,
-    threads_per_worker: int = 1,
-    memory_limit: str | int | None = "auto",
+    memory_limit: str | float | int | None = "auto",
     dashboard_address: str | None = ":0",
 ) -> Any:
     """A cluster on this machine, one worker process per unit slot.
 
     With GPUs (``gpus`` or detected): one worker per GPU, each pinned to its device by
     ``CUDA_VISIBLE_DEVICES`` and declaring ``GPU=1``, plus ``n_workers`` CPU-only workers
-    if given. Without: ``n_workers`` CPU workers (default: cores, at most 4). One thread per
-    worker, so each worker runs one unit at a time and holds one pair's arrays.
+    if given. Without: ``n_workers`` CPU workers (default: cores, at most 4). Each worker
+    runs one unit at a time (one Dask thread, so it holds one pair's arrays) and gives
+    torch/BLAS its share of the cores; ``memory_limit="auto"`` gives each worker its
+    share of the RAM (Dask's own "auto" would scale it by threads/cores instead).
     """
     distributed = require_distributed()
     gpus = detect_gpus() if gpus is None else list(gpus)
+    cores = os.cpu_count() or 1
+    n_cpu = (n_workers or max(1, min(cores, 4))) if not gpus else (n_workers or 0)
+    total = len(gpus) + n_cpu
+    mem = 1.0 / total if memory_limit == "auto" else memory_limit
+    env = _thread_env(cores // total)
     if not gpus:
-        n = n_workers or max(1, min(os.cpu_count() or 1, 4))
-        log.info("starting a LocalCluster with %d CPU worker process(es)", n)
+        log.info("starting a LocalCluster with %d CPU worker process(es)", n_cpu)
         return distributed.LocalCluster(
-            n_workers=n,
-            threads_per_worker=threads_per_worker,
+            n_workers=n_cpu,
+            threads_per_worker=1,
             processes=True,
-            memory_limit=memory_limit,
+            memory_limit=mem,
             dashboard_address=dashboard_address,
+            env=env,
         )
     from distributed import Nanny, Scheduler, SpecCluster
 
@@ -94,20 +106,15 @@ def local_cluster(
     for gid in gpus:
         workers[f"gpu-{gid}"] = {
             "cls": Nanny,
-            "options": {
-                "nthreads": threads_per_worker,
-                "resources": {GPU_RESOURCE: 1},
-                "env": {"CUDA_VISIBLE_DEVICES": gid},
-                "memory_limit": memory_limit,
-            },
+            "options": {"nthreads": 1, "resources": {GPU_RESOURCE: 1}, "memory_limit": mem,
+                        "env": {**env, "CUDA_VISIBLE_DEVICES": gid}},
         }
-    for i in range(n_workers or 0):
+    for i in range(n_cpu):
         workers[f"cpu-{i}"] = {
             "cls": Nanny,
-            "options": {"nthreads": threads_per_worker, "env": {"CUDA_VISIBLE_DEVICES": ""},
-                        "memory_limit": memory_limit},
+            "options": {"nthreads": 1, "memory_limit": mem, "env": {**env, "CUDA_VISIBLE_DEVICES": ""}},
         }
-    log.info("starting a local cluster: %d GPU worker(s) %s, %d CPU worker(s)", len(gpus), gpus, n_workers or 0)
+    log.info("starting a local cluster: %d GPU worker(s) %s, %d CPU worker(s)", len(gpus), gpus, n_cpu)
     return SpecCluster(
         workers=workers,
         scheduler={"cls": Scheduler, "options": {"dashboard_address": dashboard_address}},
