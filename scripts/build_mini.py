@@ -40,7 +40,9 @@ def _check(task_id: str, train: list[tuple[str, int]], test: list[tuple[str, int
             raise RuntimeError(f"{task_id}: empty {split} split")
         for i, (seq, label) in enumerate(rows):
             if not seq or not ALPHABET.issuperset(seq):
-                raise RuntimeError(f"{task_id}: {split} row {i}: sequence is empty or not A/C/G/T/N")
+                raise RuntimeError(
+                    f"{task_id}: {split} row {i}: sequence is empty or not A/C/G/T/N"
+                )
             if not isinstance(label, int) or label < 0:
                 raise RuntimeError(f"{task_id}: {split} row {i}: bad label {label!r}")
     classes = sorted({y for _, y in train})
@@ -50,19 +52,39 @@ def _check(task_id: str, train: list[tuple[str, int]], test: list[tuple[str, int
         raise RuntimeError(f"{task_id}: test has labels absent from train")
     seqs = [s for s, _ in train + test]
     if len(set(seqs)) != len(seqs):
-        raise RuntimeError(f"{task_id}: {len(seqs) - len(set(seqs))} duplicate sequence(s) (within or across splits)")
+        raise RuntimeError(
+            f"{task_id}: {len(seqs) - len(set(seqs))} duplicate sequence(s) (within or across splits)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "geneb-mini-build",
-                    help="where downloaded packages are kept and unpacked")
-    ap.add_argument("--out", type=Path, default=REPO / "geneb" / "data" / "mini", help="task file directory")
-    ap.add_argument("--catalog", type=Path, default=REPO / "geneb" / "catalog" / "data" / "mini_tasks.csv",
-                    help="catalog CSV to write")
-    ap.add_argument("--tasks", nargs="*", help="build only these task ids (the catalog is then not written)")
-    ap.add_argument("--no-sanity", action="store_true", help="skip the 4-mer logistic-regression check")
-    ap.add_argument("--no-verify", action="store_true", help="accept packages whose sha256 differs from the pin")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        default=Path.home() / ".cache" / "geneb-mini-build",
+        help="where downloaded packages are kept and unpacked",
+    )
+    ap.add_argument(
+        "--out", type=Path, default=REPO / "geneb" / "data" / "mini", help="task file directory"
+    )
+    ap.add_argument(
+        "--catalog",
+        type=Path,
+        default=REPO / "geneb" / "catalog" / "data" / "mini_tasks.csv",
+        help="catalog CSV to write",
+    )
+    ap.add_argument(
+        "--tasks", nargs="*", help="build only these task ids (the catalog is then not written)"
+    )
+    ap.add_argument(
+        "--no-sanity", action="store_true", help="skip the 4-mer logistic-regression check"
+    )
+    ap.add_argument(
+        "--no-verify", action="store_true", help="accept packages whose sha256 differs from the pin"
+    )
     args = ap.parse_args(argv)
 
     known = {t.task_id for t in TASKS}
@@ -86,22 +108,37 @@ def main(argv: list[str] | None = None) -> int:
         lengths = [len(s) for s, _ in train + test]
         n_classes = len({y for _, y in train})
         mcc = "" if args.no_sanity else f"{kmer_mcc(train, test):.3f}"
-        print(f"{task.task_id:34s} {task.category:15s} {'yes' if task.simulated else 'no':>3s} "
-              f"{len(train):5d} {len(test):5d} {n_classes:2d} {min(lengths):4d}-{max(lengths):<4d} "
-              f"{mcc:>8s} {time.time() - t0:5.1f}", flush=True)
+        print(
+            f"{task.task_id:34s} {task.category:15s} {'yes' if task.simulated else 'no':>3s} "
+            f"{len(train):5d} {len(test):5d} {n_classes:2d} {min(lengths):4d}-{max(lengths):<4d} "
+            f"{mcc:>8s} {time.time() - t0:5.1f}",
+            flush=True,
+        )
     if not args.tasks:
-        stale = sorted(set(args.out.glob("mini_*.csv.gz")) - {args.out / f"{t.task_id}.csv.gz" for t in TASKS})
+        stale = sorted(
+            set(args.out.glob("mini_*.csv.gz")) - {args.out / f"{t.task_id}.csv.gz" for t in TASKS}
+        )
         for path in stale:  # a task dropped from the suite must not linger in the package
             print(f"removing stale {path.name}")
             path.unlink()
-        write_catalog(args.catalog, [
-            {"task_id": t.task_id, "label": t.label, "category": t.category,
-             "source_collection": t.source_collection(), "simulated": "true" if t.simulated else "false",
-             "provenance": t.provenance()}
-            for t in TASKS
-        ])
+        write_catalog(
+            args.catalog,
+            [
+                {
+                    "task_id": t.task_id,
+                    "label": t.label,
+                    "category": t.category,
+                    "source_collection": t.source_collection(),
+                    "simulated": "true" if t.simulated else "false",
+                    "provenance": t.provenance(),
+                }
+                for t in TASKS
+            ],
+        )
     total = sum(p.stat().st_size for p in args.out.glob("*.csv.gz"))
-    print(f"wrote {len(selected)} task file(s) to {args.out} ({total / 1e6:.2f} MB in that directory)")
+    print(
+        f"wrote {len(selected)} task file(s) to {args.out} ({total / 1e6:.2f} MB in that directory)"
+    )
     return 0
 
 

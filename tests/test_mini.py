@@ -39,7 +39,11 @@ def test_catalog_order_follows_category_order():
 
 
 def test_catalog_records_provenance_and_simulated_flag():
-    raw = list(csv.DictReader(open(REPO / "geneb" / "catalog" / "data" / "mini_tasks.csv", encoding="utf-8")))
+    raw = list(
+        csv.DictReader(
+            open(REPO / "geneb" / "catalog" / "data" / "mini_tasks.csv", encoding="utf-8")
+        )
+    )
     assert [r["task_id"] for r in raw] == IDS
     for row, spec in zip(raw, MINI, strict=True):
         assert row["simulated"] in ("true", "false"), row["task_id"]
@@ -65,7 +69,9 @@ def test_files_are_reproducible_gzip_with_flat_header():
     for tid in IDS:
         raw = (mini_dir() / f"{tid}.csv.gz").read_bytes()
         assert raw[:2] == b"\x1f\x8b", tid
-        assert raw[4:8] == b"\x00\x00\x00\x00", f"{tid}: gzip mtime must be 0 for byte-identical rebuilds"
+        assert raw[4:8] == b"\x00\x00\x00\x00", (
+            f"{tid}: gzip mtime must be 0 for byte-identical rebuilds"
+        )
         header = gzip.decompress(raw).split(b"\n", 1)[0]
         assert header == b"text,label,split", tid
 
@@ -110,7 +116,9 @@ def _downloads_available() -> str | None:
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
         return "apt-get/dpkg-deb not available (not a Debian-like system)"
     try:
-        probe = subprocess.run(["apt-cache", "show", "bowtie2-examples"], capture_output=True, timeout=60)
+        probe = subprocess.run(
+            ["apt-cache", "show", "bowtie2-examples"], capture_output=True, timeout=60
+        )
     except (OSError, subprocess.TimeoutExpired):
         return "apt-cache not usable"
     if probe.returncode != 0:
@@ -127,9 +135,20 @@ def test_rebuild_is_byte_identical(tmp_path):
         pytest.skip(f"cannot rebuild the mini suite here: {reason}")
     out, catalog = tmp_path / "mini", tmp_path / "mini_tasks.csv"
     proc = subprocess.run(
-        [sys.executable, str(BUILD_SCRIPT), "--cache", str(tmp_path / "cache"), "--out", str(out),
-         "--catalog", str(catalog), "--no-sanity"],
-        capture_output=True, text=True, timeout=1800,
+        [
+            sys.executable,
+            str(BUILD_SCRIPT),
+            "--cache",
+            str(tmp_path / "cache"),
+            "--out",
+            str(out),
+            "--catalog",
+            str(catalog),
+            "--no-sanity",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     if proc.returncode == 2 and "could not download" in proc.stderr:
         pytest.skip(f"source packages could not be downloaded: {proc.stderr.strip()[:300]}")
@@ -137,8 +156,13 @@ def test_rebuild_is_byte_identical(tmp_path):
     shipped = sorted(p.name for p in mini_dir().glob("*.csv.gz"))
     assert sorted(p.name for p in out.glob("*.csv.gz")) == shipped
     for name in shipped:
-        assert (out / name).read_bytes() == (mini_dir() / name).read_bytes(), f"{name} differs from the shipped file"
-    assert catalog.read_bytes() == (REPO / "geneb" / "catalog" / "data" / "mini_tasks.csv").read_bytes()
+        assert (out / name).read_bytes() == (mini_dir() / name).read_bytes(), (
+            f"{name} differs from the shipped file"
+        )
+    assert (
+        catalog.read_bytes()
+        == (REPO / "geneb" / "catalog" / "data" / "mini_tasks.csv").read_bytes()
+    )
 
 
 # --- the build helpers (scripts/mini), on small synthetic inputs -------------------------------
@@ -189,7 +213,10 @@ def test_gc_match_matches_bins_without_reuse():
     pool = [_random_dna(rng, 200, g) for g in np.linspace(0.2, 0.8, 2000)]
     picked = seqops.gc_match(targets, pool, rng)
     assert len(set(picked)) == 50
-    assert abs(np.mean([seqops.gc(s) for s in picked]) - np.mean([seqops.gc(s) for s in targets])) < 0.01
+    assert (
+        abs(np.mean([seqops.gc(s) for s in picked]) - np.mean([seqops.gc(s) for s in targets]))
+        < 0.01
+    )
 
 
 def test_gc_balance_gives_identical_histograms():
@@ -198,7 +225,9 @@ def test_gc_balance_gives_identical_histograms():
     b = [_random_dna(rng, 100, 0.45) for _ in range(400)]
     sa, sb = seqops.gc_balance(a, b, rng, n_max=1000)
     assert len(sa) == len(sb) > 20
-    assert sorted(int(seqops.gc(s) / 0.02) for s in sa) == sorted(int(seqops.gc(s) / 0.02) for s in sb)
+    assert sorted(int(seqops.gc(s) / 0.02) for s in sa) == sorted(
+        int(seqops.gc(s) / 0.02) for s in sb
+    )
 
 
 def test_split_rows_is_stratified_and_disjoint():
@@ -241,7 +270,9 @@ def test_load_motifs_reads_a_jaspar_style_database(tmp_path):
 
     db = tmp_path / "j.sqlite"
     con = sqlite3.connect(db)
-    con.execute("CREATE TABLE MATRIX (ID INTEGER, COLLECTION TEXT, BASE_ID TEXT, VERSION INTEGER, NAME TEXT)")
+    con.execute(
+        "CREATE TABLE MATRIX (ID INTEGER, COLLECTION TEXT, BASE_ID TEXT, VERSION INTEGER, NAME TEXT)"
+    )
     con.execute("CREATE TABLE MATRIX_DATA (ID INTEGER, row TEXT, col INTEGER, val REAL)")
     con.execute("INSERT INTO MATRIX VALUES (1, 'CORE', 'MA0001', 2, 'TOY')")
     for col, counts in enumerate([(10, 0, 0, 0), (0, 0, 10, 0)], start=1):
@@ -304,7 +335,9 @@ def test_kmer_counts_and_sanity_baseline():
     assert counts[0].sum() == 2 and counts[0, 0] == 2  # AAAA twice
     assert counts[1].sum() == 1  # CGTN skipped
     rng = np.random.default_rng(9)
-    rows = [(_random_dna(rng, 100, 0.3), 0) for _ in range(120)] + [(_random_dna(rng, 100, 0.6), 1) for _ in range(120)]
+    rows = [(_random_dna(rng, 100, 0.3), 0) for _ in range(120)] + [
+        (_random_dna(rng, 100, 0.6), 1) for _ in range(120)
+    ]
     order = rng.permutation(len(rows))
     rows = [rows[i] for i in order]
     assert kmer_mcc(rows[:180], rows[180:]) > 0.8

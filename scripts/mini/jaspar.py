@@ -35,7 +35,8 @@ def load_motifs(db: Path, matrix_ids: list[str], pseudocount: float = 0.5) -> di
         for mid in matrix_ids:
             base, version = mid.split(".")
             row = con.execute(
-                "SELECT ID, NAME FROM MATRIX WHERE BASE_ID = ? AND VERSION = ?", (base, int(version))
+                "SELECT ID, NAME FROM MATRIX WHERE BASE_ID = ? AND VERSION = ?",
+                (base, int(version)),
             ).fetchone()
             if row is None:
                 raise KeyError(f"{db}: JASPAR matrix {mid} not found")
@@ -45,7 +46,10 @@ def load_motifs(db: Path, matrix_ids: list[str], pseudocount: float = 0.5) -> di
             ):
                 counts[base_char.upper()][int(col)] = float(val)
             length = max(counts["A"])
-            mat = np.array([[counts[b][c] for b in _BASES] for c in range(1, length + 1)]) + pseudocount
+            mat = (
+                np.array([[counts[b][c] for b in _BASES] for c in range(1, length + 1)])
+                + pseudocount
+            )
             out[mid] = Motif(mid, row[1], mat / mat.sum(axis=1, keepdims=True))
         return out
     finally:

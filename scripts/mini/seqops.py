@@ -50,7 +50,9 @@ def sample_windows(
     while len(out) < n:
         tries += 1
         if tries > max_tries * n + 1000:
-            raise RuntimeError(f"could not find {n} clean windows of {length} nt in region {region}")
+            raise RuntimeError(
+                f"could not find {n} clean windows of {length} nt in region {region}"
+            )
         pos = int(rng.integers(lo, hi - length))
         ci = int(np.searchsorted(offsets, pos, side="right") - 1)
         start = pos - int(offsets[ci])
@@ -86,7 +88,9 @@ def gc_match(
                 out.append(pool[bins[int(k)].pop()])
                 break
         else:
-            raise RuntimeError(f"GC matching ran out of pool sequences after {len(out)} of {len(targets)}")
+            raise RuntimeError(
+                f"GC matching ran out of pool sequences after {len(out)} of {len(targets)}"
+            )
     return out
 
 
@@ -98,6 +102,7 @@ def gc_balance(
     Within each GC bin the smaller side sets how many of each are kept, so GC content
     alone carries no information about the class; at most `n_max` per side.
     """
+
     def by_bin(seqs: Sequence[str]) -> dict[int, list[str]]:
         out: dict[int, list[str]] = {}
         for s in dict.fromkeys(seqs):

@@ -32,26 +32,76 @@ class Package:
 PACKAGES: dict[str, Package] = {
     p.name: p
     for p in (
-        Package("smalt-examples", "0.7.6-12", "deb", "smalt-examples_0.7.6-12_all.deb",
-                "ffb01b7ff91cd29bd45c980cdeea90d986146dd2e907fd9e365d3a8fa75b0751"),
-        Package("r-bioc-bsgenome", "1.66.3-1", "deb", "r-bioc-bsgenome_1.66.3-1_all.deb",
-                "9745731c6db19f4c0afc26d655ea0911ebbae92ca924c3ac8d468985de83de59"),
-        Package("bowtie-examples", "1.3.1-1", "deb", "bowtie-examples_1.3.1-1_all.deb",
-                "3cec5c9f6460ea2236cf3d2688665328ab18d90eb2f8eaa0183dd1cd05c212ee"),
-        Package("bowtie2-examples", "2.5.0-3", "deb", "bowtie2-examples_2.5.0-3_all.deb",
-                "9f9f580954187e501102b13484bdecdc2725155e0b8020e7a056a48a06642118"),
-        Package("gasic-examples", "0.0.r19-8", "deb", "gasic-examples_0.0.r19-8_all.deb",
-                "0aa190c025c9c69e4897c7cfa52f97c2d2daf917efe8439fae5fa4c21f1eb397"),
-        Package("sibelia-examples", "3.0.7+dfsg-3", "deb", "sibelia-examples_3.0.7+dfsg-3_all.deb",
-                "ed55a9283215883a68a97db2a0bafbe66469dc7c04efcdd058f5fdd8bf3f552d"),
-        Package("spaln-data", "2.4.13f+dfsg-1", "deb", "spaln-data_2.4.13f+dfsg-1_all.deb",
-                "8edeeef73354e656582b81b1d93e6d20e551e770784a0773656132cab9eb6396"),
-        Package("r-bioc-biostrings", "2.66.0-1", "deb", "r-bioc-biostrings_2.66.0-1_amd64.deb",
-                "94ba289411284aaf42501357cac6f50b559d23d5f9c1300fa1e4f2e91cd4fa12"),
-        Package("janggu", "0.10.2", "wheel", "janggu-0.10.2-py2.py3-none-any.whl",
-                "3825abe65578509232fcaa1e56f9eb5d71de105d70c9bcc9551357adc7d2fc47"),
-        Package("pyjaspar", "4.0.0", "wheel", "pyjaspar-4.0.0-py3-none-any.whl",
-                "01b393f668c3cb552d3d58262a50005b1410e389e0a6bf5d570e976fbdaf01b3"),
+        Package(
+            "smalt-examples",
+            "0.7.6-12",
+            "deb",
+            "smalt-examples_0.7.6-12_all.deb",
+            "ffb01b7ff91cd29bd45c980cdeea90d986146dd2e907fd9e365d3a8fa75b0751",
+        ),
+        Package(
+            "r-bioc-bsgenome",
+            "1.66.3-1",
+            "deb",
+            "r-bioc-bsgenome_1.66.3-1_all.deb",
+            "9745731c6db19f4c0afc26d655ea0911ebbae92ca924c3ac8d468985de83de59",
+        ),
+        Package(
+            "bowtie-examples",
+            "1.3.1-1",
+            "deb",
+            "bowtie-examples_1.3.1-1_all.deb",
+            "3cec5c9f6460ea2236cf3d2688665328ab18d90eb2f8eaa0183dd1cd05c212ee",
+        ),
+        Package(
+            "bowtie2-examples",
+            "2.5.0-3",
+            "deb",
+            "bowtie2-examples_2.5.0-3_all.deb",
+            "9f9f580954187e501102b13484bdecdc2725155e0b8020e7a056a48a06642118",
+        ),
+        Package(
+            "gasic-examples",
+            "0.0.r19-8",
+            "deb",
+            "gasic-examples_0.0.r19-8_all.deb",
+            "0aa190c025c9c69e4897c7cfa52f97c2d2daf917efe8439fae5fa4c21f1eb397",
+        ),
+        Package(
+            "sibelia-examples",
+            "3.0.7+dfsg-3",
+            "deb",
+            "sibelia-examples_3.0.7+dfsg-3_all.deb",
+            "ed55a9283215883a68a97db2a0bafbe66469dc7c04efcdd058f5fdd8bf3f552d",
+        ),
+        Package(
+            "spaln-data",
+            "2.4.13f+dfsg-1",
+            "deb",
+            "spaln-data_2.4.13f+dfsg-1_all.deb",
+            "8edeeef73354e656582b81b1d93e6d20e551e770784a0773656132cab9eb6396",
+        ),
+        Package(
+            "r-bioc-biostrings",
+            "2.66.0-1",
+            "deb",
+            "r-bioc-biostrings_2.66.0-1_amd64.deb",
+            "94ba289411284aaf42501357cac6f50b559d23d5f9c1300fa1e4f2e91cd4fa12",
+        ),
+        Package(
+            "janggu",
+            "0.10.2",
+            "wheel",
+            "janggu-0.10.2-py2.py3-none-any.whl",
+            "3825abe65578509232fcaa1e56f9eb5d71de105d70c9bcc9551357adc7d2fc47",
+        ),
+        Package(
+            "pyjaspar",
+            "4.0.0",
+            "wheel",
+            "pyjaspar-4.0.0-py3-none-any.whl",
+            "01b393f668c3cb552d3d58262a50005b1410e389e0a6bf5d570e976fbdaf01b3",
+        ),
     )
 }
 
@@ -62,14 +112,23 @@ FILES: dict[str, tuple[str, str]] = {
     "pknowlesi": ("smalt-examples", "usr/share/doc/smalt/test/data/cigar_ref.fa.gz"),
     "celegans_chrx": ("r-bioc-bsgenome", "usr/lib/R/site-library/BSgenome/extdata/ce2chrX.fa.gz"),
     "ecoli536": ("bowtie-examples", "usr/share/doc/bowtie/examples/genomes/NC_008253.fna.gz"),
-    "saureus": ("sibelia-examples", "usr/share/doc/sibelia/examples/Sibelia/Staphylococcus_aureus/Staphylococcus.fasta.gz"),
-    "hpylori": ("sibelia-examples", "usr/share/doc/sibelia/examples/Sibelia/Helicobacter_pylori/Helicobacter_pylori.fasta.gz"),
+    "saureus": (
+        "sibelia-examples",
+        "usr/share/doc/sibelia/examples/Sibelia/Staphylococcus_aureus/Staphylococcus.fasta.gz",
+    ),
+    "hpylori": (
+        "sibelia-examples",
+        "usr/share/doc/sibelia/examples/Sibelia/Helicobacter_pylori/Helicobacter_pylori.fasta.gz",
+    ),
     "dwv": ("gasic-examples", "usr/share/doc/gasic/examples/genomes/dwv.fasta.gz"),
     "vdv1": ("gasic-examples", "usr/share/doc/gasic/examples/genomes/vdv1.fasta.gz"),
     "lambda": ("bowtie2-examples", "usr/share/doc/bowtie2/examples/reference/lambda_virus.fa.gz"),
     "ddis_genome": ("spaln-data", "usr/share/spaln/seqdb/dictdisc_g.gf.gz"),
     "ddis_cdna": ("spaln-data", "usr/share/spaln/seqdb/dictdisc.cf.gz"),
-    "dmel_upstream": ("r-bioc-biostrings", "usr/lib/R/site-library/Biostrings/extdata/dm3_upstream2000.fa.gz"),
+    "dmel_upstream": (
+        "r-bioc-biostrings",
+        "usr/lib/R/site-library/Biostrings/extdata/dm3_upstream2000.fa.gz",
+    ),
     "oct4_peaks": ("janggu", "janggu/resources/sample.fa"),
     "mafk_peaks": ("janggu", "janggu/resources/sample2.fa"),
     "jaspar": ("pyjaspar", "pyjaspar/data/JASPAR2024.sqlite"),
@@ -91,13 +150,24 @@ def _download(pkg: Package, cache: Path) -> Path:
     if pkg.kind == "deb":
         cmd = ["apt-get", "download", f"{pkg.name}={pkg.version}"]
     else:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "-d", str(cache), f"{pkg.name}=={pkg.version}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-d",
+            str(cache),
+            f"{pkg.name}=={pkg.version}",
+        ]
     try:
         subprocess.run(cmd, cwd=cache, check=True, capture_output=True, text=True)
     except (OSError, subprocess.CalledProcessError) as exc:
         detail = getattr(exc, "stderr", "") or str(exc)
-        raise SourceError(f"could not download {pkg.name} {pkg.version} ({' '.join(cmd)}): {detail.strip()}") from exc
+        raise SourceError(
+            f"could not download {pkg.name} {pkg.version} ({' '.join(cmd)}): {detail.strip()}"
+        ) from exc
     if not target.exists():
         raise SourceError(f"{' '.join(cmd)} did not produce {target}")
     return target
@@ -107,9 +177,16 @@ def _extract(pkg: Package, archive: Path, root: Path, digest: str) -> None:
     root.mkdir(parents=True, exist_ok=True)
     if pkg.kind == "deb":
         try:
-            subprocess.run(["dpkg-deb", "-x", str(archive), str(root)], check=True, capture_output=True, text=True)
+            subprocess.run(
+                ["dpkg-deb", "-x", str(archive), str(root)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
         except (OSError, subprocess.CalledProcessError) as exc:
-            raise SourceError(f"could not unpack {archive}: {getattr(exc, 'stderr', '') or exc}") from exc
+            raise SourceError(
+                f"could not unpack {archive}: {getattr(exc, 'stderr', '') or exc}"
+            ) from exc
     else:
         with zipfile.ZipFile(archive) as zf:
             zf.extractall(root)

@@ -80,7 +80,9 @@ def _runs(hits: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
     return [(a, b, d) for a, b, d in runs if b - a >= 1]
 
 
-def _junction(query: str, genome: str, a_end: int, da: int, b_start: int, db: int) -> tuple[int, str] | None:
+def _junction(
+    query: str, genome: str, a_end: int, da: int, b_start: int, db: int
+) -> tuple[int, str] | None:
     """Unique split point j in the query and the gene strand, or None if absent/ambiguous."""
     e = a_end + K  # query[.. e) matches at da for sure
     while e < len(query) and e + da < len(genome) and query[e] == genome[e + da]:
@@ -100,7 +102,9 @@ def _junction(query: str, genome: str, a_end: int, da: int, b_start: int, db: in
     return found[0] if len(found) == 1 else None
 
 
-def _align(index: GenomeIndex, query: str, min_intron: int, max_intron: int) -> list[tuple[int, int, str]]:
+def _align(
+    index: GenomeIndex, query: str, min_intron: int, max_intron: int
+) -> list[tuple[int, int, str]]:
     """Junctions of one query (as given) on the forward genome: (intron start, end, gene strand)."""
     runs = _runs(index.unique_hits(query))
     if len(runs) < 2:
@@ -123,7 +127,9 @@ def _align(index: GenomeIndex, query: str, min_intron: int, max_intron: int) -> 
 class Alignment:
     junctions: list[Junction]  # deduplicated by coordinate, sorted
     sense_cdnas: list[str]  # cDNAs with >= 1 junction, in mRNA (sense) orientation
-    sense_loci: list[int]  # per sense cDNA: forward coordinate of its first junction (gene position)
+    sense_loci: list[
+        int
+    ]  # per sense cDNA: forward coordinate of its first junction (gene position)
 
 
 def align_cdnas(

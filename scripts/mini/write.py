@@ -21,7 +21,10 @@ def write_task(path: Path, train: list[tuple[str, int]], test: list[tuple[str, i
     data = buf.getvalue().encode("ascii")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
+    with (
+        open(tmp, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz,
+    ):
         gz.write(data)
     tmp.replace(path)
 
