@@ -59,7 +59,7 @@ def test_default_layout_is_float16_sharded(store):
     assert names == ["bytes", "blosc", "crc32c"]
     assert codec["configuration"]["codecs"][1]["configuration"]["shuffle"] == "shuffle"
     lay = store.layout("m", "t", "train")
-    assert lay.block_rows * 256 * 2 <= 4 * 2**20 and lay.chunk_rows * 256 * 2 <= 16 * 1024
+    assert lay.block_rows * 256 * 2 <= 4 * 2**20 and lay.chunk_rows * 256 * 2 <= 64 * 1024
     shards = [k for k in store._kv.list_prefix("m/t/train/X/c")]
     assert len(shards) == lay.n_blocks  # one file per block, not per chunk
 

@@ -24,9 +24,11 @@ TYPE_SPLIT = "geneb-split"
 STORAGE_DTYPES = ("float16", "float32")
 LOCK_DIR = ".locks"
 
-#: Target sizes: inner chunks small enough that a random row gather decodes little,
-#: shards (= write blocks) a few MiB so 40 x 100 x 2 arrays stay at thousands of files.
-TARGET_CHUNK_BYTES = 16 * 1024
+#: Target sizes: inner chunks small enough that a random row gather decodes little but
+#: large enough that whole reads make few decode calls (16 KiB measured 60 % more CPU
+#: on full reads, no faster gathers); shards (= write blocks) a few MiB so that
+#: 40 x 100 x 2 arrays stay at thousands of files.
+TARGET_CHUNK_BYTES = 64 * 1024
 TARGET_SHARD_BYTES = 4 * 1024 * 1024
 LABEL_CHUNK_ROWS = 1 << 20
 
