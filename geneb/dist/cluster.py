@@ -145,8 +145,10 @@ def connect(dask: Any, n_workers: int | None = None) -> Iterator[Any]:
     if spec.endswith(".json") and os.path.isfile(spec):
         client = distributed.Client(scheduler_file=spec)
     else:
-        try:
-            client = distributed.Client(spec, timeout="30s")
+        import dask
+
+        try:  # Dask's connect timeout (30 s unless configured) bounds the wait
+            client = distributed.Client(spec, timeout=dask.config.get("distributed.comm.timeouts.connect"))
         except (OSError, TimeoutError) as exc:
             raise ClusterError(f"cannot reach the Dask scheduler at {spec!r}: {exc}") from exc
     try:

@@ -9,10 +9,11 @@ checkpointed as units finish, so no two workers ever write the same file.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,6 @@ def embed_all(
         raise FileNotFoundError(f"task data directory {data_dir} does not exist")
     for t in tasks:  # every task file parses before any work (one task in memory at a time)
         load_task(t, data_dir)
-    _open_rw(store, storage_options)  # creates the store once, before workers race to
     units = embed_units(list(specs.values()), tasks, device)
     fn = functools.partial(
         run_embed_unit,
@@ -129,9 +129,23 @@ def embed_all(
         lock_wait=lock_wait,
     )
     t0 = time.perf_counter()
-    results = run_units(units, fn, dask=dask, retries=retries, progress=progress,
-                        desc="embed", n_workers=n_workers, cleanup=release_adapters)
+    with _connected(dask, n_workers) as client:
+        _open_rw(store, storage_options)  # create it once (after the cluster is up), not per worker
+        results = run_units(units, fn, dask=client, retries=retries, progress=progress,
+                            desc="embed", cleanup=release_adapters)
     return RunReport(results, time.perf_counter() - t0)
+
+
+@contextlib.contextmanager
+def _connected(dask: Any, n_workers: int | None) -> Iterator[Any]:
+    """A Client for ``dask`` (None stays None: in-process)."""
+    if dask is None:
+        yield None
+        return
+    from .cluster import connect
+
+    with connect(dask, n_workers=n_workers) as client:
+        yield client
 
 
 def _open_rw(store: Any, storage_options: Mapping[str, Any] | None) -> Any:
