@@ -20,9 +20,12 @@ _LAZY = {
     "ClusterError": "geneb.dist.cluster",
     "connect": "geneb.dist.cluster",
     "local_cluster": "geneb.dist.cluster",
+    "RunReport": "geneb.dist.drivers",
     "embed_all": "geneb.dist.drivers",
     "probe_all": "geneb.dist.drivers",
     "measure_peak_rss": "geneb.dist.peakmem",
+    "PeakRSS": "geneb.dist.peakmem",
+    "release_adapters": "geneb.dist.units",
 }
 
 
