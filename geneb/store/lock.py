@@ -25,6 +25,13 @@ from ._kv import KV
 from .errors import LockBusy
 from .schema import LOCK_DIR
 
+try:  # POSIX; elsewhere local stores fall back to the lease
+    import fcntl  # noqa: F401
+
+    _HAVE_FCNTL = True
+except ImportError:  # pragma: no cover
+    _HAVE_FCNTL = False
+
 LEASE_SECONDS = 120.0
 _POLL = 0.1
 
@@ -64,7 +71,7 @@ class PairLock:
 
     def acquire(self, timeout: float = 0.0) -> PairLock:
         deadline = time.monotonic() + max(0.0, timeout)
-        if self.kv.local_root is not None:
+        if self.kv.local_root is not None and _HAVE_FCNTL:
             self._acquire_flock(deadline, timeout)
         else:
             self._acquire_lease(deadline, timeout)
