@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mini.loaders import Sources  # noqa: E402
-from mini.sanity import kmer_mcc  # noqa: E402
+from mini.sanity import kmer_mcc, kmer_mcc_v1  # noqa: E402
 from mini.sources import SourceError, fetch_all  # noqa: E402
 from mini.tasks import TASKS  # noqa: E402
 from mini.write import write_catalog, write_task  # noqa: E402
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     selected = [t for t in TASKS if not args.tasks or t.task_id in args.tasks]
-    header = f"{'task':34s} {'category':15s} {'sim':>3s} {'train':>5s} {'test':>5s} {'C':>2s} {'len':>9s} {'4mer-MCC':>8s} {'s':>5s}"
+    header = f"{'task':34s} {'category':15s} {'sim':>3s} {'train':>5s} {'test':>5s} {'C':>2s} {'len':>9s} {'4mer-MCC':>8s} {'v1-MCC':>7s} {'s':>5s}"
     print(header)
     for task in selected:
         t0 = time.time()
@@ -108,10 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         lengths = [len(s) for s, _ in train + test]
         n_classes = len({y for _, y in train})
         mcc = "" if args.no_sanity else f"{kmer_mcc(train, test):.3f}"
+        mcc_v1 = "" if args.no_sanity else f"{kmer_mcc_v1(train, test):.3f}"
         print(
             f"{task.task_id:34s} {task.category:15s} {'yes' if task.simulated else 'no':>3s} "
             f"{len(train):5d} {len(test):5d} {n_classes:2d} {min(lengths):4d}-{max(lengths):<4d} "
-            f"{mcc:>8s} {time.time() - t0:5.1f}",
+            f"{mcc:>8s} {mcc_v1:>7s} {time.time() - t0:5.1f}",
             flush=True,
         )
     if not args.tasks:

@@ -77,8 +77,8 @@ ESC_DECOYS = ["MA0046.2", "MA0497.1", "MA0090.3"]  # HNF1A MEF2C TEAD1
 
 def build_mouse_enhancer(src: Sources, rng: np.random.Generator) -> tuple[Rows, Rows]:
     """ESC-enhancer grammar on real mouse 200 nt ChIP-seq peak sequences (Mafk peaks unused by
-    the TF task): class 1 carries an OCT4-SOX2 composite site plus one ESC partner (Klf4,
-    Esrrb or Nanog); class 0 carries two sites from the partners and decoys, no composite."""
+    the TF task): class 1 carries two OCT4-SOX2 composite sites plus one ESC partner (Klf4,
+    Esrrb or Nanog); class 0 carries three sites from the partners and decoys, no composite."""
     motifs = src.motifs([ESC_COMPOSITE] + ESC_PARTNERS + ESC_DECOYS)
     bgs = tf_peaks(src)[2]
     bgs = [bgs[int(i)] for i in rng.permutation(len(bgs))[:1200]]
@@ -107,17 +107,17 @@ CTCF = "MA0139.2"
 
 
 def build_chromatin(src: Sources, rng: np.random.Generator) -> tuple[Rows, Rows]:
-    """Accessible-region grammar on real human chrX 1000 nt windows: class 1 has a CTCF site
-    and three pioneer/immune TF sites clustered in the central 200 nt (a nucleosome-free-like
-    core); class 0 has two sites of the same TFs scattered anywhere, no CTCF."""
+    """Accessible-region grammar on real human chrX 1000 nt windows: class 1 has a CTCF site and
+    one site of each of five pioneer/immune TFs clustered in the central 300 nt (a
+    nucleosome-free-like core); class 0 has a single site of one of those TFs, anywhere."""
     motifs = src.motifs([CTCF] + ACCESSIBLE_TFS)
     out = []
     for region, n in ((TRAIN_REGION, 375), (TEST_REGION, 125)):
         rows: Rows = []
         for bg in sample_windows(src.human_chrx, n, 1000, rng, region):
-            ids = [CTCF] + [ACCESSIBLE_TFS[int(i)] for i in rng.choice(5, 4, replace=False)]
-            core = plant_many(bg[375:625], planted_sites(motifs, ids, rng), rng)
-            rows.append((bg[:375] + core + bg[625:], 1))
+            ids = [CTCF] + ACCESSIBLE_TFS
+            core = plant_many(bg[350:650], planted_sites(motifs, ids, rng), rng)
+            rows.append((bg[:350] + core + bg[650:], 1))
         for bg in sample_windows(src.human_chrx, n, 1000, rng, region):
             ids = [ACCESSIBLE_TFS[int(rng.integers(5))]]
             rows.append((plant_many(bg, planted_sites(motifs, ids, rng), rng), 0))

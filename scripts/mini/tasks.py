@@ -107,8 +107,8 @@ TASKS: tuple[TaskDef, ...] = (
         True,
         107,
         ("mafk_peaks", "jaspar"),
-        f"200 nt mouse Mafk peaks (unused by TF task) + planted {ESC_COMPOSITE} + one of "
-        f"{'/'.join(ESC_PARTNERS)} (1) vs 2 of partners/decoys {'/'.join(ESC_DECOYS)} (0)",
+        f"200 nt mouse Mafk peaks (unused by TF task) + planted 2x {ESC_COMPOSITE} + one of "
+        f"{'/'.join(ESC_PARTNERS)} (1) vs 3 of those partners and decoys {'/'.join(ESC_DECOYS)} (0)",
         build_mouse_enhancer,
     ),
     TaskDef(
@@ -182,8 +182,8 @@ TASKS: tuple[TaskDef, ...] = (
         True,
         113,
         ("human_chrx", "jaspar"),
-        f"1000 nt hs37 chrX windows: {CTCF} + 3 of {'/'.join(ACCESSIBLE_TFS)} in the central 200 nt (1) "
-        "vs 2 of those TFs anywhere (0)",
+        f"1000 nt hs37 chrX windows: {CTCF} + one site of each of {'/'.join(ACCESSIBLE_TFS)} in the "
+        "central 300 nt (1) vs one site of one of those TFs anywhere (0)",
         build_chromatin,
     ),
 )
