@@ -85,8 +85,8 @@ TASKS: tuple[TaskDef, ...] = (
         False,
         105,
         ("ddis_genome", "ddis_cdna"),
-        "100 nt windows at exact cDNA-genome GT-AG junctions: non-site GT/AG (0), donor (1), "
-        "acceptor (2); loci split",
+        "100 nt windows at exact cDNA-genome GT-AG junctions: GC-matched non-site GT/AG (0), "
+        "donor (1), acceptor (2); loci split",
         build_splice,
     ),
     TaskDef(
@@ -96,8 +96,8 @@ TASKS: tuple[TaskDef, ...] = (
         True,
         106,
         ("ddis_cdna",),
-        "150 nt windows of cDNAs oriented by spliced alignment: sense (1) vs reverse complement "
-        "of other cDNAs (0)",
+        "150 nt windows of cDNAs oriented by spliced alignment, one per gene locus: sense (1) vs "
+        "reverse complement of other cDNAs (0)",
         build_lncrna,
     ),
     TaskDef(
