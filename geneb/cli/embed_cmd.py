@@ -38,6 +38,9 @@ def register(sub) -> None:
 
     r = p.add_argument_group("how to run")
     r.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    r.add_argument("--dask", metavar="ADDR", default=None,
+                   help="run the (model, task) units on a Dask cluster: local, local:N, tcp://host:8786 "
+                   "or a scheduler file (see docs/cluster.md; needs 'geneb[dist]')")
     r.add_argument("--compute-dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
                    help="forward-pass precision; auto = bf16 on CUDA, float32 on CPU")
     r.add_argument("--token-budget", type=int, default=None, metavar="N",
@@ -126,6 +129,8 @@ def _run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    if args.dask:
+        return _run_dask(args, models, tasks, options)
     summary = embed(models, tasks, args.store, data_dir=args.data, device=args.device, options=options,
                     token_budget=args.token_budget, overwrite=args.overwrite, progress=not args.no_progress,
                     block_rows=args.block_rows)
@@ -136,4 +141,25 @@ def _run(args: argparse.Namespace) -> int:
             for p in summary.pairs]
     print_table(rows, ["model", "task", "status", "rows", "seconds", "seq/s", "tok/s"])
     print(summary)
+    return 0
+
+
+def _run_dask(args: argparse.Namespace, models: list[Any], tasks: list[str], options: Any) -> int:
+    """The same pairs as units on a Dask cluster (geneb.dist); failures listed at the end."""
+    from ..dist import embed_all
+    from ._table import print_table
+
+    report = embed_all(args.store, models, tasks, dask=args.dask, data_dir=args.data, device=args.device,
+                       options=options, token_budget=args.token_budget, overwrite=args.overwrite,
+                       block_rows=args.block_rows, progress=not args.no_progress)
+    rows = []
+    for r in report.results:
+        v = r.value
+        rows.append({"model": r.unit.model, "task": r.unit.task,
+                     "status": getattr(v, "status", "failed" if not r.ok else "done"),
+                     "rows": getattr(v, "rows", 0), "seconds": round(getattr(v, "seconds", 0.0), 2),
+                     "host": r.host})
+    print_table(rows, ["model", "task", "status", "rows", "seconds", "host"])
+    print(report)
+    report.raise_for_failures()
     return 0
