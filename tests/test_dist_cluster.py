@@ -178,3 +178,16 @@ def test_user_model_specs_travel_to_workers(client, tmp_path):
     st = open_store(tmp_path / "u.zarr")
     assert sorted(st.pairs()) == sorted(("my-kmer", t) for t in tasks)
     assert st.cache_key("my-kmer", tasks[0])["model_id"] == "my-kmer"
+
+
+@pytest.mark.slow
+def test_neural_model_on_cluster_is_bit_identical_to_in_process(client, tmp_path):
+    """A random-init transformer (torch, one thread per worker) embedded on the cluster
+    gives the same stored bytes as in this process."""
+    from geneb.extract import embed
+
+    tasks = _mini_tasks()[:4]
+    rep = embed_all(tmp_path / "d.zarr", ["random-bert-xs"], tasks, dask=client, device="cpu", progress=False)
+    rep.raise_for_failures()
+    embed(["random-bert-xs"], tasks, str(tmp_path / "h.zarr"), device="cpu", progress=False)
+    _assert_same_store(open_store(tmp_path / "h.zarr"), open_store(tmp_path / "d.zarr"))
