@@ -227,3 +227,36 @@ def test_nucleotide_transformer_kmer_tokenizer_end_to_end(tmp_path):
                         .last_hidden_state[0].mean(0).numpy() for s in load_task("nt", data).train.sequences])
     rel = np.linalg.norm(X - ref, axis=1) / np.linalg.norm(ref, axis=1)
     assert rel.max() <= 1e-5
+
+
+# -- out-of-memory: halve and retry ------------------------------------------------------------
+def test_cuda_oom_halves_the_batch_and_gives_the_same_vectors():
+    torch = pytest.importorskip("torch")
+    from geneb.extract.adapters.kmer import KmerAdapter
+    from geneb.extract.runner import _Budget, embed_rows
+
+    class Flaky(KmerAdapter):
+        sizes: list[int] = []
+
+        def embed(self, batch):
+            self.sizes.append(len(batch))
+            if len(batch) > 3:
+                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            return super().embed(batch)
+
+    spec = get_model("kmer-3")
+    seqs = ["ACGT" * (i + 1) for i in range(10)]
+    plain, _ = embed_rows(KmerAdapter(spec, ExtractOptions(), "cpu"), seqs, 10_000)
+    flaky = Flaky(spec, ExtractOptions(), "cpu")
+    budget = _Budget(10_000)
+    got, _ = embed_rows(flaky, seqs, budget)
+    np.testing.assert_array_equal(got, plain)
+    assert budget.oom_halvings >= 1 and budget.tokens < 10_000
+    assert max(s for s in flaky.sizes[1:]) <= 10 and 10 in flaky.sizes
+
+    class Broken(KmerAdapter):
+        def embed(self, batch):
+            raise RuntimeError("some other failure")
+
+    with pytest.raises(RuntimeError, match="some other failure"):
+        embed_rows(Broken(spec, ExtractOptions(), "cpu"), seqs, 10_000)

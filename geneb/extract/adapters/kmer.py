@@ -56,7 +56,7 @@ class KmerAdapter(Adapter):
         return None
 
     def prepare(self, seq: str) -> np.ndarray:
-        if self.spec.length_unit == "bases" and self.max_length:
+        if self.max_length:  # a k-mer "token" is a base position: truncate in bases
             seq = seq[: self.max_length]
         return kmer_frequencies(seq, self.k)
 
