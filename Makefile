@@ -24,6 +24,8 @@ PROTOCOL    ?= geneb-v1
 BACKEND     ?= auto
 JOBS        ?= 2
 PYTEST_ARGS ?=
+DASK        ?=
+BENCH_SIZE  ?= default
 
 BIN   := $(VENV)/bin
 GENEB := $(BIN)/geneb
@@ -52,10 +54,10 @@ install-core: ## the analysis half only (no torch): pip install -e .
 	$(BIN)/python -m pip install -q -e .
 
 embed: $(STAMP) ## embed BENCHMARK with MODELS into STORE (resumable)
-	$(GENEB) embed --benchmark $(BENCHMARK) --models $(MODELS) --store $(STORE) --device $(DEVICE)
+	$(GENEB) embed --benchmark $(BENCHMARK) --models $(MODELS) --store $(STORE) --device $(DEVICE) $(if $(DASK),--dask $(DASK))
 
 probe: $(STAMP) ## probe every complete (model, task) in STORE under PROTOCOL -> RESULTS (incremental)
-	$(GENEB) probe --store $(STORE) --out $(RESULTS) --protocol $(PROTOCOL) --backend $(BACKEND) --jobs $(JOBS)
+	$(GENEB) probe --store $(STORE) --out $(RESULTS) --protocol $(PROTOCOL) --backend $(BACKEND) $(if $(DASK),--dask $(DASK),--jobs $(JOBS))
 
 analyze: $(STAMP) ## all analyses over RESULTS -> ANALYSIS (summary.json, tables, figures)
 	$(GENEB) analyze --results $(RESULTS) --protocol $(PROTOCOL) --out $(ANALYSIS)
@@ -70,7 +72,7 @@ test-all: $(STAMP) ## every test, slow ones included
 	$(BIN)/python -m pytest -m "" $(PYTEST_ARGS)
 
 bench: $(STAMP) ## run the benchmark suite, append a dated record to benchmarks/RESULTS.md
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/run_all.py --size $(BENCH_SIZE)
 
 lint: $(STAMP) ## ruff over the package and the tests
 	$(BIN)/ruff check geneb tests benchmarks scripts
