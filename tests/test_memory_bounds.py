@@ -138,12 +138,6 @@ def results_files(tmp_path_factory):
     return out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="geneb.analysis.load_results reads whole parquet files eagerly (pl.read_parquet) and "
-    "filters the protocol afterwards; issue 8 asks for lazy reads (pl.scan_parquet + filter + "
-    "projection before collect). Remove this mark when that lands.",
-)
 def test_analysis_reads_results_lazily(results_files):
     """Loading one protocol's rows costs memory for those rows, not for the whole file."""
     deltas, extra = {}, {}

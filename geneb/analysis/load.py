@@ -56,30 +56,43 @@ def _task_categories() -> dict[str, str]:
     return {tid: t.category for tid, t in all_tasks().items()}
 
 
-def read_results_table(path: PathLike) -> pl.DataFrame:
-    """Read one parquet results table, check its columns and cast to the contract schema."""
+def read_results_table(path: PathLike, protocol: str | None = None) -> pl.DataFrame:
+    """Read one parquet results table, check its columns and cast to the contract schema.
+
+    The read is lazy: with `protocol`, only that protocol's rows are materialised (the
+    filter and the column projection are pushed into the parquet scan), so a file that
+    also holds other protocols' sweeps costs memory only for the rows analysed."""
     path = Path(path)
     try:
-        df = pl.read_parquet(path)
+        lf = pl.scan_parquet(path)
+        columns = lf.collect_schema().names()
     except Exception as exc:  # pyarrow/polars raise many types for a bad file
         raise AnalysisError(f"{path}: cannot read as parquet: {exc}") from exc
-    missing = [c for c in REQUIRED if c not in df.columns]
+    missing = [c for c in REQUIRED if c not in columns]
     if missing:
         raise AnalysisError(f"{path}: missing required column(s) {missing}; see docs/contracts.md")
     casts = []
     for col, dtype in RESULT_SCHEMA.items():
-        if col in df.columns:
+        if col in columns:
             casts.append(pl.col(col).cast(dtype, strict=True))
         else:
             casts.append(pl.lit(None, dtype=dtype).alias(col))
+    if protocol is not None:
+        lf = lf.filter(pl.col("protocol") == protocol)
     try:
-        df = df.select(casts)
+        df = lf.select(casts).collect()
     except pl.exceptions.PolarsError as exc:
         raise AnalysisError(f"{path}: a column has the wrong type: {exc}") from None
+    except Exception as exc:
+        raise AnalysisError(f"{path}: cannot read as parquet: {exc}") from exc
     nulls = [c for c in REQUIRED if df[c].null_count()]
     if nulls:
         raise AnalysisError(f"{path}: null values in required column(s) {nulls}")
     return df.with_columns(pl.lit(str(path)).alias("input"))
+
+
+def _protocols_in(path: Path) -> set[str]:
+    return set(pl.scan_parquet(path).select(pl.col("protocol").unique()).collect()["protocol"].to_list())
 
 
 def _check_categories(df: pl.DataFrame) -> None:
@@ -149,7 +162,8 @@ def load_results(
     Mixed protocols are kept (analyses refuse to rank across them); pass `protocol=`
     to keep one. Softer problems (missing regimes or tasks) are listed by `check_results`.
     """
-    frames = [read_results_table(p) for p in results_files(paths_or_dirs)] if paths_or_dirs else []
+    files = results_files(paths_or_dirs) if paths_or_dirs else []
+    frames = [read_results_table(p, protocol) for p in files]
     sub_meta = {}
     if submissions is not None:
         for s in read_submissions(_as_list(submissions), _task_categories()):
@@ -161,14 +175,14 @@ def load_results(
     if not frames:
         raise AnalysisError("no inputs: give at least one results table or submission")
     df = pl.concat(frames, how="vertical")
-    if df.is_empty():
+    if df.is_empty() and protocol is None:
         raise AnalysisError("the inputs hold no result rows")
     _check_categories(df)
     _check_duplicates(df)
     if protocol is not None:
-        present = sorted(df["protocol"].unique().to_list())
-        df = df.filter(pl.col("protocol") == protocol)
+        df = df.filter(pl.col("protocol") == protocol)  # submissions are read whole
         if df.is_empty():
+            present = sorted(set().union(*(_protocols_in(p) for p in files)) if files else set())
             raise AnalysisError(f"no rows with protocol {protocol!r}; the inputs have {present}")
     meta = build_metadata(df["model"].unique(maintain_order=True).to_list(), sub_meta, metadata_csv)
     return df.join(meta, on="model", how="left")
