@@ -81,7 +81,7 @@ def geneb_tasks() -> tuple[TaskSpec, ...]:
 
 @cache
 def mini_tasks() -> tuple[TaskSpec, ...]:
-    """The built-in mini suite (empty until its data files are built and shipped)."""
+    """The built-in mini suite (data files ship in geneb/data/mini, rebuilt by scripts/build_mini.py)."""
     path = data_path("mini_tasks.csv")
     if not path.exists():
         return ()
