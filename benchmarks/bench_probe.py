@@ -156,8 +156,12 @@ def machine() -> str:
         mem = f", {kb / 2**20:.0f} GiB RAM"
     except (OSError, StopIteration):
         pass
-    load = f", load avg {os.getloadavg()[0]:.1f} at start" if hasattr(os, "getloadavg") else ""
-    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores{mem}{load}"
+    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores{mem}"
+
+
+def load_avg() -> str:
+    """1-minute load average: the 2 cores are shared, so timings depend on it."""
+    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "?"
 
 
 def versions() -> str:
@@ -194,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     from geneb.store import open_store
 
     model = "bench-model"
+    host = machine()
     with tempfile.TemporaryDirectory(prefix="bench_probe_") as tmp:
         url = str(Path(tmp) / "store.zarr")
         t0 = time.perf_counter()
@@ -214,38 +219,44 @@ def main(argv: list[str] | None = None) -> int:
         build = time.perf_counter() - t0
         print(f"store built in {build:.1f}s: {shape}", flush=True)
 
+        load0 = load_avg()
         ref, t_ref = reference_loop(st, model, ids)
+        ref_load = f"{load0} -> {load_avg()}"
         print(f"reference loop: {t_ref:.1f}s", flush=True)
         rows = []
+        load0 = load_avg()
         g1, t1, n = run_geneb(url, Path(tmp) / "r1.parquet", "sklearn", 1)
-        rows.append(("geneb probe --backend sklearn --jobs 1", t1, compare(ref, g1)))
+        rows.append(("geneb probe --backend sklearn --jobs 1", t1, compare(ref, g1), f"{load0} -> {load_avg()}"))
         print(f"geneb sklearn jobs=1: {t1:.1f}s {rows[-1][2]}", flush=True)
         if args.jobs > 1:
+            load0 = load_avg()
             g2, t2, _ = run_geneb(url, Path(tmp) / "r2.parquet", "sklearn", args.jobs)
-            rows.append((f"geneb probe --backend sklearn --jobs {args.jobs}", t2, compare(ref, g2)))
+            rows.append((f"geneb probe --backend sklearn --jobs {args.jobs}", t2, compare(ref, g2),
+                         f"{load0} -> {load_avg()}"))
             print(f"geneb sklearn jobs={args.jobs}: {t2:.1f}s {rows[-1][2]}", flush=True)
         if args.torch:
             try:
+                load0 = load_avg()
                 gt, tt, _ = run_geneb(url, Path(tmp) / "rt.parquet", "torch", 1)
-                rows.append(("geneb probe --backend torch (CPU)", tt, compare(ref, gt)))
+                rows.append(("geneb probe --backend torch (CPU)", tt, compare(ref, gt), f"{load0} -> {load_avg()}"))
                 print(f"geneb torch: {tt:.1f}s {rows[-1][2]}", flush=True)
             except ImportError as exc:
                 print(f"torch backend skipped: {exc}")
 
     lines = [
         f"\n## {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC: {args.suite}{' (tiny)' if args.tiny else ''}\n",
-        f"- machine: {machine()}",
+        f"- machine: {host} (shared with other work: the load average before -> after each run is in the table)",
         f"- versions: {versions()}",
         f"- command: `python benchmarks/bench_probe.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
         f"- data: {shape}; one model, 3 regimes x 5 seeds = {len(ref)} cells; store build {build:.1f}s (not timed)",
         "",
-        "| run | seconds | speed-up vs reference | identical (MCC, acc, F1) cells | max abs dMCC | cells within 0.01 |",
-        "|---|---:|---:|---:|---:|---:|",
-        f"| reference loop (fit per seed per regime, sklearn) | {t_ref:.1f} | 1.00x | - | - | - |",
+        "| run | seconds | speed-up vs reference | identical (MCC, acc, F1) cells | max abs dMCC | cells within 0.01 | load avg |",
+        "|---|---:|---:|---:|---:|---:|---|",
+        f"| reference loop (fit per seed per regime, sklearn) | {t_ref:.1f} | 1.00x | - | - | - | {ref_load} |",
     ]
-    for name, secs, c in rows:
+    for name, secs, c, load in rows:
         lines.append(f"| {name} | {secs:.1f} | {t_ref / secs:.2f}x | {c['exact']}/{c['cells']} | "
-                     f"{c['max_dmcc']:.4f} | {c['within_001']}/{c['cells']} |")
+                     f"{c['max_dmcc']:.4f} | {c['within_001']}/{c['cells']} | {load} |")
     if args.torch:
         lines += ["", "torch parity is judged against scikit-learn's answers, which are optimal only where lbfgs "
                   "really converged: on unscaled features with tiny values (e.g. k-mer frequencies ~1e-3) "

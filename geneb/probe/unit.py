@@ -65,9 +65,11 @@ def plan_fits(
         if k is not None:
             short = short_classes(y_train, k)
             if short:
+                shown = ", ".join(f"class {c}: {n}" for c, n in list(short.items())[:5])
+                more = f", ... ({len(short)} classes)" if len(short) > 5 else ""
                 log.warning(
-                    "%s: %s draws every row of classes with fewer than %d train rows: %s",
-                    where, regime, k, short,
+                    "%s: %s: classes with fewer than %d train rows use all their rows (%s%s)",
+                    where, regime, k, shown, more,
                 )
         for seed in protocol.seeds:
             rows = None if k is None else few_shot_indices(y_train, k, seed)
