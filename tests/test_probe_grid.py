@@ -185,3 +185,25 @@ def test_probe_arrays_validates_shapes():
         probe_arrays(X, np.array([0, 1, 0]), X, np.array([0, 1, 0, 1]), where="where")
     with pytest.raises(ProbeError, match="train dim 3 != test dim 2"):
         probe_arrays(X, np.array([0, 1, 0, 1]), X[:, :2], np.array([0, 1, 0, 1]))
+
+
+def test_interrupted_run_keeps_finished_units_and_resumes(store_url, tmp_path, monkeypatch):
+    out = tmp_path / "r.parquet"
+    real = grid_mod._probe_unit
+    calls = []
+
+    def interrupted(st, unit, protocol, backend):
+        calls.append(unit.task)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(st, unit, protocol, backend)
+
+    monkeypatch.setattr(grid_mod, "_probe_unit", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_probes(store_url, out, models=["m1"], backend="sklearn", progress=False)
+    saved = pl.read_parquet(out)
+    assert saved.height == 15 and saved["task"].n_unique() == 1
+    monkeypatch.setattr(grid_mod, "_probe_unit", real)
+    rep = GridReport()
+    table = run_probes(store_url, out, models=["m1"], backend="sklearn", progress=False, report=rep)
+    assert rep.cells_done == 3 and rep.cells_todo == 3 and table.height == 30

@@ -90,6 +90,8 @@ def test_other_protocols_and_tasks_are_not_exported(tmp_path, model_id):
     v1 = fake_results(model_id)
     t = TASKS[0]
     assert sub["results"]["full"][t]["Acc"] == round(v1.filter(pl.col("task") == t, pl.col("regime") == "full")["acc"].mean(), 4)
+    with pytest.raises(FileNotFoundError, match="no such results table"):
+        export_submission(tmp_path / "missing.parquet", tmp_path)
     with pytest.raises(SubmissionError, match="no geneb-v1 rows"):
         export_submission(fake_results(model_id, protocol="geneb-mlp"), tmp_path / "x")
 

@@ -190,6 +190,8 @@ def export_submission(results: str | Path | pl.DataFrame, out_dir: str | Path,
     checked first; nothing is written if any model fails (unless ``allow_partial``)."""
     from .table import read_results
 
+    if not isinstance(results, pl.DataFrame) and not Path(results).exists():
+        raise FileNotFoundError(f"{results}: no such results table (write one with `geneb probe`)")
     table = read_results(results) if not isinstance(results, pl.DataFrame) else results
     v1 = table.filter(pl.col("protocol") == LEADERBOARD_PROTOCOL)
     have = sorted(set(v1["model"].to_list()))
