@@ -260,3 +260,13 @@ def test_cuda_oom_halves_the_batch_and_gives_the_same_vectors():
 
     with pytest.raises(RuntimeError, match="some other failure"):
         embed_rows(Broken(spec, ExtractOptions(), "cpu"), seqs, 10_000)
+
+
+def test_kmer_key_does_not_depend_on_device():
+    from geneb.extract import build_cache_key
+    from geneb.extract.adapters.kmer import KmerAdapter
+
+    spec = get_model("kmer-4")
+    a = build_cache_key(spec, KmerAdapter(spec, ExtractOptions(), "cpu"), "t", "h")
+    b = build_cache_key(spec, KmerAdapter(spec, ExtractOptions(), "cuda"), "t", "h")
+    assert a == b and a["extra"]["compute_dtype"] is None

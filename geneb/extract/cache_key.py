@@ -38,7 +38,7 @@ def build_cache_key(spec: ModelSpec, adapter: Adapter, task_id: str, task_hash: 
         "family": spec.family,
         "weights": weights,
         "length_unit": spec.length_unit,
-        "compute_dtype": resolved_compute_dtype(o.compute_dtype, adapter.device),
+        "compute_dtype": resolved_compute_dtype(o.compute_dtype, adapter.device) if adapter.neural else None,
         "task": task_id,
     }
     if desc:

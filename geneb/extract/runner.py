@@ -12,6 +12,7 @@ written, so a killed run resumes at the first unfinished block and ends bit-iden
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import re
 import sys
@@ -269,9 +270,8 @@ def run_pair(
     key = build_cache_key(spec, adapter, tid, task.content_hash)
     status = store.status(mid, tid)
     old = store.cache_key(mid, tid) if status != "missing" else None
-    if not overwrite and old is not None:
-        if old == key and status == "complete":
-            return PairResult(mid, tid, "skipped")
+    if old == key and status == "complete":  # --overwrite replaces only a different key
+        return PairResult(mid, tid, "skipped")
     adapter.load()
     key = build_cache_key(spec, adapter, tid, task.content_hash)  # revision resolved by loading
     if not overwrite and old is not None and old != key:
@@ -280,7 +280,7 @@ def run_pair(
             + "; ".join(key_diff(old, key))
             + "); pass overwrite=True (--overwrite) to replace it, or use another store"
         )
-    if old == key and status == "complete" and not overwrite:
+    if old == key and status == "complete":
         return PairResult(mid, tid, "skipped")
     for split in SPLITS:
         adapter.validate(task.split(split).sequences, f"task {tid!r} ({task.source}) split {split!r}")
@@ -307,7 +307,7 @@ def run_pair(
     rows_done = tokens_done = 0
     with writer:
         work = [(s, blk) for s in SPLITS for blk in writer.pending_blocks(s)]
-        resumed = status == "partial" and not overwrite
+        resumed = status == "partial" and old == key
         o = adapter.options
         plans = []
         for split, blk in work:
@@ -373,10 +373,20 @@ def run_pair(
             "token_budget": budget.tokens,
             "oom_halvings": budget.oom_halvings,
             "n_params": _n_params(adapter),
+            "threads": _threads(),
             "adapter": {k: v for k, v in desc.items() if _jsonable(v)},
             "options": adapter.options.to_dict(),
         })
     return PairResult(mid, tid, "resumed" if resumed else "embedded", rows_done, tokens_done, seconds)
+
+
+def _threads() -> dict[str, Any]:
+    torch = sys.modules.get("torch")
+    return {
+        "torch": torch.get_num_threads() if torch is not None else None,
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
+    }
 
 
 def _jsonable(v: Any) -> bool:

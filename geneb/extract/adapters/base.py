@@ -94,6 +94,7 @@ class Adapter(abc.ABC):
     family: ClassVar[str]
     requires: ClassVar[tuple[str, ...]] = ("torch", "transformers")  # importable modules
     extra: ClassVar[str] = "extract"  # pip extra that installs them
+    neural: ClassVar[bool] = True  # False: vectors do not depend on device or compute dtype
 
     def __init__(self, spec: ModelSpec, options: ExtractOptions, device: str) -> None:
         self.spec = spec

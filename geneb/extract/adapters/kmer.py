@@ -43,6 +43,7 @@ class KmerAdapter(Adapter):
     family = "kmer"
     requires: ClassVar[tuple[str, ...]] = ("numpy",)
     extra = "extract"
+    neural = False
 
     def __init__(self, spec, options, device):
         super().__init__(spec, options, device)
