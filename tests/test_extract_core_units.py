@@ -270,3 +270,27 @@ def test_kmer_key_does_not_depend_on_device():
     a = build_cache_key(spec, KmerAdapter(spec, ExtractOptions(), "cpu"), "t", "h")
     b = build_cache_key(spec, KmerAdapter(spec, ExtractOptions(), "cuda"), "t", "h")
     assert a == b and a["extra"]["compute_dtype"] is None
+
+
+def test_kmer_embeds_and_neural_models_fail_clearly_without_torch(tmp_path):
+    import subprocess
+    import sys
+
+    from _tiny_models import write_task
+
+    write_task(tmp_path / "d", "t", 6, 4, seed=5)
+    code = (
+        "import sys; sys.modules['torch'] = None; sys.modules['transformers'] = None\n"
+        "from geneb.extract import embed, MissingExtraError\n"
+        f"s = embed(['kmer-3'], ['t'], {str(tmp_path / 's.zarr')!r}, data_dir={str(tmp_path / 'd')!r}, progress=False)\n"
+        "print(s)\n"
+        "try:\n"
+        f"    embed(['random-bert-xs'], ['t'], {str(tmp_path / 's.zarr')!r}, data_dir={str(tmp_path / 'd')!r})\n"
+        "except MissingExtraError as e:\n"
+        "    print('MISSING', e)\n"
+        "assert 'torch' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "1 embedded" in r.stdout
+    assert "MISSING model 'random-bert-xs'" in r.stdout and "pip install 'geneb[extract]'" in r.stdout
