@@ -327,3 +327,18 @@ def test_cli_help_documents_every_option(capsys):
                 "--window", "--stride", "--reverse-complement", "--trust-remote-code", "--block-rows"):
         assert opt in out
 
+
+
+@pytest.mark.parametrize("model_id", ["random-esm-xs", "random-mamba-xs"])
+def test_builtin_networks_batched_equal_single(model_id):
+    """Padding and sorting change nothing for the built-in ESM and Mamba (state-space) nets."""
+    from geneb.extract.runner import embed_rows
+
+    a = make_adapter(get_model(model_id))
+    a.load()
+    rng = np.random.default_rng(0)
+    seqs = ["".join(rng.choice(list("ACGT"), size=int(n))) for n in rng.integers(5, 120, size=12)]
+    X, _ = embed_rows(a, seqs, 300)
+    single = np.stack([a.embed([a.prepare(s)])[0] for s in seqs])
+    rel = np.linalg.norm(X - single, axis=1) / np.linalg.norm(single, axis=1)
+    assert rel.max() <= 1e-5
