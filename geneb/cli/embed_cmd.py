@@ -113,6 +113,9 @@ def resolve_tasks(args: argparse.Namespace) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Before torch loads OpenMP: sleeping (not spinning) idle threads keep small CPU forward
+    # passes from stalling on a machine shared with other jobs (docs/extraction.md, Speed).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from ..catalog import load_model_file
     from ..extract import ExtractOptions, embed
 
