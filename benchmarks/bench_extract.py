@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> dict:
     record = "\n".join([
         f"## {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} — extractor vs reference (CPU)",
         "",
-        f"- machine: {_machine()}; torch threads {threads}; load average {os.getloadavg()[0]:.1f} at the end",
+        f"- machine: {_machine()}; torch threads {threads}; OMP_WAIT_POLICY {os.environ.get('OMP_WAIT_POLICY', 'unset')}; load average {os.getloadavg()[0]:.1f} at the end",
         f"- versions: python {platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}, numpy {np.__version__}",
         f"- workload: {res['n']} sequences, {res['lengths']} nt (uniform), {n_tokens:,} real tokens; model {res['model']}",
         "- reference: batches of 8 in file order, padded to the model maximum, float32; geneb: `geneb.embed` end to end into a store (float32 storage)",
