@@ -324,7 +324,8 @@ def test_cli_help_documents_every_option(capsys):
     out = capsys.readouterr().out
     for opt in ("--models", "--tasks", "--benchmark", "--data", "--store", "--device", "--dtype",
                 "--token-budget", "--overwrite", "--model-file", "--layer", "--pooling", "--max-length",
-                "--window", "--stride", "--reverse-complement", "--trust-remote-code", "--block-rows"):
+                "--window", "--stride", "--reverse-complement", "--trust-remote-code", "--block-rows",
+                "--dask", "--threads", "--compute-dtype"):
         assert opt in out
 
 
