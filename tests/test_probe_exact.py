@@ -112,7 +112,6 @@ def test_input_dtype_matters_and_float32_is_used():
     assert rows[0]["y_pred"].tolist() == a.predict(Xte).tolist()
 
 
-@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_parallel_jobs_equal_reference_at_the_same_blas_thread_count(tmp_path):
     """OpenBLAS float32 GEMM sums depend on its thread count (this 5-class shape is
