@@ -38,6 +38,10 @@ def register(sub) -> None:
                    help="BLAS threads per fit (default: unchanged with --jobs 1, cores/jobs otherwise); "
                    "multiclass geneb-v1 numbers are bit-equal to a reference run only at the same count")
     p.add_argument("--overwrite", action="store_true", help="recompute cells that are already in --out")
+    p.add_argument("--dask", metavar="ADDR", default=None,
+                   help="fit the (model, task) units on a Dask cluster ('local', 'local:N', a scheduler "
+                   "address or a scheduler file) instead of --jobs processes; rows are merged here into --out. "
+                   "Needs pip install 'geneb[dist]'; see docs/cluster.md")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_probe)
 
@@ -71,12 +75,23 @@ def _probe(args: argparse.Namespace) -> int:
     tasks = list(get_benchmark(args.benchmark).task_ids) if args.benchmark else args.tasks
     report = GridReport()
     try:
-        table = run_probes(
-            args.store, args.out, protocol=args.protocol, models=args.models, tasks=tasks,
-            regimes=args.regimes, backend=args.backend, jobs=args.jobs, overwrite=args.overwrite,
-            blas_threads=args.blas_threads,
-            progress=not args.no_progress, report=report,
-        )
+        if args.dask:
+            if args.jobs != 1:
+                raise ValueError("--jobs and --dask exclude each other (use --dask local:N for N local workers)")
+            from ..dist import probe_all
+
+            table = probe_all(
+                args.store, args.out, protocol=args.protocol, models=args.models, tasks=tasks,
+                regimes=args.regimes, backend=args.backend, overwrite=args.overwrite, dask=args.dask,
+                blas_threads=args.blas_threads, progress=not args.no_progress, report=report,
+            )
+        else:
+            table = run_probes(
+                args.store, args.out, protocol=args.protocol, models=args.models, tasks=tasks,
+                regimes=args.regimes, backend=args.backend, jobs=args.jobs, overwrite=args.overwrite,
+                blas_threads=args.blas_threads,
+                progress=not args.no_progress, report=report,
+            )
     finally:
         for (m, t), why in sorted(report.skipped.items()):
             print(f"skipped {m}/{t}: {why}", file=sys.stderr)

@@ -184,14 +184,14 @@ class _Merger:
             self.save()
 
     def save(self) -> None:
-        from ..probe.grid import _drop_stale, _drop_stale_preds
+        from ..probe.grid import drop_stale, drop_stale_preds
         from ..probe.table import merge, rows_to_frames, write_results
 
         if not self.rows:
             return
         res, prd = rows_to_frames(self.rows)
-        self.table = merge(_drop_stale(self.table, res, self.protocol), res)
-        self.preds = merge(_drop_stale_preds(self.preds, self.table), prd)
+        self.table = merge(drop_stale(self.table, res, self.protocol), res)
+        self.preds = merge(drop_stale_preds(self.preds, self.table), prd)
         write_results(self.out, self.table, self.preds)
         self.rows = []
         self.last = time.perf_counter()

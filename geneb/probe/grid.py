@@ -126,7 +126,7 @@ def _probe_unit(store: Any, unit: Unit, protocol: str, backend: str) -> list[dic
     return probe_pair(store, unit.model, unit.task, protocol=protocol, regimes=unit.regimes, backend=backend)
 
 
-def _drop_stale(table: pl.DataFrame, fresh: pl.DataFrame, protocol: str) -> pl.DataFrame:
+def drop_stale(table: pl.DataFrame, fresh: pl.DataFrame, protocol: str) -> pl.DataFrame:
     """Rows of re-embedded pairs (old cache key) are stale once the pair is re-probed."""
     if fresh.height == 0 or table.height == 0:
         return table
@@ -192,8 +192,8 @@ def run_probes(
     def save() -> None:
         nonlocal table, preds, new_rows
         res, prd = rows_to_frames(new_rows)
-        table = merge(_drop_stale(table, res, protocol), res)
-        preds = merge(_drop_stale_preds(preds, table), prd)
+        table = merge(drop_stale(table, res, protocol), res)
+        preds = merge(drop_stale_preds(preds, table), prd)
         write_results(out, table, preds)
         new_rows = []
 
@@ -238,7 +238,7 @@ def run_probes(
     return table
 
 
-def _drop_stale_preds(preds: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+def drop_stale_preds(preds: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     """Keep only prediction rows whose results row still exists."""
     if preds.height == 0:
         return preds
