@@ -195,7 +195,7 @@ def versions() -> str:
     return ", ".join(v + sorted(blas))
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suite", choices=["synthetic", "mini"], default="synthetic")
     ap.add_argument("--n-tasks", type=int, default=100, help="synthetic tasks (default 100)")
@@ -205,7 +205,43 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--torch", action=argparse.BooleanOptionalAction, default=True, help="also time the torch backend")
     ap.add_argument("--tiny", action="store_true", help="a seconds-long run (tests): 3 tiny synthetic tasks")
     ap.add_argument("--md", default=str(HERE / "PROBE_RESULTS.md"), help="markdown file to append results to")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run(args, argv)
+    return 0
+
+
+#: `make bench` sizes (benchmarks/run_all.py) -> command-line arguments of this script.
+SIZES = {
+    "tiny": ["--tiny", "--jobs", "1", "--no-torch"],
+    "default": ["--suite", "synthetic", "--n-tasks", "20", "--n-scale", "0.05", "--dim-scale", "0.5"],
+    "full": ["--suite", "synthetic", "--n-tasks", "100", "--n-scale", "0.1"],
+}
+
+
+def run_benchmark(size: str = "default", out: str | Path | None = None) -> dict:
+    """Entry point for `make bench`: run at a named size, append to `out`, return figures
+    (value = seconds, baseline = the reference loop's seconds in the same run)."""
+    argv = [*SIZES[size], *(["--md", str(out)] if out else [])]
+    res = run(build_parser().parse_args(argv), argv)
+    figures = []
+    for name, secs, c, _load in res["rows"]:
+        exact = "--backend sklearn" in name
+        figures.append({
+            "name": f"{name} (s)", "value": secs, "unit": "s", "baseline": res["t_ref"],
+            "baseline_name": "reference harness loop (one sklearn fit per seed per regime)",
+            "ratio": res["t_ref"] / secs if secs else None,
+            "goal": ">= 3x, identical numbers" if exact else "within 0.01 MCC where sklearn converged",
+            "met": (res["t_ref"] / secs >= 3 and c["exact"] == c["cells"]) if exact else None,
+        })
+    return {"title": f"probe grid geneb-v1, {res['cells']} cells ({' '.join(argv)})", "figures": figures}
+
+
+def run(args: argparse.Namespace, argv: list[str] | None) -> dict:
+    """Build the store, time the reference loop and geneb's runs, append the record."""
     warnings.filterwarnings("ignore")
     if args.tiny:
         args.suite, args.n_tasks, args.n_scale, args.dim_scale = "synthetic", 3, 0.02, 0.01
@@ -284,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     with md.open("a") as fh:
         fh.write(text)
     print(text)
-    return 0
+    return {"rows": rows, "t_ref": t_ref, "cells": len(ref)}
 
 
 if __name__ == "__main__":

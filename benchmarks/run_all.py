@@ -153,54 +153,9 @@ def run_extract(mod: ModuleType, size: str, area_dir: Path) -> Outcome:
 
 
 def run_probe(mod: ModuleType, size: str, area_dir: Path) -> Outcome:
-    """Runs bench_probe's own ``main`` (so its record lands in PROBE_RESULTS.md) and reads
-    the figures off its building blocks (reference_loop, run_geneb, compare), wrapped for
-    the duration of the call. A ``run_benchmark(size, out)`` returning figures wins."""
-    if hasattr(mod, "run_benchmark"):
-        res = mod.run_benchmark(size=size, out=area_dir / "PROBE_RESULTS.md")
-        return Outcome("probe", res.get("title", "probe grid"), figures=_generic_figures(res))
-    argv = {
-        "tiny": ["--tiny", "--jobs", "1", "--no-torch"],
-        "default": ["--suite", "synthetic", "--n-tasks", "20", "--n-scale", "0.05", "--dim-scale", "0.5"],
-        "full": ["--suite", "synthetic", "--n-tasks", "100", "--n-scale", "0.1"],
-    }[size]
-    seen: dict[str, Any] = {"runs": [], "compares": []}
-    real = {name: getattr(mod, name) for name in ("reference_loop", "run_geneb", "compare")}
-
-    def reference_loop(*a: Any, **k: Any) -> Any:
-        out, secs = real["reference_loop"](*a, **k)
-        seen["ref_s"], seen["cells"] = secs, len(out)
-        return out, secs
-
-    def run_geneb(url: Any, out: Any, backend: str, jobs: int) -> Any:
-        got, secs, n = real["run_geneb"](url, out, backend, jobs)
-        seen["runs"].append((backend, jobs, secs))
-        return got, secs, n
-
-    def compare(ref: Any, got: Any) -> Any:
-        c = real["compare"](ref, got)
-        seen["compares"].append(c)
-        return c
-
-    try:
-        mod.reference_loop, mod.run_geneb, mod.compare = reference_loop, run_geneb, compare
-        mod.main([*argv, "--md", str(area_dir / "PROBE_RESULTS.md")])
-    finally:
-        for name, fn in real.items():
-            setattr(mod, name, fn)
-    if "ref_s" not in seen or not seen["runs"] or len(seen["runs"]) != len(seen["compares"]):
-        raise RuntimeError("bench_probe.main did not run the reference loop and the geneb runs as expected")
-    out = Outcome("probe", f"probe grid geneb-v1, {seen['cells']} cells ({' '.join(argv)})")
-    ref_s = seen["ref_s"]
-    for (backend, jobs, secs), c in zip(seen["runs"], seen["compares"], strict=True):
-        exact = backend == "sklearn"
-        out.figures.append(Figure(
-            f"geneb probe --backend {backend} --jobs {jobs} (s)", secs, "s", ref_s,
-            "reference harness loop (one sklearn fit per seed per regime)", _ratio(False, secs, ref_s),
-            f"{'identical' if exact else 'within 0.01 MCC'}: "
-            f"{c['exact'] if exact else c['within_001']}/{c['cells']} cells",
-            (c["exact"] if exact else c["within_001"]) == c["cells"]))
-    return out
+    """bench_probe's own entry point: its record lands in PROBE_RESULTS.md, its figures here."""
+    res = mod.run_benchmark(size=size, out=area_dir / "PROBE_RESULTS.md")
+    return Outcome("probe", res["title"], figures=_generic_figures(res))
 
 
 def run_analysis(mod: ModuleType, size: str, area_dir: Path) -> Outcome:
