@@ -27,12 +27,22 @@ _LAZY = {
     "TaskData": "geneb.data",
     # store
     "open_store": "geneb.store",
+    "make_cache_key": "geneb.store",
     # extract
     "embed": "geneb.extract",
+    "embed_pair": "geneb.extract",
     # probe
     "run_probes": "geneb.probe",
-    # analysis
+    "probe_pair": "geneb.probe",
+    "export_submission": "geneb.probe",
+    "validate_submission": "geneb.probe",
+    # analysis and report
     "load_results": "geneb.analysis",
+    "run_analysis": "geneb.analysis",
+    "build_report": "geneb.report",
+    # distributed execution
+    "embed_all": "geneb.dist",
+    "probe_all": "geneb.dist",
 }
 
 
