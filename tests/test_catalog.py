@@ -143,3 +143,11 @@ def test_cli_models_filters(capsys):
 def test_cli_unknown_benchmark_is_a_clean_error(capsys):
     assert main(["tasks", "--benchmark", "nope"]) == 2
     assert "unknown benchmark 'nope'" in capsys.readouterr().err
+
+
+def test_embed_model_aliases_expand():
+    from geneb.cli.embed_cmd import resolve_models
+
+    assert [m.model_id for m in resolve_models(["geneb"])] == [m.model_id for m in catalog.geneb_models()]
+    assert {m.model_id for m in resolve_models([])} == {m.model_id for m in catalog.default_models()}
+    assert len(resolve_models(["builtin", "kmer-3"])) == len(catalog.builtin_models())

@@ -19,7 +19,7 @@ def register(sub) -> None:
     g = p.add_argument_group("what to embed")
     g.add_argument("--models", action="append", default=[], metavar="IDS",
                    help="comma-separated model ids (repeatable): catalog ids, 'default' (the built-in "
-                   "default set), 'builtin' (every built-in model), or path:DIR for a local HF model "
+                   "default set), 'builtin' (every built-in model), 'geneb' (the 40 published models), or path:DIR for a local HF model "
                    "directory (family detected from config.json). Default: default")
     g.add_argument("--model-file", action="append", default=[], metavar="FILE",
                    help="declare user models from this TOML/YAML file (repeatable)")
@@ -73,10 +73,11 @@ def _split(values: list[str]) -> list[str]:
 
 
 def resolve_models(ids: list[str], trust_remote_code: bool = False) -> list[Any]:
-    """Model ids -> specs, expanding 'default' and 'builtin'; unknown ids raise at once."""
+    """Model ids -> specs, expanding 'default', 'builtin' and 'geneb' (the 40 published
+    models); unknown ids raise at once."""
     import dataclasses
 
-    from ..catalog import builtin_models, default_models, get_model
+    from ..catalog import builtin_models, default_models, geneb_models, get_model
 
     out: dict[str, Any] = {}
     for mid in ids or ["default"]:
@@ -84,6 +85,8 @@ def resolve_models(ids: list[str], trust_remote_code: bool = False) -> list[Any]
             specs = default_models()
         elif mid == "builtin":
             specs = list(builtin_models())
+        elif mid == "geneb":
+            specs = list(geneb_models())
         else:
             spec = get_model(mid)
             if mid.startswith("path:") and trust_remote_code:
