@@ -11,32 +11,15 @@ the final RoFormer hidden states, special tokens included.
 
 from __future__ import annotations
 
-from ._families_common import local_hf_check, localise, raise_if_unavailable
+from ._local_hf import LocalHFAdapter
 from .base import ExtractError
-from .hf_common import HFAdapter
-
-WHAT = "the DeepGene checkpoint (Hugging Face layout: config.json, weights, tokenizer files)"
 
 
-class DeepGeneAdapter(HFAdapter):
+class DeepGeneAdapter(LocalHFAdapter):
     family = "deepgene"
-
-    def __init__(self, spec, options, device):
-        super().__init__(localise(spec), options, device)
-        self.catalog_spec = spec
-
-    @classmethod
-    def check_available(cls, spec) -> tuple[bool, str]:
-        return local_hf_check(cls, spec, WHAT)
-
-    @classmethod
-    def ensure_available(cls, spec) -> None:
-        raise_if_unavailable(cls, spec)
+    what = "the DeepGene checkpoint (Hugging Face layout: config.json, weights, tokenizer files)"
 
     def load(self) -> None:
-        ok, why = local_hf_check(type(self), self.catalog_spec, WHAT)
-        if not ok:
-            raise ExtractError(why)
         super().load()
         for name in ("cls_token_id", "sep_token_id"):
             if getattr(self.tokenizer, name, None) is None:
