@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from geneb.cli import main
-from geneb.data import TaskDataError, discover_tasks, load_task_from, normalize_sequence, read_flat_file
+from geneb.data import (
+    TaskDataError,
+    discover_tasks,
+    load_task_from,
+    normalize_sequence,
+    read_flat_file,
+)
 
 
 def write_flat(path, rows, header="text,label,split"):

@@ -40,7 +40,7 @@ def _models(args: argparse.Namespace) -> int:
     if args.check:
         from ..extract.availability import can_run
 
-        for r, m in zip(rows, models):
+        for r, m in zip(rows, models, strict=True):
             ok, why = can_run(m)
             r["runs_here"] = ok
             r["why"] = why

@@ -27,8 +27,8 @@ def register(sub) -> None:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    from ..catalog import geneb_tasks
     from .. import data
+    from ..catalog import geneb_tasks
     from ..data.hub import fetch_geneb_tasks
 
     ids = args.tasks.split(",") if args.tasks else [t.task_id for t in geneb_tasks()]
@@ -50,7 +50,7 @@ def _write_flat(task, path: Path) -> None:
         w.writerow(["text", "label", "split"])
         for split in ("train", "test"):
             sp = task.split(split)
-            for s, y in zip(sp.sequences, sp.labels.tolist()):
+            for s, y in zip(sp.sequences, sp.labels.tolist(), strict=True):
                 w.writerow([s, y, split])
     tmp.replace(path)
 
