@@ -343,3 +343,27 @@ def test_builtin_networks_batched_equal_single(model_id):
     single = np.stack([a.embed([a.prepare(s)])[0] for s in seqs])
     rel = np.linalg.norm(X - single, axis=1) / np.linalg.norm(single, axis=1)
     assert rel.max() <= 1e-5
+
+
+def test_tasks_beyond_the_memory_budget_are_reread_not_held(data_dir, tmp_path, monkeypatch):
+    """embed() validates every task first, but holds only TASK_CACHE_BASES of sequence
+    across models; the rest are re-read per pair, with the same vectors."""
+    from geneb.extract import runner
+
+    full = embed(["kmer-3", "kmer-4"], ["eq", "small"], tmp_path / "a.zarr", data_dir=data_dir, progress=False)
+    loads: list[str] = []
+    real_load = runner.load_task
+
+    def counting_load(task_id, d=None):
+        loads.append(task_id)
+        return real_load(task_id, d)
+
+    monkeypatch.setattr(runner, "load_task", counting_load)
+    monkeypatch.setattr(runner, "TASK_CACHE_BASES", 0)
+    lean = embed(["kmer-3", "kmer-4"], ["eq", "small"], tmp_path / "b.zarr", data_dir=data_dir, progress=False)
+    assert loads == ["eq", "small"] * 3  # validation pass, then once per (model, task)
+    assert [p.status for p in lean.pairs] == [p.status for p in full.pairs]
+    a, b = open_store(tmp_path / "a.zarr"), open_store(tmp_path / "b.zarr")
+    for m in ("kmer-3", "kmer-4"):
+        for t in ("eq", "small"):
+            np.testing.assert_array_equal(a.X(m, t, "test"), b.X(m, t, "test"))

@@ -44,6 +44,10 @@ DEFAULT_TOKEN_BUDGET = {"cpu": 2_048, "cuda": 65_536}
 MAX_BATCH = 512
 #: Store rows per block (the unit of resume) for new pairs; the store keeps a pair's blocking.
 DEFAULT_BLOCK_ROWS = 2048
+#: Task sequences `embed()` keeps in memory across models, in bases. Beyond it each pair
+#: re-reads its task file: parsing costs seconds per model, holding all 100 GENEB tasks
+#: whole would cost gigabytes. Override with GENEB_TASK_CACHE_BASES.
+TASK_CACHE_BASES = int(os.environ.get("GENEB_TASK_CACHE_BASES", 1 << 30))
 
 
 @dataclass(frozen=True)
@@ -444,19 +448,34 @@ def embed(
     dev = resolve_device(device)
     if data_dir is not None and not Path(data_dir).is_dir():
         raise FileNotFoundError(f"task data directory {data_dir} does not exist")
-    data = {t: load_task(t, data_dir) for t in task_ids}  # all task files parse before any work
+    data = _validate_tasks(task_ids, data_dir)  # every task file parses before any work
     st = _open_store(store)
     summary = EmbedSummary()
     for spec in specs:
         adapter = make_adapter(spec, options, dev)
         try:
             for t in task_ids:
-                res = run_pair(st, adapter, data[t], token_budget, overwrite, progress, block_rows)
+                task = data[t] if t in data else load_task(t, data_dir)
+                res = run_pair(st, adapter, task, token_budget, overwrite, progress, block_rows)
                 summary.pairs.append(res)
                 log.info("%s x %s: %s (%d rows, %.1f seq/s)", res.model, res.task, res.status, res.rows, res.seq_per_s)
         finally:
             adapter.close()
     return summary
+
+
+def _validate_tasks(task_ids: list[str], data_dir: str | Path | None) -> dict[str, TaskData]:
+    """Parse (and so validate) every task; keep the first ones up to TASK_CACHE_BASES of
+    sequence in memory, drop the rest (they are re-read when their turn comes)."""
+    kept: dict[str, TaskData] = {}
+    held = 0
+    for t in task_ids:
+        task = load_task(t, data_dir)
+        bases = int(task.train.lengths.sum() + task.test.lengths.sum())
+        if held + bases <= TASK_CACHE_BASES:
+            kept[t] = task
+            held += bases
+    return kept
 
 
 def embed_pair(
