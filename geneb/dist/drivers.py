@@ -168,35 +168,6 @@ def _gpu_backend(backend: str) -> bool:
     return False
 
 
-class _Merger:
-    """Collects unit rows and writes them into the results table, whole units at a time,
-    at most every ``every`` seconds and once at the end."""
-
-    def __init__(self, out: Path, protocol: str, table: Any, preds: Any, every: float) -> None:
-        self.out, self.protocol, self.table, self.preds, self.every = out, protocol, table, preds, every
-        self.rows: list[dict[str, Any]] = []
-        self.last = time.perf_counter()
-
-    def add(self, res: UnitResult) -> None:
-        if res.ok and res.value:
-            self.rows.extend(res.value)
-        if self.rows and time.perf_counter() - self.last > self.every:
-            self.save()
-
-    def save(self) -> None:
-        from ..probe.grid import drop_stale, drop_stale_preds
-        from ..probe.table import merge, rows_to_frames, write_results
-
-        if not self.rows:
-            return
-        res, prd = rows_to_frames(self.rows)
-        self.table = merge(drop_stale(self.table, res, self.protocol), res)
-        self.preds = merge(drop_stale_preds(self.preds, self.table), prd)
-        write_results(self.out, self.table, self.preds)
-        self.rows = []
-        self.last = time.perf_counter()
-
-
 def probe_all(
     store: str | Path,
     out: str | Path,
@@ -223,46 +194,36 @@ def probe_all(
     against ``out``, stale rows of re-embedded pairs dropped), so the table is the same
     whichever way the units ran. Returns the whole table; raises after saving when a
     unit failed."""
-    from ..catalog import get_protocol
-    from ..probe.backends import resolve_backend_name
-    from ..probe.grid import CHECKPOINT_SECONDS, GridReport, plan_grid
-    from ..probe.table import read_preds, read_results
+    from ..probe.grid import GridReport, plan_run
+    from ..store import open_store
 
     t0 = time.perf_counter()
     report = report if report is not None else GridReport()
-    proto = get_protocol(protocol)
-    regimes = tuple(regimes or proto.regimes)
-    bad = [r for r in regimes if r not in proto.regimes]
-    if bad:
-        raise ValueError(f"protocol {protocol!r} has no regime(s) {bad} (has {list(proto.regimes)})")
-    if blas_threads is not None and blas_threads < 1:
-        raise ValueError(f"blas_threads must be >= 1, got {blas_threads}")
-    backend = resolve_backend_name(backend, proto)
     kw = {"storage_options": dict(storage_options)} if storage_options else {}
-    from ..store import open_store
-
     st = open_store(str(store), mode="r", **kw)
-    table, preds = read_results(out), read_preds(out)
-    planned = plan_grid(st, table, protocol, models, tasks, regimes, overwrite, report)
-    for (m, t), why in report.skipped.items():
-        log.warning("skipping %s/%s: %s", m, t, why)
+    plan = plan_run(st, out, protocol, models, tasks, regimes, backend, overwrite, blas_threads, report,
+                    checkpoint_seconds)
+    planned, backend, writer = plan.units, plan.backend, plan.writer
     if not planned:
         report.seconds = time.perf_counter() - t0
-        return table
+        return writer.table
     units = probe_units([(u.model, u.task, u.regimes) for u in planned], gpu=_gpu_backend(backend))
     fn = functools.partial(
         run_probe_unit, store=str(store),
         storage_options=dict(storage_options) if storage_options else None,
         protocol=protocol, backend=backend, blas_threads=blas_threads,
     )
-    merger = _Merger(Path(out), protocol, table, preds,
-                     CHECKPOINT_SECONDS if checkpoint_seconds is None else checkpoint_seconds)
+
+    def merge_unit(res: UnitResult) -> None:
+        if res.ok and res.value:
+            writer.add(res.value)
+
     try:
         results = run_units(units, fn, dask=dask, retries=retries, progress=progress,
-                            desc=f"probe {protocol} [{backend}]", on_result=merger.add,
+                            desc=f"probe {protocol} [{backend}]", on_result=merge_unit,
                             n_workers=n_workers)
     finally:
-        merger.save()
+        writer.save()
         report.seconds = time.perf_counter() - t0
     run = RunReport(results, report.seconds)
     failed = getattr(report, "failed", None)
@@ -284,4 +245,4 @@ def probe_all(
         lines = "\n".join(f"  {r.unit.model}/{r.unit.task}: {r.error}" for r in bad)
         raise ProbeError(f"{len(bad)} (model, task) unit(s) could not be probed "
                          f"(nothing written for them; the other units were saved):\n{lines}")
-    return merger.table
+    return writer.table

@@ -139,6 +139,74 @@ def drop_stale(table: pl.DataFrame, fresh: pl.DataFrame, protocol: str) -> pl.Da
     return table.join(stale, on=["model", "task", "regime", "seed", "protocol"], how="anti")
 
 
+
+@dataclass
+class GridRun:
+    """A planned probe run: the checked settings, the existing results and the units to fit."""
+
+    protocol: str
+    regimes: tuple[str, ...]
+    backend: str
+    units: list[Unit]
+    writer: ResultsWriter
+
+
+def plan_run(
+    st: Any,
+    out: str | Path,
+    protocol: str,
+    models: Sequence[str] | None,
+    tasks: Sequence[str] | None,
+    regimes: Sequence[str] | None,
+    backend: str,
+    overwrite: bool,
+    blas_threads: int | None,
+    report: GridReport,
+    checkpoint_seconds: float | None = None,
+) -> GridRun:
+    """Check the settings, read ``out`` and plan the units still to fit; shared by
+    ``run_probes`` and the Dask driver so both skip and replace exactly the same cells."""
+    proto = get_protocol(protocol)
+    regimes = tuple(regimes or proto.regimes)
+    bad = [r for r in regimes if r not in proto.regimes]
+    if bad:
+        raise ValueError(f"protocol {protocol!r} has no regime(s) {bad} (has {list(proto.regimes)})")
+    if blas_threads is not None and blas_threads < 1:
+        raise ValueError(f"blas_threads must be >= 1, got {blas_threads}")
+    backend = resolve_backend_name(backend, proto)
+    table, preds = read_results(out), read_preds(out)
+    units = plan_grid(st, table, protocol, models, tasks, regimes, overwrite, report)
+    for (m, t), why in report.skipped.items():
+        log.warning("skipping %s/%s: %s", m, t, why)
+    every = CHECKPOINT_SECONDS if checkpoint_seconds is None else checkpoint_seconds
+    return GridRun(protocol, regimes, backend, units, ResultsWriter(Path(out), protocol, table, preds, every))
+
+
+class ResultsWriter:
+    """Collects finished units' rows and merges them into the results table and its
+    predictions side file: at checkpoints (every ``every`` seconds) and at ``save()``."""
+
+    def __init__(self, out: Path, protocol: str, table: pl.DataFrame, preds: pl.DataFrame, every: float) -> None:
+        self.out, self.protocol, self.table, self.preds, self.every = out, protocol, table, preds, every
+        self.rows: list[dict[str, Any]] = []
+        self.last = time.perf_counter()
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        self.rows.extend(rows)
+        if self.rows and time.perf_counter() - self.last > self.every:
+            self.save()
+
+    def save(self) -> None:
+        if not self.rows:
+            return
+        res, prd = rows_to_frames(self.rows)
+        self.table = merge(drop_stale(self.table, res, self.protocol), res)
+        self.preds = merge(drop_stale_preds(self.preds, self.table), prd)
+        write_results(self.out, self.table, self.preds)
+        self.rows = []
+        self.last = time.perf_counter()
+
+
 def run_probes(
     store: Any,
     out: str | Path,
@@ -167,41 +235,19 @@ def run_probes(
 
     t0 = time.perf_counter()
     report = report if report is not None else GridReport()
-    proto = get_protocol(protocol)
-    regimes = tuple(regimes or proto.regimes)
-    bad = [r for r in regimes if r not in proto.regimes]
-    if bad:
-        raise ValueError(f"protocol {protocol!r} has no regime(s) {bad} (has {list(proto.regimes)})")
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
-    if blas_threads is not None and blas_threads < 1:
-        raise ValueError(f"blas_threads must be >= 1, got {blas_threads}")
-    backend = resolve_backend_name(backend, proto)
     st = as_store(store)
-    table, preds = read_results(out), read_preds(out)
-    units = plan_grid(st, table, protocol, models, tasks, regimes, overwrite, report)
-    for (m, t), why in report.skipped.items():
-        log.warning("skipping %s/%s: %s", m, t, why)
+    run = plan_run(st, out, protocol, models, tasks, regimes, backend, overwrite, blas_threads, report)
+    units, backend, writer = run.units, run.backend, run.writer
     if not units:
         report.seconds = time.perf_counter() - t0
-        return table
-
-    new_rows: list[dict[str, Any]] = []
-    last_save = time.perf_counter()
-
-    def save() -> None:
-        nonlocal table, preds, new_rows
-        res, prd = rows_to_frames(new_rows)
-        table = merge(drop_stale(table, res, protocol), res)
-        preds = merge(drop_stale_preds(preds, table), prd)
-        write_results(out, table, preds)
-        new_rows = []
+        return writer.table
 
     bar = tqdm(total=sum(len(u.regimes) for u in units), desc=f"probe {protocol} [{backend}]",
                unit="cell", disable=not progress)
 
     def finished(unit: Unit, rows: list[dict[str, Any]] | BaseException) -> None:
-        nonlocal last_save
         bar.update(len(unit.regimes))
         if isinstance(rows, ProbeSkip):
             report.skipped[(unit.model, unit.task)] = str(rows)
@@ -210,11 +256,8 @@ def run_probes(
             report.failed[(unit.model, unit.task)] = str(rows)
             log.error("%s", rows)
         else:
-            new_rows.extend(rows)
+            writer.add(rows)
             report.probed.append((unit.model, unit.task))
-        if new_rows and time.perf_counter() - last_save > CHECKPOINT_SECONDS:
-            save()
-            last_save = time.perf_counter()
 
     try:
         if jobs == 1 or len(units) == 1:
@@ -228,14 +271,13 @@ def run_probes(
             _run_parallel(st, units, protocol, backend, jobs, finished, blas_threads)
     finally:
         bar.close()
-        if new_rows:
-            save()
+        writer.save()
         report.seconds = time.perf_counter() - t0
     if report.failed:
         lines = "\n".join(f"  {why}" for why in report.failed.values())
         raise ProbeError(f"{len(report.failed)} (model, task) unit(s) could not be probed "
                          f"(nothing written for them; the other units were saved):\n{lines}")
-    return table
+    return writer.table
 
 
 def drop_stale_preds(preds: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
