@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import platform
 import random
 import sys
 import tempfile
@@ -30,19 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _record
+from _record import machine, versions  # noqa: E402
+
 GOAL_RATIO = 3.0
-
-
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
 def make_sequences(n: int, min_len: int, max_len: int, seed: int = 0) -> list[str]:
@@ -91,7 +81,6 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
 
     import torch
-    import transformers
     import zarr  # noqa: F401 - imported here so neither timing pays for it
 
     from geneb.extract import ExtractOptions, embed, make_adapter
@@ -142,8 +131,8 @@ def main(argv: list[str] | None = None) -> dict:
     record = "\n".join([
         f"## {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} — extractor vs reference (CPU)",
         "",
-        f"- machine: {_machine()}; torch threads {threads}; OMP_WAIT_POLICY {os.environ.get('OMP_WAIT_POLICY', 'unset')}; load average {os.getloadavg()[0]:.1f} at the end",
-        f"- versions: python {platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}, numpy {np.__version__}",
+        f"- machine: {machine()}; torch threads {threads}; OMP_WAIT_POLICY {os.environ.get('OMP_WAIT_POLICY', 'unset')}; load average {os.getloadavg()[0]:.1f} at the end",
+        f"- versions: {versions()}",
         f"- workload: {res['n']} sequences, {res['lengths']} nt (uniform), {n_tokens:,} real tokens; model {res['model']}",
         "- reference: batches of 8 in file order, padded to the model maximum, float32; geneb: `geneb.embed` end to end into a store (float32 storage)",
         "",

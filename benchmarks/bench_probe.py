@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import itertools
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -32,6 +30,9 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _record
+from _record import load_avg, machine, versions  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SEEDS = (13, 17, 42, 123, 997)
@@ -157,44 +158,6 @@ def compare(ref: dict, got: dict) -> dict:
 
 
 # -- record -----------------------------------------------------------------------------
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")).split()[1])
-        mem = f", {kb / 2**20:.0f} GiB RAM"
-    except (OSError, StopIteration):
-        pass
-    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores{mem}"
-
-
-def load_avg() -> str:
-    """1-minute load average: the 2 cores are shared, so timings depend on it."""
-    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "?"
-
-
-def versions() -> str:
-    import sklearn
-    from threadpoolctl import threadpool_info
-
-    v = [f"python {platform.python_version()}", f"numpy {np.__version__}", f"scikit-learn {sklearn.__version__}"]
-    try:
-        import torch
-
-        v.append(f"torch {torch.__version__}")
-    except ImportError:
-        pass
-    blas = {f"{i['internal_api']} {i.get('version') or ''} ({i['num_threads']} threads)".strip() for i in threadpool_info()}
-    return ", ".join(v + sorted(blas))
-
-
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suite", choices=["synthetic", "mini"], default="synthetic")
@@ -296,7 +259,7 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> dict:
     lines = [
         f"\n## {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC: {args.suite}{' (tiny)' if args.tiny else ''}\n",
         f"- machine: {host} (shared with other work: the load average before -> after each run is in the table)",
-        f"- versions: {versions()}",
+        f"- versions: {versions(blas=True)}",
         f"- command: `python benchmarks/bench_probe.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
         f"- data: {shape}; one model, 3 regimes x 5 seeds = {len(ref)} cells; store build {build:.1f}s (not timed)",
         "",

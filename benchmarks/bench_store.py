@@ -15,8 +15,6 @@ baseline and the store; each figure is the best of --repeats runs.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -25,6 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _record
+from _record import load_avg, machine, versions  # noqa: E402
 
 GOALS = {"read_ratio": 0.5, "gather_ms": 50.0, "size_ratio": 0.55}
 
@@ -51,39 +52,6 @@ def _timed(fn, repeats: int) -> tuple[float, float, object]:
 
 def _dir_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-
-
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        mem = f", {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB RAM"
-    except (ValueError, OSError):
-        pass
-    load = ""
-    try:
-        a, b, c = os.getloadavg()
-        load = f", load average {a:.1f}/{b:.1f}/{c:.1f} at the end"
-    except OSError:
-        pass
-    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}{load}"
-
-
-def _versions() -> str:
-    import numcodecs
-    import zarr
-
-    import geneb
-
-    return (f"python {platform.python_version()}, numpy {np.__version__}, zarr {zarr.__version__}, "
-            f"numcodecs {numcodecs.__version__}, geneb {geneb.__version__}")
 
 
 def run(rows: int, dim: int, repeats: int, gather: int, workdir: Path, compressors: list[str],
@@ -163,8 +131,8 @@ def to_markdown(res: dict, note: str = "") -> str:
     lines = [
         f"## {now} — {res['rows']:,} x {res['dim']:,} ({mib:,.0f} MiB as float32)",
         "",
-        f"- machine: {_machine()}",
-        f"- versions: {_versions()}",
+        f"- machine: {machine()}, load average {load_avg()} at the end",
+        f"- versions: {versions()}",
         f"- best of {res['repeats']} run(s) (wall and CPU time, all threads); warm page cache for every read; "
         f"gather = {res['gather']:,} random rows",
     ]

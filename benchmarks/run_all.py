@@ -23,7 +23,6 @@ import argparse
 import importlib.util
 import math
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _record
+from _record import machine, versions  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SIZES = ("tiny", "default", "full")
@@ -263,49 +265,7 @@ BENCHES: tuple[Bench, ...] = (
 )
 
 
-# -- machine and versions --------------------------------------------------------------------
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        ram = f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB RAM"
-    except (ValueError, OSError, AttributeError):
-        ram = "RAM unknown"
-    gpu = "no GPU"
-    try:
-        names = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                               capture_output=True, text=True, timeout=20, check=True).stdout.split("\n")
-        names = [g.strip() for g in names if g.strip()]
-        if names:
-            gpu = f"{len(names)} x {names[0]}"
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return (f"{platform.node()}: {cpu}, {os.cpu_count()} cores, {ram}, {gpu}, "
-            f"{platform.system()} {platform.release()}")
-
-
-VERSIONED = ("numpy", "zarr", "numcodecs", "polars", "pyarrow", "scikit-learn", "scipy", "torch",
-             "transformers", "dask", "distributed")
-
-
-def versions() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = [f"python {platform.python_version()}"]
-    for dist in ("geneb", *VERSIONED):
-        try:
-            out.append(f"{dist} {version(dist)}")
-        except PackageNotFoundError:
-            out.append(f"{dist} -")
-    return ", ".join(out)
+# -- commit ------------------------------------------------------------------------------------
 
 
 def commit() -> str:
