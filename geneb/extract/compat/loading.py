@@ -1,0 +1,247 @@
+"""How a remote-code model object is built when `from_pretrained` cannot build it.
+
+* `class_from_auto_map`: the class the model card loads (`AutoModelForMaskedLM` for NT v2),
+  taken from the model's own `auto_map`, never the Auto class's guess from `model_type`
+  (NT v2's remote config class is also named `EsmConfig`, so `AutoModel` silently builds
+  transformers' native ESM instead of NT v2's bias-free SwiGLU).
+* `build_and_load`: construct the class from its config outside transformers' meta-device
+  init context, finish it (`post_init`) when its `__init__` did not, then load the
+  checkpoint's state dict with the same prefix rules as `from_pretrained`, refusing
+  missing weights by name. Remote `__init__`s that compute tensors (DNABERT-2's ALiBi
+  table) and wrappers that never call `post_init` (OLMo's `hf_olmo`) load this way.
+* `config_defaults`: attributes 4.x configs always had and remote code reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import Difference, register
+
+log = logging.getLogger(__name__)
+
+BUILD_OUTSIDE_META = register(Difference(
+    name="build-outside-meta",
+    stage="load",
+    upstream=(
+        "zhihan1996/DNABERT-2-117M bert_layers.py (BertEncoder.__init__ -> rebuild_alibi_tensor); "
+        "allenai/OLMo hf_olmo/modeling_olmo.py (OLMoForCausalLM.__init__ never calls post_init)"
+    ),
+    construct=(
+        "an `__init__` that computes tensors (`torch.Tensor(list)` stays on CPU while `torch.arange` "
+        "lands on the meta device) or skips `post_init`; transformers 5 `from_pretrained` builds "
+        "every model under a meta-device context and needs `all_tied_weights_keys` from post_init"
+    ),
+    transformers="",  # the same path on 4.x keeps vectors identical across versions
+    why="construct from the config on the CPU, then load the state dict; missing weights are an error",
+))
+
+AUTO_MAP_CLASS = register(Difference(
+    name="class-from-auto-map",
+    stage="load",
+    upstream="InstaDeepAI/nucleotide-transformer-v2-* config.json (auto_map: AutoConfig, AutoModelForMaskedLM only)",
+    construct="no `AutoModel` entry and a remote config class named like a native one (`EsmConfig`)",
+    transformers="",
+    why="`AutoModel` would build transformers' native ESM with wrong feed-forward; the model card uses AutoModelForMaskedLM",
+))
+
+CONFIG_DEFAULTS = register(Difference(
+    name="config-4x-defaults",
+    stage="load",
+    upstream="InstaDeepAI/nucleotide-transformer-v2-* modeling_esm.py; AIRI-Institute/GENA_LM modeling_bert.py",
+    construct="`config.is_decoder`, `config.add_cross_attention`, `config.pruned_heads` read in `__init__`/forward",
+    transformers=">=5.0.0.dev0",
+    why="transformers 5's PretrainedConfig no longer defines them; 4.x defaulted them to False/False/{}",
+))
+
+#: Attributes every transformers 4.x config had, with their 4.x defaults.
+CONFIG_4X_DEFAULTS: dict[str, Any] = {
+    "is_decoder": False,
+    "add_cross_attention": False,
+    "pruned_heads": {},
+    "tie_word_embeddings": True,
+    "chunk_size_feed_forward": 0,
+    "torchscript": False,
+}
+
+
+def config_defaults(config: Any) -> list[str]:
+    """Set the 4.x config attributes that are missing; returns their names."""
+    added = []
+    for name, value in CONFIG_4X_DEFAULTS.items():
+        if not hasattr(config, name):
+            setattr(config, name, value.copy() if isinstance(value, dict) else value)
+            added.append(name)
+    return added
+
+
+def class_from_auto_map(config: Any, source: str, revision: str | None, keys: Sequence[str],
+                        *, restore_helpers: bool = True) -> tuple[type, str]:
+    """(class, auto_map key) for the first of `keys` in `config.auto_map`; raises
+    `LookupError` naming the keys present when none matches."""
+    from transformers.dynamic_module_utils import get_class_from_dynamic_module
+
+    from .helpers import restored_helpers
+
+    auto_map = dict(getattr(config, "auto_map", None) or {})
+    for key in keys:
+        ref = auto_map.get(key)
+        if isinstance(ref, list | tuple):
+            ref = ref[0]
+        if ref:
+            ctx = restored_helpers() if restore_helpers else contextlib.nullcontext()
+            with ctx:
+                cls = get_class_from_dynamic_module(ref, source, revision=revision)
+            return cls, key
+    raise LookupError(f"{source}: config.json auto_map has none of {list(keys)} (it has {sorted(auto_map)})")
+
+
+# -- build from config, then load the state dict --------------------------------------------
+
+_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                 "pytorch_model.bin.index.json")
+
+
+def _resolve_file(source: str, name: str, revision: str | None) -> Path | None:
+    local = Path(source)
+    if local.is_dir():
+        p = local / name
+        return p if p.is_file() else None
+    from transformers.utils import cached_file
+
+    got = cached_file(source, name, revision=revision, _raise_exceptions_for_missing_entries=False,
+                      _raise_exceptions_for_connection_errors=False)
+    return Path(got) if got else None
+
+
+def checkpoint_files(source: str, revision: str | None) -> list[Path]:
+    """The weight files of a checkpoint (local directory or hub id), shards resolved."""
+    for name in _WEIGHT_FILES:
+        p = _resolve_file(source, name, revision)
+        if p is None:
+            continue
+        if name.endswith(".index.json"):
+            shards = sorted(set(json.loads(p.read_text())["weight_map"].values()))
+            out = []
+            for shard in shards:
+                sp = _resolve_file(source, shard, revision)
+                if sp is None:
+                    raise FileNotFoundError(f"{source}: shard {shard} named in {name} is missing")
+                out.append(sp)
+            return out
+        return [p]
+    raise FileNotFoundError(f"{source}: no weights found (looked for {', '.join(_WEIGHT_FILES)})")
+
+
+def read_state_dict(files: Sequence[Path]) -> dict[str, Any]:
+    import torch
+
+    state: dict[str, Any] = {}
+    for f in files:
+        if f.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state.update(load_file(str(f)))
+        else:
+            state.update(torch.load(str(f), map_location="cpu", weights_only=True))
+    return state
+
+
+def _match_prefix(model_keys: set[str], ckpt_keys: set[str], prefix: str) -> tuple[str, str]:
+    """(strip, add): the prefix to strip from or add to checkpoint keys so most of them
+    match the model's (from_pretrained's base_model_prefix rule)."""
+    if not prefix:
+        return "", ""
+    p = prefix + "."
+    best = (len(model_keys & ckpt_keys), "", "")
+    strip = {k[len(p):] for k in ckpt_keys if k.startswith(p)}
+    best = max(best, (len(model_keys & strip), p, ""))
+    add = {p + k for k in ckpt_keys}
+    best = max(best, (len(model_keys & add), "", p))
+    return best[1], best[2]
+
+
+def _ignored(key: str, patterns: Any) -> bool:
+    return any(re.search(pat, key) for pat in (patterns or ()))
+
+
+@contextlib.contextmanager
+def _count_post_init(cls: type) -> Iterator[list[int]]:
+    """Count calls of `post_init` on instances built inside the block."""
+    calls = [0]
+    orig = cls.post_init
+
+    def counted(self: Any, *a: Any, **kw: Any) -> Any:
+        calls[0] += 1
+        return orig(self, *a, **kw)
+
+    cls.post_init = counted  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        cls.post_init = orig  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def _skip_random_init() -> Iterator[None]:
+    """Skip weight initialisation while constructing (the state dict overwrites it)."""
+    try:
+        from transformers.initialization import no_init_weights  # transformers 5
+    except ImportError:
+        try:
+            from transformers.modeling_utils import no_init_weights  # transformers 4.x
+        except ImportError:  # pragma: no cover
+            no_init_weights = None
+    with no_init_weights() if no_init_weights is not None else contextlib.nullcontext():
+        yield
+
+
+def build_and_load(cls: type, config: Any, source: str, revision: str | None, dtype: Any = None) -> Any:
+    """`cls(config)` on the CPU outside any meta-device context, `post_init` if its
+    `__init__` skipped it, then the checkpoint's weights. Raises `RuntimeError` naming
+    missing weights; unexpected ones (heads the class does not have) are logged."""
+    import torch
+
+    with _count_post_init(cls) as calls, torch.device("cpu"), _skip_random_init():
+        model = cls(config)
+    if calls[0] == 0:
+        log.info("%s: __init__ did not call post_init; calling it", cls.__name__)
+        with _skip_random_init():
+            model.post_init()
+    state = read_state_dict(checkpoint_files(source, revision))
+    model_keys = set(model.state_dict().keys())
+    strip, add = _match_prefix(model_keys, set(state), getattr(cls, "base_model_prefix", "") or "")
+    if strip or add:
+        state = {add + (k[len(strip):] if strip and k.startswith(strip) else k): v for k, v in state.items()}
+    result = model.load_state_dict(state, strict=False)
+    missing = [k for k in result.missing_keys
+               if not _ignored(k, getattr(model, "_keys_to_ignore_on_load_missing", None))]
+    if missing and getattr(config, "tie_word_embeddings", False):
+        model.tie_weights()
+        tied = {k for k, v in model.state_dict().items() if k in missing and not v.is_meta}
+        missing = [k for k in missing if k not in tied or not _tied_to_loaded(model, k, state)]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise RuntimeError(f"{source}: the checkpoint lacks weights of {cls.__name__}: {shown}")
+    unexpected = [k for k in result.unexpected_keys
+                  if not _ignored(k, getattr(model, "_keys_to_ignore_on_load_unexpected", None))]
+    if unexpected:
+        log.info("%s: %d checkpoint tensors unused by %s (e.g. %s)", source, len(unexpected), cls.__name__, unexpected[0])
+    if dtype is not None:
+        model = model.to(dtype)
+    return model
+
+
+def _tied_to_loaded(model: Any, key: str, state: dict[str, Any]) -> bool:
+    """True when parameter `key` shares storage with a parameter that was loaded."""
+    params = dict(model.named_parameters(remove_duplicate=False))
+    p = params.get(key)
+    if p is None:
+        return False
+    return any(q.data_ptr() == p.data_ptr() for k, q in params.items() if k != key and k in state)

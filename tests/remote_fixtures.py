@@ -1,0 +1,110 @@
+"""Tiny random-weight checkpoints in the Hugging Face hub layout, built from remote-code
+fixtures in `tests/fixtures/remote/<name>/`.
+
+A fixture directory is what a hub repository holds minus the weights: `config.json` (with
+its real `auto_map`), the remote `*.py` files and the tokenizer files. Each remote `.py`
+stand-in starts with a header naming the upstream repository, path and commit it models,
+and reproduces every construct of that file that touches transformers or torch internals
+(imports, what `__init__` computes and where, buffers vs attributes, `post_init`, class
+names). `checkpoint()` copies a fixture, shrinks its config, builds the class the
+checkpoint was saved from with random weights (plain construction, not `from_pretrained`,
+so building never depends on the code under test) and writes the weights the way the real
+repository ships them.
+
+Holds no tests itself.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).parent / "fixtures" / "remote"
+
+
+def fixture_dir(name: str) -> Path:
+    d = FIXTURES / name
+    if not d.is_dir():
+        raise FileNotFoundError(f"no remote-code fixture {name!r} under {FIXTURES}")
+    return d
+
+
+def remote_class(directory: Path, auto_key: str) -> type:
+    """The class `config.json`'s `auto_map[auto_key]` names, imported the way transformers
+    imports remote code (with the removed 4.x helpers importable, as geneb's loader does)."""
+    from transformers.dynamic_module_utils import get_class_from_dynamic_module
+
+    from geneb.extract.compat.helpers import restored_helpers
+
+    cfg = json.loads((directory / "config.json").read_text())
+    ref = cfg["auto_map"][auto_key]
+    if isinstance(ref, list):
+        ref = ref[0]
+    with restored_helpers():
+        return get_class_from_dynamic_module(ref, str(directory))
+
+
+def checkpoint(name: str, dest: Path, *, save_from: str = "AutoModel", weights_format: str = "safetensors",
+               seed: int = 0, config: dict[str, Any] | None = None, init_std: float | None = 0.2) -> Path:
+    """Copy fixture `name` to `dest` (created) with `config` overrides applied to its
+    config.json, and add random weights of `auto_map[save_from]` as `model.safetensors`
+    or `pytorch_model.bin`. `init_std` re-draws every floating parameter from N(0, std)
+    so that tiny random models give vectors far from zero. Returns `dest`."""
+    import torch
+    from transformers import AutoConfig
+
+    src = fixture_dir(name)
+    dest = Path(dest)
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    cfg_path = dest / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg.update(config or {})
+    cfg_path.write_text(json.dumps(cfg, indent=2))
+    cls = remote_class(dest, save_from)
+    conf = AutoConfig.from_pretrained(str(dest), trust_remote_code=True)
+    torch.manual_seed(seed)
+    with torch.device("cpu"):
+        model = cls(conf)
+    if init_std is not None:
+        g = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for p in model.parameters():
+                if p.dtype.is_floating_point:
+                    p.copy_(torch.randn(p.shape, generator=g) * init_std)
+    state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    if weights_format == "safetensors":
+        from safetensors.torch import save_file
+
+        seen: dict[int, str] = {}
+        unique = {}
+        for k, v in model.state_dict().items():  # drop tied duplicates as save_pretrained does
+            ptr = v.data_ptr()
+            if ptr in seen and v.numel() > 0:
+                continue
+            seen[ptr] = k
+            unique[k] = state[k]
+        save_file(unique, str(dest / "model.safetensors"), metadata={"format": "pt"})
+    elif weights_format == "bin":
+        torch.save(state, dest / "pytorch_model.bin")
+    else:
+        raise ValueError(f"weights_format must be safetensors or bin, not {weights_format!r}")
+    return dest
+
+
+def model_file(path: Path, model_id: str, weights: Path, **fields: Any) -> Path:
+    """A geneb model file (TOML) declaring `model_id` with local `weights` and `fields`
+    (family, trust_remote_code, pooling, ... as the catalog declares the real model)."""
+    lines = [f'["{model_id}"]', f'weights = "{weights}"']
+    for k, v in fields.items():
+        if isinstance(v, bool):
+            lines.append(f"{k} = {'true' if v else 'false'}")
+        elif isinstance(v, int | float):
+            lines.append(f"{k} = {v}")
+        else:
+            lines.append(f'{k} = "{v}"')
+    path.write_text("\n".join(lines) + "\n")
+    return path
