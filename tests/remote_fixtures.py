@@ -47,15 +47,18 @@ def remote_class(directory: Path, auto_key: str) -> type:
 
 
 def checkpoint(name: str, dest: Path, *, save_from: str = "AutoModel", weights_format: str = "safetensors",
-               seed: int = 0, config: dict[str, Any] | None = None, init_std: float | None = 0.2) -> Path:
+               seed: int = 0, config: dict[str, Any] | None = None, init_std: float | None = 0.2,
+               source: Path | None = None) -> Path:
     """Copy fixture `name` to `dest` (created) with `config` overrides applied to its
     config.json, and add random weights of `auto_map[save_from]` as `model.safetensors`
     or `pytorch_model.bin`. `init_std` re-draws every floating parameter from N(0, std)
-    so that tiny random models give vectors far from zero. Returns `dest`."""
+    so that tiny random models give vectors far from zero. `source` replaces the fixture
+    with another directory of the same layout (e.g. the real upstream files, kept outside
+    this repository). Returns `dest`."""
     import torch
     from transformers import AutoConfig
 
-    src = fixture_dir(name)
+    src = Path(source) if source is not None else fixture_dir(name)
     dest = Path(dest)
     if dest.exists():
         shutil.rmtree(dest)

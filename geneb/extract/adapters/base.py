@@ -95,6 +95,9 @@ class Adapter(abc.ABC):
     requires: ClassVar[tuple[str, ...]] = ("torch", "transformers")  # importable modules
     extra: ClassVar[str] = "extract"  # pip extra that installs them
     neural: ClassVar[bool] = True  # False: vectors do not depend on device or compute dtype
+    #: Names of the `geneb.extract.compat` differences this family may apply; those active
+    #: on the installed transformers enter `describe()` and so the cache key.
+    differences: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, spec: ModelSpec, options: ExtractOptions, device: str) -> None:
         self.spec = spec

@@ -102,6 +102,10 @@ class HFAdapter(Adapter):
             "add_special_tokens": self.add_special_tokens,
             "length_unit": self.spec.length_unit,
         }
+        if self.differences:
+            from .. import compat
+
+            out.update(compat.describe(self.differences))
         return out
 
     @classmethod
