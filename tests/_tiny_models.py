@@ -45,12 +45,16 @@ def char_tokenizer(template: str, model_max_length: int = 600):
         tok.post_processor = processors.TemplateProcessing(single="[CLS] $A", special_tokens=[("[CLS]", 2)])
     return PreTrainedTokenizerFast(
         tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]",
-        mask_token="[MASK]", bos_token="[CLS]", eos_token="[SEP]", model_max_length=model_max_length)
+        mask_token="[MASK]", bos_token="[CLS]", eos_token="[SEP]", model_max_length=model_max_length,
+        model_input_names=["input_ids", "attention_mask"])  # no token_type_ids: GPT-2 would embed them
 
 
-def build_tiny(kind: str, directory: Path, seed: int = 0, alphabet_without: str = "") -> Path:
+def build_tiny(kind: str, directory: Path, seed: int = 0, alphabet_without: str = "",
+               drop_unknown: bool = False) -> Path:
     """Save a tiny randomly initialised `kind` model with a char tokenizer into `directory`.
-    `alphabet_without` drops letters from the vocabulary (to provoke unknown tokens)."""
+    `alphabet_without` drops letters from the vocabulary (to provoke unknown tokens);
+    `drop_unknown` gives the BPE no unknown token, so such letters vanish silently and the
+    declared unk token is the pad token (GPT2-Gene's `dnagpt/gpt2_gene_*` tokenizer)."""
     import torch
     import transformers
 
@@ -67,8 +71,10 @@ def build_tiny(kind: str, directory: Path, seed: int = 0, alphabet_without: str 
         from geneb.extract.adapters.random_init import VOCAB
 
         vocab = {k: v for k, v in VOCAB.items() if k not in alphabet_without}
-        tok._tokenizer.model = models.BPE(vocab=vocab, merges=[], unk_token="[UNK]")
+        tok._tokenizer.model = models.BPE(vocab=vocab, merges=[], unk_token=None if drop_unknown else "[UNK]")
         assert isinstance(tok._tokenizer, Tokenizer)
+        if drop_unknown:
+            tok.unk_token = tok.pad_token
     tok.save_pretrained(directory)
     return directory
 

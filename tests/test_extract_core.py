@@ -256,11 +256,57 @@ def test_unknown_model_id_writes_nothing(data_dir, tmp_path):
     assert not (tmp_path / "s.zarr").exists()
 
 
-def test_unsupported_sequence_writes_nothing(tmp_path, data_dir):
+def test_unknown_bases_are_embedded_counted_and_recorded(tmp_path, data_dir, caplog):
+    """N outside the vocabulary becomes the unknown token (as the authors' tokenizers do):
+    the pair is embedded, a warning gives the count, and the provenance records it."""
     d = build_tiny("bert", tmp_path / "no-n-bert", alphabet_without="N")
     spec = get_model(f"path:{d}")
-    with pytest.raises(UnsupportedSequenceError, match=r"task 'withn'.*row \d+: character 'N'"):
-        embed([spec], ["withn"], tmp_path / "s.zarr", data_dir=data_dir, device="cpu", progress=False)
+    with caplog.at_level("WARNING", logger="geneb.extract.runner"):
+        s = embed([spec], ["withn"], tmp_path / "s.zarr", data_dir=data_dir, device="cpu", progress=False)
+    assert [p.status for p in s.pairs] == ["embedded"]
+    st = open_store(tmp_path / "s.zarr")
+    tok = st.provenance(store_model_id(spec), "withn")["tokenization"]
+    task = load_task("withn", data_dir)
+    n_count = sum(q.count("N") for sp in ("train", "test") for q in task.split(sp).sequences)
+    assert n_count > 0
+    assert tok["unknown_bases"] == n_count and tok["dropped_bases"] == 0 and tok["characters"] == {"N": "unknown"}
+    warned = [r.getMessage() for r in caplog.records if "not represented by the tokenizer" in r.getMessage()]
+    assert len(warned) == 1 and f"{n_count:,} base(s)" in warned[0]
+
+
+def test_silently_dropped_bases_are_detected(tmp_path, data_dir):
+    """GPT2-Gene's BPE has no N and no unknown token (its unk id is the pad id): N vanishes
+    from the token stream. geneb embeds what the tokenizer gives, like the authors' recipe,
+    and counts the dropped bases."""
+    import torch
+
+    d = build_tiny("gpt2", tmp_path / "drop-n-gpt2", alphabet_without="N", drop_unknown=True)
+    spec = get_model(f"path:{d}")
+    from geneb.extract.adapters import make_adapter
+
+    a = make_adapter(spec, ExtractOptions(dtype="float32"))
+    a.load()
+    a = a.inner  # path: models detect their family (hf-causal-lm here)
+    assert a.tokenizer.unk_token_id == a.tokenizer.pad_token_id
+    ids = a.prepare("ACGTNNACGT").tolist()
+    assert a.tokenizer.convert_ids_to_tokens(ids) == list("ACGTACGT")
+    audit = a.audit(["ACGT", "ACNNGT"], "t/train")
+    assert audit.characters == {"N": "dropped"} and audit.dropped_bases == 2 and audit.unknown_bases == 0
+    with torch.no_grad():  # the authors' recipe: tokenizer, forward, masked mean
+        enc = a.tokenizer("ACGTNNACGT", return_tensors="pt")
+        ref = a.model(**enc).last_hidden_state[0].mean(0).numpy()
+    np.testing.assert_allclose(a.embed([a.prepare("ACGTNNACGT")])[0], ref, rtol=1e-5, atol=1e-6)
+    s = embed([spec], ["withn"], tmp_path / "s.zarr", data_dir=data_dir, device="cpu", progress=False)
+    tok = open_store(tmp_path / "s.zarr").provenance(s.pairs[0].model, "withn")["tokenization"]
+    assert tok["dropped_bases"] > 0 and tok["unknown_bases"] == 0
+
+
+def test_strict_tokens_refuses_and_writes_nothing(tmp_path, data_dir):
+    d = build_tiny("bert", tmp_path / "no-n-bert", alphabet_without="N")
+    spec = get_model(f"path:{d}")
+    with pytest.raises(UnsupportedSequenceError, match=r"task 'withn'.*row \d+: character 'N' at position \d+ is unknown"):
+        embed([spec], ["withn"], tmp_path / "s.zarr", data_dir=data_dir, device="cpu", progress=False,
+              strict_tokens=True)
     st = open_store(tmp_path / "s.zarr") if (tmp_path / "s.zarr").exists() else None
     assert st is None or st.status(store_model_id(spec), "withn") == "missing"
 

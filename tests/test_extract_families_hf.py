@@ -85,12 +85,15 @@ def test_hyenadna_layer_tap_and_bad_layer(hyena_dir):
         bad.embed([bad.prepare("ACGT")])
 
 
-def test_hyenadna_rejects_unknown_characters_naming_the_row(hyena_dir):
+def test_hyenadna_counts_unknown_characters_naming_the_row(hyena_dir):
     spec = spec_for("hyenadna", str(hyena_dir), trust_remote_code=True, special_tokens="none")
     a = make_adapter(spec)
     a.load()
-    with pytest.raises(UnsupportedSequenceError, match=r"task-x/train: row 1: character 'X'"):
-        a.validate(["ACGT", "ACXGT"], "task-x/train")
+    audit = a.audit(["ACGT", "ACXGTX"], "task-x/train")
+    assert audit.characters == {"X": "unknown"} and audit.unknown_bases == 2 and audit.sequences_affected == 1
+    assert audit.describe_first() == "task-x/train: row 1: character 'X' at position 3 is unknown to the tokenizer"
+    ids = a.prepare("ACXGT")  # passed through as the tokenizer's unknown token, like the authors' recipe
+    assert a.tokenizer.unk_token_id in ids.tolist()
 
 
 # -- GENERator: 6-mer right-trim + BOS on a tiny Llama -----------------------------------
@@ -149,11 +152,11 @@ def test_biofm_tokens_and_last_base_pooling(tiny_dirs):
         np.testing.assert_allclose(x, h[-2].numpy(), atol=1e-5)  # the last base, before [SEP]
 
 
-def test_biofm_unknown_base_is_rejected(tiny_dirs):
+def test_biofm_unknown_base_becomes_the_unknown_token(tiny_dirs):
     a = make_adapter(spec_for("biofm", str(tiny_dirs["biofm"])))
     a.load()
-    with pytest.raises(UnsupportedSequenceError, match="unknown token"):
-        a.prepare("ACGRT")
+    assert a.tokenizer.unk_token_id in a.prepare("ACGRT").tolist()
+    assert a.audit(["ACGRT"], "t/train").characters == {"R": "unknown"}
 
 
 # -- end to end: through the runner into a store --------------------------------------------

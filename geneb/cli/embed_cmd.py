@@ -33,6 +33,10 @@ def register(sub) -> None:
                    help="read task files from DIR (flat <id>.csv or HF tasks/<id>/{train,test}.csv); "
                    "without --tasks/--benchmark, every task found there")
     g.add_argument("--store", default=DEFAULT_STORE, help=f"store path or URL (default {DEFAULT_STORE})")
+    g.add_argument("--strict-tokens", action="store_true",
+                   help="refuse a task when the model's tokenizer cannot represent some of its bases "
+                   "(default: embed them as the authors' tokenizer does, N -> its unknown token, and "
+                   "record the count in the provenance)")
     g.add_argument("--overwrite", action="store_true",
                    help="replace pairs stored under a different cache key (default: refuse)")
 
@@ -139,7 +143,7 @@ def _run(args: argparse.Namespace) -> int:
         return _run_dask(args, models, tasks, options)
     summary = embed(models, tasks, args.store, data_dir=args.data, device=args.device, options=options,
                     token_budget=args.token_budget, overwrite=args.overwrite, progress=not args.no_progress,
-                    block_rows=args.block_rows)
+                    block_rows=args.block_rows, strict_tokens=args.strict_tokens)
     from ._table import print_table
 
     rows = [{"model": p.model, "task": p.task, "status": p.status, "rows": p.rows,
@@ -157,7 +161,8 @@ def _run_dask(args: argparse.Namespace, models: list[Any], tasks: list[str], opt
 
     report = embed_all(args.store, models, tasks, dask=args.dask, data_dir=args.data, device=args.device,
                        options=options, token_budget=args.token_budget, overwrite=args.overwrite,
-                       block_rows=args.block_rows, progress=not args.no_progress)
+                       block_rows=args.block_rows, progress=not args.no_progress,
+                       strict_tokens=args.strict_tokens)
     rows = []
     for r in report.results:
         v = r.value

@@ -89,6 +89,7 @@ def embed_all(
     lock_wait: float = LOCK_WAIT_SECONDS,
     progress: bool = True,
     n_workers: int | None = None,
+    strict_tokens: bool = False,
 ) -> RunReport:
     """Embed every (model, task) pair into ``store`` as independent units.
 
@@ -127,6 +128,7 @@ def embed_all(
         overwrite=overwrite,
         block_rows=block_rows,
         lock_wait=lock_wait,
+        strict_tokens=strict_tokens,
     )
     t0 = time.perf_counter()
     with _connected(dask, n_workers) as client:

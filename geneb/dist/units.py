@@ -191,6 +191,7 @@ def run_embed_unit(
     overwrite: bool = False,
     block_rows: int | None = None,
     lock_wait: float = LOCK_WAIT_SECONDS,
+    strict_tokens: bool = False,
 ) -> UnitResult:
     """Embed one pair into the store at ``store``: the body of
     :func:`geneb.extract.embed_pair` (open store, lock, resume, write, finish) with the
@@ -213,7 +214,7 @@ def run_embed_unit(
         st = _open(store, "a", storage_options)
         deadline = time.monotonic() + lock_wait
         while True:
-            res = run_pair(st, adapter, task, token_budget, overwrite, False, block_rows)
+            res = run_pair(st, adapter, task, token_budget, overwrite, False, block_rows, strict_tokens)
             if res.status != "locked" or time.monotonic() >= deadline:
                 break
             time.sleep(_LOCK_POLL_SECONDS)

@@ -29,7 +29,7 @@ import numpy as np
 from ..catalog import ModelSpec, get_model
 from ..data import TaskData, load_task
 from .adapters import Adapter, ExtractError, ExtractOptions, adapter_class, make_adapter
-from .adapters.base import UnsupportedSequenceError
+from .adapters.base import TokenAudit, UnsupportedSequenceError
 from .batching import Piece, pieces_for, plan_batches
 from .cache_key import EXTRACTOR_VERSION, build_cache_key, key_diff
 
@@ -255,6 +255,32 @@ def _n_params(adapter: Adapter) -> int | None:
 
 
 # -- one pair ---------------------------------------------------------------------------------
+def audit_pair(adapter: Adapter, task: TaskData, strict: bool = False) -> TokenAudit:
+    """Validate every split (characters the tokenizer raises on are refused) and count the
+    bases the tokenizer cannot represent; warn once per pair, or refuse when `strict`."""
+    total = TokenAudit()
+    for split in SPLITS:
+        where = f"task {task.task_id!r} ({task.source}) split {split!r}"
+        seqs = task.split(split).sequences
+        adapter.validate(seqs, where)
+        total.add(adapter.audit(seqs, where))
+    if total.affected_bases:
+        what = ", ".join(f"{c!r} {v}" for c, v in sorted(total.characters.items()))
+        if strict:
+            raise UnsupportedSequenceError(
+                f"{total.describe_first()} of model {adapter.spec.model_id!r} ({what}; "
+                f"{total.affected_bases} base(s) in {total.sequences_affected} sequence(s)); "
+                "without --strict-tokens they are embedded as the authors' tokenizer does"
+            )
+        log.warning(
+            "%s x %s: %s base(s) in %s of %s sequence(s) are not represented by the tokenizer (%s): "
+            "%s unknown-token, %s dropped (--strict-tokens refuses such tasks)",
+            adapter.spec.model_id, task.task_id, f"{total.affected_bases:,}", f"{total.sequences_affected:,}",
+            f"{total.sequences:,}", what, f"{total.unknown_bases:,}", f"{total.dropped_bases:,}",
+        )
+    return total
+
+
 def run_pair(
     store: Any,
     adapter: Adapter,
@@ -263,8 +289,13 @@ def run_pair(
     overwrite: bool = False,
     progress: bool = True,
     block_rows: int | None = None,
+    strict_tokens: bool = False,
 ) -> PairResult:
     """Embed one (model, task) pair into an open store, resuming what is already there.
+
+    Bases the model's tokenizer maps to its unknown token or drops are counted, warned
+    about once and recorded in the provenance (`tokenization`); `strict_tokens` refuses
+    the pair instead, naming the first such row.
 
     `block_rows` sets the resume unit of a new pair (default `DEFAULT_BLOCK_ROWS`); batches
     are planned within a block, so a resumed pair reuses the stored blocking."""
@@ -286,8 +317,7 @@ def run_pair(
         )
     if old == key and status == "complete":
         return PairResult(mid, tid, "skipped")
-    for split in SPLITS:
-        adapter.validate(task.split(split).sequences, f"task {tid!r} ({task.source}) split {split!r}")
+    tokens = audit_pair(adapter, task, strict_tokens)
     if adapter.dim is None:
         raise ExtractError(f"model {mid!r}: embedding dimension unknown after loading")
     device = adapter.device
@@ -380,6 +410,7 @@ def run_pair(
             "threads": _threads(),
             "adapter": {k: v for k, v in desc.items() if _jsonable(v)},
             "options": adapter.options.to_dict(),
+            "tokenization": tokens.to_dict(),
         })
     return PairResult(mid, tid, "resumed" if resumed else "embedded", rows_done, tokens_done, seconds)
 
@@ -432,6 +463,7 @@ def embed(
     overwrite: bool = False,
     progress: bool = True,
     block_rows: int | None = None,
+    strict_tokens: bool = False,
 ) -> EmbedSummary:
     """Embed every (model, task) pair into `store` (a path/URL or an open store).
 
@@ -456,7 +488,7 @@ def embed(
         try:
             for t in task_ids:
                 task = data[t] if t in data else load_task(t, data_dir)
-                res = run_pair(st, adapter, task, token_budget, overwrite, progress, block_rows)
+                res = run_pair(st, adapter, task, token_budget, overwrite, progress, block_rows, strict_tokens)
                 summary.pairs.append(res)
                 log.info("%s x %s: %s (%d rows, %.1f seq/s)", res.model, res.task, res.status, res.rows, res.seq_per_s)
         finally:
@@ -489,6 +521,7 @@ def embed_pair(
     overwrite: bool = False,
     progress: bool = False,
     block_rows: int | None = None,
+    strict_tokens: bool = False,
 ) -> PairResult:
     """One self-contained unit of work (for a distributed scheduler): opens the store,
     takes the pair's lock, resumes, writes and finishes."""
@@ -496,6 +529,7 @@ def embed_pair(
     adapter = make_adapter(spec, options or ExtractOptions(), resolve_device(device))
     task = load_task(task_id, data_dir)
     try:
-        return run_pair(_open_store(store_url), adapter, task, token_budget, overwrite, progress, block_rows)
+        return run_pair(_open_store(store_url), adapter, task, token_budget, overwrite, progress, block_rows,
+                        strict_tokens)
     finally:
         adapter.close()

@@ -14,6 +14,7 @@ from .base import (
     ExtractError,
     ExtractOptions,
     MissingExtraError,
+    TokenAudit,
     UnsupportedSequenceError,
     missing_modules,
 )
@@ -51,6 +52,6 @@ def make_adapter(spec: ModelSpec, options: ExtractOptions | None = None, device:
 
 
 __all__ = [
-    "Adapter", "ExtractError", "ExtractOptions", "MissingExtraError", "UnsupportedSequenceError",
+    "Adapter", "ExtractError", "ExtractOptions", "MissingExtraError", "TokenAudit", "UnsupportedSequenceError",
     "adapter_class", "make_adapter", "missing_modules", "module_name",
 ]

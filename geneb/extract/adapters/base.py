@@ -33,6 +33,71 @@ class UnsupportedSequenceError(ExtractError):
     """A sequence the model's tokenizer cannot represent (the message names task and row)."""
 
 
+@dataclass
+class TokenAudit:
+    """What a model's tokenizer does with the characters of a set of sequences.
+
+    geneb-v1 passes every sequence through the model's own tokenizer, as the GENEB reference
+    extractors and the authors' recipes do: a base the vocabulary lacks (N for most BPE and
+    k-mer vocabularies) becomes the tokenizer's unknown token, or is silently dropped by
+    tokenizers that have no unknown token (GPT2-Gene's BPE). The audit counts both so the
+    provenance says how much of a task a model could not see."""
+
+    characters: dict[str, str] = dataclasses.field(default_factory=dict)  # char -> "unknown" | "dropped"
+    unknown_bases: int = 0
+    dropped_bases: int = 0
+    sequences_affected: int = 0
+    sequences: int = 0
+    first: tuple[str, int, int, str] | None = None  # (where, row, 1-based position, char)
+
+    @property
+    def affected_bases(self) -> int:
+        return self.unknown_bases + self.dropped_bases
+
+    def add(self, other: TokenAudit) -> TokenAudit:
+        self.characters.update(other.characters)
+        self.unknown_bases += other.unknown_bases
+        self.dropped_bases += other.dropped_bases
+        self.sequences_affected += other.sequences_affected
+        self.sequences += other.sequences
+        self.first = self.first or other.first
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "unknown_bases": self.unknown_bases, "dropped_bases": self.dropped_bases,
+            "sequences_affected": self.sequences_affected, "sequences": self.sequences,
+            "characters": dict(sorted(self.characters.items())),
+        }
+
+    def describe_first(self) -> str:
+        if self.first is None:
+            return ""
+        where, row, pos, ch = self.first
+        what = "dropped by" if self.characters.get(ch) == "dropped" else "unknown to"
+        return f"{where}: row {row}: character {ch!r} at position {pos} is {what} the tokenizer"
+
+
+def count_characters(sequences: Any, bad: dict[str, str], where: str) -> TokenAudit:
+    """A `TokenAudit` of `sequences` given the per-character verdicts `bad`."""
+    audit = TokenAudit(characters=dict(bad), sequences=len(sequences))
+    if not bad:
+        return audit
+    unknown = [c for c, v in bad.items() if v == "unknown"]
+    dropped = [c for c, v in bad.items() if v == "dropped"]
+    for i, s in enumerate(sequences):
+        u = sum(s.count(c) for c in unknown)
+        d = sum(s.count(c) for c in dropped)
+        if u or d:
+            audit.unknown_bases += u
+            audit.dropped_bases += d
+            audit.sequences_affected += 1
+            if audit.first is None:
+                pos = min(s.index(c) for c in bad if c in s)
+                audit.first = (where, i, pos + 1, s[pos])
+    return audit
+
+
 @dataclass(frozen=True)
 class ExtractOptions:
     """Everything beyond the catalog spec that changes a vector; all of it enters the cache key.
@@ -147,6 +212,11 @@ class Adapter(abc.ABC):
         """Raise `UnsupportedSequenceError` naming `where` and the row if a sequence cannot be
         taken. Called on a whole task before anything is written; default accepts all."""
         return None
+
+    def audit(self, sequences: tuple[str, ...] | list[str], where: str) -> TokenAudit:
+        """Which characters of `sequences` the tokenizer maps to its unknown token or drops,
+        and how many bases that is. Default: the family represents every base it accepts."""
+        return TokenAudit(sequences=len(sequences))
 
     @abc.abstractmethod
     def prepare(self, seq: str) -> Any:

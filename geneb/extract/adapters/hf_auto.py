@@ -125,6 +125,9 @@ class HFAutoAdapter(Adapter):
     def validate(self, sequences, where: str) -> None:
         self.inner.validate(sequences, where)
 
+    def audit(self, sequences, where: str):
+        return self.inner.audit(sequences, where)
+
     def prepare(self, seq: str) -> Any:
         return self.inner.prepare(seq)
 

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..pooling import pool
-from .base import Adapter, ExtractError, UnsupportedSequenceError
+from .base import Adapter, ExtractError, TokenAudit, UnsupportedSequenceError, count_characters
 
 log = logging.getLogger(__name__)
 
@@ -218,43 +218,56 @@ class HFAdapter(Adapter):
         return list(enc["input_ids"])
 
     def prepare(self, seq: str) -> np.ndarray:
+        """Token ids of one sequence. Bases the vocabulary lacks become the tokenizer's unknown
+        token (or are dropped by tokenizers without one), as in the authors' recipes and the
+        GENEB reference extractors; `audit` counts them per pair."""
         if self.spec.length_unit == "bases" and self.max_length:
             seq = seq[: self.max_length]
         ids = self._tokenize(seq)
         if not ids:
             raise UnsupportedSequenceError(f"model {self.spec.model_id!r}: the tokenizer produced no tokens")
-        if self._unk_id is not None and self._unk_id in ids and self._unk_id != self._pad_id:
-            raise UnsupportedSequenceError(
-                f"model {self.spec.model_id!r}: the tokenizer maps part of the sequence to its "
-                f"unknown token {self.tokenizer.convert_ids_to_tokens(self._unk_id)!r}"
-            )
         return np.asarray(ids, dtype=np.int64)
 
     def n_tokens(self, prepared: np.ndarray) -> int:
         return int(prepared.shape[0])
 
+    PROBE_REPEAT: ClassVar[int] = 12  # a multiple of every k-mer size in the catalog (1, 2, 3, 4, 6)
+
+    def _special_ids(self) -> set[int]:
+        tok = self.tokenizer
+        ids = {int(i) for i in (getattr(tok, "all_special_ids", None) or [])}
+        for name in ("bos", "eos", "cls", "sep", "pad", "mask"):
+            v = getattr(tok, f"{name}_token_id", None)
+            if isinstance(v, int):
+                ids.add(v)
+        return ids - ({self._unk_id} if self._unk_id is not None else set())
+
+    def character_verdict(self, c: str) -> str:
+        """"ok", "unknown" (becomes the unknown token) or "dropped" (no token covers it),
+        from tokenising a run of the character alone the way `prepare` tokenises."""
+        ids = [int(i) for i in self._tokenize(c * self.PROBE_REPEAT)]
+        unk = self._unk_id
+        if unk is not None and unk in ids:
+            return "unknown"
+        if not [i for i in ids if i not in self._special_ids()]:
+            return "dropped"
+        return "ok"
+
     def validate(self, sequences, where: str) -> None:
-        """Check every distinct character once (cheap); name the first row that has a bad one."""
-        chars = set()
-        for s in sequences:
-            chars.update(s)
-        bad = set()
-        for c in sorted(chars):
+        """Refuse (naming the row) only characters the tokenizer raises on."""
+        for c in sorted({ch for s in sequences for ch in s}):
             try:
-                ids = self._tokenize(c * 8)
+                self._tokenize(c * self.PROBE_REPEAT)
             except Exception as exc:  # noqa: BLE001
-                raise UnsupportedSequenceError(f"{where}: model {self.spec.model_id!r} cannot tokenise {c!r}: {exc}") from exc
-            if self._unk_id is not None and self._unk_id in ids and self._unk_id != self._pad_id:
-                bad.add(c)
-        if bad:
-            for i, s in enumerate(sequences):
-                hit = bad.intersection(s)
-                if hit:
-                    c = sorted(hit)[0]
-                    raise UnsupportedSequenceError(
-                        f"{where}: row {i}: character {c!r} at position {s.index(c) + 1} is unknown "
-                        f"to the tokenizer of model {self.spec.model_id!r}"
-                    )
+                row = next(i for i, s in enumerate(sequences) if c in s)
+                raise UnsupportedSequenceError(
+                    f"{where}: row {row}: model {self.spec.model_id!r} cannot tokenise {c!r}: {exc}"
+                ) from exc
+
+    def audit(self, sequences, where: str) -> TokenAudit:
+        chars = sorted({ch for s in sequences for ch in s})
+        bad = {c: v for c in chars if (v := self.character_verdict(c)) != "ok"}
+        return count_characters(sequences, bad, where)
 
     # -- forward ------------------------------------------------------------------------
     def _pad(self, batch: list[np.ndarray]) -> tuple[Any, Any]:
