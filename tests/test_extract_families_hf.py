@@ -16,7 +16,7 @@ from test_extract_families_support import (  # noqa: E402
     spec_for,
 )
 
-from geneb.extract.adapters import ExtractOptions, UnsupportedSequenceError, make_adapter  # noqa: E402
+from geneb.extract.adapters import ExtractOptions, make_adapter  # noqa: E402
 from geneb.extract.adapters.generator import trim_to_kmers  # noqa: E402
 
 SEQS = ["ACGTACGTTTGACC", "ACG", "GGGGCCCCAATTACGATCGATCGATCGATTTAC", "TTTTTTA"]
