@@ -12,6 +12,11 @@ VENV        ?= .venv
 TORCH_SPEC  ?= torch==2.13.0
 TORCH_INDEX ?=
 EXTRAS      ?= extract,dist,dev
+# The oldest transformers geneb supports; `make test-compat` runs the model-family tests on
+# it in a second environment (the newest comes with the main install).
+TF_OLDEST   ?= transformers==4.57.6
+VENV_OLDEST ?= .venv-tf4
+COMPAT_TESTS ?= tests/test_extract_core.py tests/test_extract_families_*.py tests/test_family_*.py tests/test_compat.py
 
 BENCHMARK   ?= geneb-mini
 MODELS      ?= default
@@ -31,7 +36,7 @@ BIN   := $(VENV)/bin
 GENEB := $(BIN)/geneb
 STAMP := $(VENV)/.installed
 
-.PHONY: all install install-core embed probe analyze report test test-all bench lint clean-store help
+.PHONY: all install install-core install-oldest embed probe analyze report test test-compat test-all bench lint clean-store help
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -67,6 +72,19 @@ report: $(STAMP) ## the static HTML leaderboard -> REPORT
 
 test: $(STAMP) ## run the fast test suite (what CI runs)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+$(VENV_OLDEST)/.installed: pyproject.toml
+	test -x $(VENV_OLDEST)/bin/python || $(PYTHON) -m venv $(VENV_OLDEST)
+	$(VENV_OLDEST)/bin/python -m pip install -q --upgrade pip
+	$(VENV_OLDEST)/bin/python -m pip install -q "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(VENV_OLDEST)/bin/python -m pip install -q -e ".[extract,dev]" "$(TF_OLDEST)"
+	touch $(VENV_OLDEST)/.installed
+
+install-oldest: $(VENV_OLDEST)/.installed ## a second venv with the oldest supported transformers (TF_OLDEST)
+
+test-compat: $(VENV_OLDEST)/.installed ## the model-family tests on the oldest supported transformers
+	$(VENV_OLDEST)/bin/python -c "import transformers; print('transformers', transformers.__version__)"
+	$(VENV_OLDEST)/bin/python -m pytest $(wildcard $(COMPAT_TESTS)) $(PYTEST_ARGS)
 
 test-all: $(STAMP) ## every test, slow ones included
 	$(BIN)/python -m pytest -m "" $(PYTEST_ARGS)
