@@ -167,6 +167,11 @@ def _match_prefix(model_keys: set[str], ckpt_keys: set[str], prefix: str) -> tup
     return best[1], best[2]
 
 
+#: Weights a checkpoint saved from a *ForMaskedLM / *ForCausalLM class may lack when loaded
+#: into the base model, and that no hidden state depends on (from_pretrained warns too).
+_OPTIONAL_MISSING = re.compile(r"(^|\.)pooler\.")
+
+
 def _ignored(key: str, patterns: Any) -> bool:
     return any(re.search(pat, key) for pat in (patterns or ()))
 
@@ -188,32 +193,19 @@ def _count_post_init(cls: type) -> Iterator[list[int]]:
         cls.post_init = orig  # type: ignore[method-assign]
 
 
-@contextlib.contextmanager
-def _skip_random_init() -> Iterator[None]:
-    """Skip weight initialisation while constructing (the state dict overwrites it)."""
-    try:
-        from transformers.initialization import no_init_weights  # transformers 5
-    except ImportError:
-        try:
-            from transformers.modeling_utils import no_init_weights  # transformers 4.x
-        except ImportError:  # pragma: no cover
-            no_init_weights = None
-    with no_init_weights() if no_init_weights is not None else contextlib.nullcontext():
-        yield
-
-
 def build_and_load(cls: type, config: Any, source: str, revision: str | None, dtype: Any = None) -> Any:
     """`cls(config)` on the CPU outside any meta-device context, `post_init` if its
     `__init__` skipped it, then the checkpoint's weights. Raises `RuntimeError` naming
     missing weights; unexpected ones (heads the class does not have) are logged."""
     import torch
 
-    with _count_post_init(cls) as calls, torch.device("cpu"), _skip_random_init():
+    # Weights are initialised as usual (not skipped): a head the checkpoint lacks (a pooler)
+    # then holds defined values, never uninitialised memory.
+    with _count_post_init(cls) as calls, torch.device("cpu"):
         model = cls(config)
     if calls[0] == 0:
         log.info("%s: __init__ did not call post_init; calling it", cls.__name__)
-        with _skip_random_init():
-            model.post_init()
+        model.post_init()
     state = read_state_dict(checkpoint_files(source, revision))
     model_keys = set(model.state_dict().keys())
     strip, add = _match_prefix(model_keys, set(state), getattr(cls, "base_model_prefix", "") or "")
@@ -226,6 +218,11 @@ def build_and_load(cls: type, config: Any, source: str, revision: str | None, dt
         model.tie_weights()
         tied = {k for k, v in model.state_dict().items() if k in missing and not v.is_meta}
         missing = [k for k in missing if k not in tied or not _tied_to_loaded(model, k, state)]
+    heads = [k for k in missing if _OPTIONAL_MISSING.search(k)]
+    if heads:
+        log.warning("%s: the checkpoint has no %s; they keep their initial values (hidden states do not use them)",
+                    source, ", ".join(heads))
+        missing = [k for k in missing if k not in heads]
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise RuntimeError(f"{source}: the checkpoint lacks weights of {cls.__name__}: {shown}")
