@@ -16,6 +16,8 @@ EXTRAS      ?= extract,dist,dev
 # it in a second environment (the newest comes with the main install).
 TF_OLDEST   ?= transformers==4.57.6
 VENV_OLDEST ?= .venv-tf4
+# The models' own code from PyPI, for the family tests (installed with --no-deps).
+REALCODE    ?= tests/requirements-realcode.txt
 COMPAT_TESTS ?= tests/test_extract_core.py tests/test_extract_families_*.py tests/test_family_*.py tests/test_compat.py
 
 BENCHMARK   ?= geneb-mini
@@ -45,11 +47,12 @@ all: $(STAMP) ## install, then embed -> probe -> analyze -> report on the built-
 	$(MAKE) --no-print-directory embed probe analyze report
 	@echo "Leaderboard: $(REPORT)"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(REALCODE)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
+	$(if $(findstring dev,$(EXTRAS)),$(BIN)/python -m pip install -q --no-deps --no-warn-conflicts -r $(REALCODE))
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv with geneb, torch (TORCH_SPEC) and the extras (EXTRAS)
@@ -73,11 +76,12 @@ report: $(STAMP) ## the static HTML leaderboard -> REPORT
 test: $(STAMP) ## run the fast test suite (what CI runs)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-$(VENV_OLDEST)/.installed: pyproject.toml
+$(VENV_OLDEST)/.installed: pyproject.toml $(REALCODE)
 	test -x $(VENV_OLDEST)/bin/python || $(PYTHON) -m venv $(VENV_OLDEST)
 	$(VENV_OLDEST)/bin/python -m pip install -q --upgrade pip
 	$(VENV_OLDEST)/bin/python -m pip install -q "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(VENV_OLDEST)/bin/python -m pip install -q -e ".[extract,dev]" "$(TF_OLDEST)"
+	$(VENV_OLDEST)/bin/python -m pip install -q --no-deps --no-warn-conflicts -r $(REALCODE)
 	touch $(VENV_OLDEST)/.installed
 
 install-oldest: $(VENV_OLDEST)/.installed ## a second venv with the oldest supported transformers (TF_OLDEST)
