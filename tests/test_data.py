@@ -60,6 +60,7 @@ def test_content_hash_changes_with_content(tmp_path):
         (GOOD + [("ACGT", 0, "valid")], r"line 6: unknown or missing split 'valid'"),
         (GOOD + [("ACGT", "pos", "train")], r"line 6: label 'pos' is not an integer"),
         (GOOD + [("ACGT", "1.5", "train")], r"line 6: label '1.5' is not an integer"),
+        (GOOD + [("ACGT", "1.0", "train")], r"line 6: label '1.0' is not an integer"),  # as int() in the harness
         (GOOD + [("ACGT", 7, "test")], r"label\(s\) \[7\] appear in test but not in train"),
         ([("ACGT", 0, "train"), ("ACGT", 0, "train"), ("ACGT", 0, "test")], "single class in train"),
         ([("ACGT", 0, "train"), ("ACGT", 1, "train")], "has no 'test' rows"),
@@ -70,6 +71,25 @@ def test_bad_input_names_file_and_record(tmp_path, rows, message):
     with pytest.raises(TaskDataError, match=message) as exc:
         read_flat_file(f)
     assert "bad.csv" in str(exc.value)
+
+
+def test_byte_order_mark_and_megabase_sequences_are_read(tmp_path):
+    long = "ACGT" * 300_000  # 1.2 Mb in one CSV field (GENEB has 1 Mb-context models)
+    f = tmp_path / "bom.csv"
+    f.write_bytes(b"\xef\xbb\xbf" + f"text,label,split\n{long},0,train\nACGT,1,train\nGG,0,test\n".encode())
+    t = read_flat_file(f)
+    assert t.train.sequences[0] == long and t.train.labels.tolist() == [0, 1]
+
+
+def test_truncated_gzip_names_the_file_and_check_goes_on(tmp_path, capsys):
+    good = write_flat(tmp_path / "good.csv", GOOD)
+    raw = gzip.compress(good.read_bytes() * 50)
+    (tmp_path / "cut.csv.gz").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(TaskDataError, match=r"cut\.csv\.gz: cannot read it \(truncated or corrupt compressed file"):
+        read_flat_file(tmp_path / "cut.csv.gz")
+    assert main(["data", "check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL cut: " in out and "ok   good:" in out and "1 of 2 tasks valid" in out
 
 
 def test_missing_columns(tmp_path):

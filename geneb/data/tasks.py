@@ -13,6 +13,7 @@ import csv
 import gzip
 import hashlib
 import io
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,13 +49,30 @@ class TaskData:
         return self.train if name == "train" else self.test
 
 
+# GENEB includes 131 kb and 1 Mb context models: a sequence is one CSV field of any length.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
 def _open_text(path: Path) -> io.TextIOBase:
+    # utf-8-sig: a byte-order mark (as spreadsheet exports write) is not part of the header
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
 
 
 def _read_rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """Rows with their line numbers; an unreadable file (truncated or corrupt gzip, bad
+    UTF-8, malformed CSV) is a `TaskDataError` naming the file."""
+    try:
+        return _read_rows_unchecked(path, required)
+    except TaskDataError:
+        raise
+    except (EOFError, OSError, gzip.BadGzipFile, UnicodeDecodeError, csv.Error) as exc:
+        kind = "truncated or corrupt compressed file" if isinstance(exc, EOFError | gzip.BadGzipFile) else type(exc).__name__
+        raise TaskDataError(f"{path}: cannot read it ({kind}: {exc})") from exc
+
+
+def _read_rows_unchecked(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
     with _open_text(path) as fh:
         reader = csv.DictReader(fh)
         cols = reader.fieldnames or []

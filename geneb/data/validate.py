@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+
+_INT = re.compile(r"^[+-]?[0-9]+$")
 
 # IUPAC ambiguity codes become N; U (RNA) becomes T; everything is upper-cased.
 _AMBIGUOUS = "RYSWKMBDHVN"
@@ -31,14 +35,12 @@ def normalize_sequence(seq: str, where: str) -> str:
 
 
 def parse_label(raw: str, where: str) -> int:
-    text = str(raw).strip()
-    try:
-        value = float(text)
-    except ValueError:
-        raise TaskDataError(f"{where}: label {raw!r} is not an integer") from None
-    if not value.is_integer():
+    """An integer written as one (`1`, not `1.0`): the official harness reads labels with
+    `int(...)`, which refuses anything else."""
+    text = str(raw).strip() if raw is not None else ""
+    if not _INT.match(text):
         raise TaskDataError(f"{where}: label {raw!r} is not an integer")
-    return int(value)
+    return int(text)
 
 
 def check_labels(task_id: str, source: str, y_train: np.ndarray, y_test: np.ndarray) -> None:
