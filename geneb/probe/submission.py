@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -171,16 +169,14 @@ def build_submission(table: pl.DataFrame, model: str, *, meta: Mapping[str, Any]
 
 
 def _atomic_json(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
+    from .._atomic import atomic_write
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w") as fh:
             json.dump(obj, fh, indent=1, allow_nan=False)
             fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_write(path, write)
 
 
 def export_submission(results: str | Path | pl.DataFrame, out_dir: str | Path,

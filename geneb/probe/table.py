@@ -4,8 +4,6 @@ so a reader never sees a half-written table and a failed run leaves the old one.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -110,15 +108,9 @@ def merge(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
 
 
 def _atomic_parquet(df: pl.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        df.write_parquet(tmp, compression="zstd", statistics=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from .._atomic import atomic_write
+
+    atomic_write(path, lambda tmp: df.write_parquet(tmp, compression="zstd", statistics=True))
 
 
 def write_results(out: str | Path, results: pl.DataFrame, preds: pl.DataFrame) -> None:
