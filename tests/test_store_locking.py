@@ -146,3 +146,23 @@ def test_lease_lock_on_fsspec_store(monkeypatch):
         time.sleep(0.01)
         w.write_block("train", 0, np.ones((8, 4), np.float32))
         assert json.loads(st._kv.get(key))["expires"] > before
+
+
+def test_embed_exits_with_its_locked_code_when_a_pair_is_held(tmp_path, capsys):
+    """`embed && probe` must not go on over a pair another writer is still writing."""
+    from geneb.catalog import get_benchmark
+    from geneb.cli import main
+    from geneb.cli.embed_cmd import EXIT_LOCKED
+    from geneb.store.lock import PairLock
+
+    task = get_benchmark("geneb-mini").task_ids[0]
+    store = tmp_path / "s.zarr"
+    st = open_store(store, mode="a")
+    held = PairLock(st._kv, "kmer-3", task).acquire()
+    try:
+        rc = main(["embed", "--models", "kmer-3", "--tasks", task, "--store", str(store), "--no-progress"])
+    finally:
+        held.release()
+    assert rc == EXIT_LOCKED == 3
+    assert f"1 pair(s) locked by another writer, not finished by this run: kmer-3 x {task}" in capsys.readouterr().err
+    assert main(["embed", "--models", "kmer-3", "--tasks", task, "--store", str(store), "--no-progress"]) == 0

@@ -7,6 +7,9 @@ import os
 from typing import Any
 
 DEFAULT_STORE = os.environ.get("GENEB_STORE", "stores/default.zarr")
+#: Exit code when every other pair finished but some were being written by another process
+#: (their lock was held): rerun later, or wait, before probing.
+EXIT_LOCKED = 3
 
 
 def register(sub) -> None:
@@ -14,7 +17,9 @@ def register(sub) -> None:
         "embed",
         help="embed tasks with models into a Zarr store (resumable; skips finished pairs)",
         description="Embed every (model, task) pair into STORE. Finished pairs with the same "
-        "cache key are skipped, interrupted ones resume at the first unfinished block.",
+        "cache key are skipped, interrupted ones resume at the first unfinished block. Exit codes: "
+        f"0 all pairs complete, 2 error, {EXIT_LOCKED} some pairs were locked by another writer "
+        "(not finished by this run).",
     )
     g = p.add_argument_group("what to embed")
     g.add_argument("--models", action="append", default=[], metavar="IDS",
@@ -151,6 +156,13 @@ def _run(args: argparse.Namespace) -> int:
             for p in summary.pairs]
     print_table(rows, ["model", "task", "status", "rows", "seconds", "seq/s", "tok/s"])
     print(summary)
+    locked = [f"{p.model} x {p.task}" for p in summary.pairs if p.status == "locked"]
+    if locked:
+        import sys
+
+        print(f"geneb embed: {len(locked)} pair(s) locked by another writer, not finished by this run: "
+              + ", ".join(locked), file=sys.stderr)
+        return EXIT_LOCKED
     return 0
 
 
