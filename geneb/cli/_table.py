@@ -31,8 +31,14 @@ def _fmt(v: Any) -> str:
         return ""
     if isinstance(v, bool):
         return "yes" if v else "no"
-    if isinstance(v, float):
-        return f"{v:.4g}"
+    if isinstance(v, float):  # plain notation: 30,920.0 not 3.092e+04; 4 significant digits below 1
+        if v != v or v in (float("inf"), float("-inf")):
+            return str(v)
+        if abs(v) >= 1000:
+            return f"{v:,.0f}"
+        if abs(v) >= 1 or v == 0:
+            return f"{v:.4g}"
+        return f"{v:.4f}".rstrip("0").rstrip(".") if abs(v) >= 1e-4 else f"{v:.2e}"
     if isinstance(v, int) and abs(v) >= 1_000_000:
         return f"{v / 1e6:,.1f}M"
     return str(v)

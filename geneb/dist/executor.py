@@ -68,9 +68,9 @@ def run_units(
 
 
 def _progress_bar(total: int, desc: str, enabled: bool) -> Any:
-    from tqdm.auto import tqdm
+    from .._progress import progress_bar
 
-    return tqdm(total=total, desc=desc, unit="unit", disable=not enabled, dynamic_ncols=True)
+    return progress_bar(total, desc, "unit", enabled)
 
 
 def _failed(unit: Unit, exc: BaseException, attempts: int) -> UnitResult:

@@ -437,9 +437,9 @@ def _device_name(device: str) -> str:
 
 
 def _progress_bar(total: int, desc: str, enabled: bool) -> Any:
-    from tqdm.auto import tqdm
+    from .._progress import progress_bar
 
-    return tqdm(total=total, desc=desc, unit="seq", disable=not enabled, leave=False, dynamic_ncols=True)
+    return progress_bar(total, desc, "seq", enabled, leave=False)
 
 
 # -- public entry points ----------------------------------------------------------------------

@@ -231,7 +231,7 @@ def run_probes(
     with a warning (listed in ``report``). An invalid pair (e.g. NaN embeddings) writes
     nothing; the other units still run and are saved (each unit's rows are written whole
     or not at all), then ProbeError is raised naming every failed pair."""
-    from tqdm.auto import tqdm
+    from .._progress import progress_bar
 
     t0 = time.perf_counter()
     report = report if report is not None else GridReport()
@@ -244,8 +244,7 @@ def run_probes(
         report.seconds = time.perf_counter() - t0
         return writer.table
 
-    bar = tqdm(total=sum(len(u.regimes) for u in units), desc=f"probe {protocol} [{backend}]",
-               unit="cell", disable=not progress)
+    bar = progress_bar(sum(len(u.regimes) for u in units), f"probe {protocol} [{backend}]", "cell", progress)
 
     def finished(unit: Unit, rows: list[dict[str, Any]] | BaseException) -> None:
         bar.update(len(unit.regimes))

@@ -40,12 +40,9 @@ def verify_store(store: Store, model: str | None = None, task: str | None = None
     problems: list[Problem] = []
     models = [model] if model is not None else store.models()
     pairs = [(m, t) for m in models for t in ([task] if task is not None else store.tasks(m))]
-    it = pairs
-    if progress:
-        from tqdm.auto import tqdm
+    from .._progress import progress_iter
 
-        it = tqdm(pairs, desc="verify", unit="pair")
-    for m, t in it:
+    for m, t in progress_iter(pairs, "verify", "pair", progress):
         problems += verify_pair(store, m, t)
     return problems
 
