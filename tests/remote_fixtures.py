@@ -69,6 +69,9 @@ def checkpoint(name: str, dest: Path, *, save_from: str = "AutoModel", weights_f
     cfg_path.write_text(json.dumps(cfg, indent=2))
     cls = remote_class(dest, save_from)
     conf = AutoConfig.from_pretrained(str(dest), trust_remote_code=True)
+    from geneb.extract.compat.loading import config_defaults
+
+    config_defaults(conf)  # 4.x config attributes remote __init__s read (absent on transformers 5)
     torch.manual_seed(seed)
     with torch.device("cpu"):
         model = cls(conf)

@@ -17,7 +17,7 @@ from ._files import CatalogError, data_path, read_csv, read_mapping_file, read_t
 #: Adapter families (one module each under geneb/extract/adapters).
 FAMILIES: frozenset[str] = frozenset(
     {
-        "hf-encoder",  # BERT-like encoders through AutoModel (GENA-LM, GROVER, user BERTs)
+        "hf-encoder",  # BERT-like encoders through AutoModel (GROVER, user BERTs)
         "hf-causal-lm",  # GPT-2, Llama, Mistral, OLMo decoders through AutoModel
         "hf-auto",  # a local HF directory whose family is detected from config.json
         "nucleotide-transformer",  # ESM-based NT v1/v2, Agro-NT
@@ -25,6 +25,8 @@ FAMILIES: frozenset[str] = frozenset(
         "hyenadna",
         "caduceus",
         "mutbert",
+        "gena-lm",  # AIRI's pre-layer-norm BERT remote code
+        "omni-dna",  # OLMo through ai2-olmo's hf_olmo wrapper
         "lucaone",
         "generator",  # GENERator: right-trim to a multiple of 6, BOS
         "evo",

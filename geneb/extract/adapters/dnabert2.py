@@ -1,21 +1,27 @@
 """DNABERT-2 and DNABERT-S (zhihan1996/*): MosaicBERT remote code (`bert_layers.py`).
 
-Loading quirks handled here, each one a known way this model fails on current stacks:
+Checked against the real remote files (hub repository zhihan1996/DNABERT-2-117M, read in
+its GitHub copy ashal-ali/CS224N_DNABERT2 @ d064dec) on transformers 4.57 and 5.x. The
+compatibility differences (geneb/extract/compat) this family applies:
 
-* The remote `BertModel` declares transformers' own `BertConfig` as its config class while
-  `auto_map` builds the remote one, so the Auto classes refuse the pair. We resolve the
-  class from `auto_map` (pinned revision, trust_remote_code) and call its `from_pretrained`.
-* Its `flash_attn_triton.py` imports `triton` at top level; transformers refuses remote
-  code whose imports are missing even though `bert_layers.py` guards that import. When
-  triton is absent we hide it from that check for the duration of the load only.
-* The triton kernel needs CUDA and breaks on newer triton (`tl.dot(trans_b=...)`).
-  `bert_layers.py` has a plain-attention path taken when `flash_attn_qkvpacked_func is
-  None`: on CPU we take it from the start; on CUDA we try triton and fall back to plain
-  attention (with a warning) the first time it fails.
-* transformers 5 builds models under a meta-device context; the non-persistent ALiBi
-  buffer (not in the checkpoint) then comes back as uninitialised memory or still on
-  meta, silently corrupting every sequence shorter than `alibi_starting_size`. We always
-  rebuild it on the real device after loading.
+* `class-from-auto-map`: the remote `BertModel` declares transformers' own `BertConfig` as
+  its config class while `auto_map` builds the remote one, so the Auto classes refuse the
+  pair; the class comes from `auto_map["AutoModel"]` (pinned revision, trust_remote_code).
+* `build-outside-meta`: `BertEncoder.__init__` calls `rebuild_alibi_tensor`, where
+  `torch.Tensor(list)` stays on the CPU while `torch.arange` lands on transformers 5's meta
+  device ("Tensor on device meta is not on the expected device cpu!"); `self.alibi` is a
+  plain attribute, not a buffer. The model is built from its config on the CPU and its
+  state dict loaded; the real forward moves or rebuilds `alibi` to the input's device and
+  length itself.
+* `config-4x-defaults`: `BertModel.__init__` / `BertForMaskedLM.__init__` read
+  `config.is_decoder`, which transformers 5 configs no longer define.
+
+Its `flash_attn_triton.py` imports `triton` at top level; transformers refuses remote code
+whose imports are missing even though `bert_layers.py` guards that import, so triton is
+hidden from that check while loading when it is absent. The triton kernel needs CUDA and
+breaks on newer triton (`tl.dot(trans_b=...)`): on CPU the plain-attention path
+(`flash_attn_qkvpacked_func = None`) is taken from the start; on CUDA triton is tried and
+geneb falls back to plain attention (with a warning) the first time it fails.
 
 DNABERT-S needs the same remote code: the reference extractor omitted trust_remote_code
 (so it loaded a plain BERT without ALiBi); we refuse to load this family without it.
@@ -79,6 +85,7 @@ def repad(states: Any, mask: Any) -> Any:
 
 class DNABERT2Adapter(HFAdapter):
     family = "dnabert2"
+    differences = ("class-from-auto-map", "build-outside-meta", "config-4x-defaults")
 
     def __init__(self, spec, options, device):
         super().__init__(spec, options, device)
@@ -93,8 +100,7 @@ class DNABERT2Adapter(HFAdapter):
             return super()._load_tokenizer()
 
     def _load_model(self) -> Any:
-        from transformers import AutoConfig
-        from transformers.dynamic_module_utils import get_class_from_dynamic_module
+        from ..compat import remote
 
         sid = self.spec.model_id
         if not self.spec.trust_remote_code:
@@ -102,43 +108,17 @@ class DNABERT2Adapter(HFAdapter):
                 f"model {sid!r}: family 'dnabert2' runs MosaicBERT remote code; set trust_remote_code = true "
                 "(without it transformers builds a plain BERT that ignores ALiBi and gives wrong vectors)"
             )
-        kw = self._hub_kwargs()
         with without_triton_import_check():
-            config = AutoConfig.from_pretrained(self.spec.weights, **kw)
-            ref = (getattr(config, "auto_map", None) or {}).get("AutoModel")
-            if not ref:
-                raise ExtractError(f"model {sid!r}: config.json of {self.spec.weights!r} has no auto_map.AutoModel entry")
-            cls = get_class_from_dynamic_module(ref, self.spec.weights, revision=kw.get("revision"))
-            self._remote = sys.modules[cls.__module__]
-            if getattr(config, "pad_token_id", None) is None:
-                config.pad_token_id = 0
-            if not self.device.startswith("cuda"):
-                self._disable_flash("triton kernels need CUDA")
-            model = cls.from_pretrained(
-                self.spec.weights, config=config, dtype=self._weight_dtype(),
-                **({"revision": kw["revision"]} if "revision" in kw else {}),
-            )
-        return model
-
-    def load(self) -> None:
-        super().load()
-        self._repair_meta_buffers()
-
-    def _repair_meta_buffers(self) -> None:
-        """Rebuild every ALiBi buffer (never trust its loaded contents); refuse other
-        buffers left on the meta device."""
-        import torch
-
-        dev = torch.device(self.device)
-        default = int(getattr(self.model.config, "alibi_starting_size", 512))
-        for name, mod in self.model.named_modules():
-            if hasattr(mod, "rebuild_alibi_tensor") and hasattr(mod, "alibi"):
-                mod.rebuild_alibi_tensor(size=int(getattr(mod, "_current_alibi_size", 0) or default), device=dev)
-            for bname, buf in mod.named_buffers(recurse=False):
-                if buf.is_meta:
-                    raise ExtractError(
-                        f"model {self.spec.model_id!r}: buffer {name}.{bname} was left uninitialised (meta device) by loading"
-                    )
+            try:
+                built = remote.load_remote(self.spec.weights, revision=self._hub_kwargs().get("revision"),
+                                           hub_kwargs=self._hub_kwargs(), keys=("AutoModel",),
+                                           differences=type(self).differences, dtype=self._weight_dtype())
+            except LookupError as exc:
+                raise ExtractError(f"model {sid!r}: {exc}") from None
+        self._remote = sys.modules[built.cls.__module__]
+        if not self.device.startswith("cuda"):
+            self._disable_flash("triton kernels need CUDA")
+        return built.model
 
     def _flash_active(self) -> bool:
         return self._remote is not None and getattr(self._remote, FLASH_GLOBAL, None) is not None

@@ -74,7 +74,7 @@ def register(d: Difference) -> Difference:
 
 
 def _load_all() -> None:
-    from . import helpers, loading, tokenizers  # noqa: F401 - they register their differences
+    from . import helpers, loading, remote, tokenizers  # noqa: F401 - they register their differences
 
 
 def difference(name: str) -> Difference:

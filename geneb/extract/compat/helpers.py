@@ -2,8 +2,8 @@
 
 Restored only while a remote module is imported (`restored_helpers()`): the remote module
 binds the names it imports, and transformers itself is left as it was afterwards. Methods
-that remote code calls on the model at run time (`get_head_mask`) are added to the remote
-class only, never to `PreTrainedModel`.
+that remote code calls on the model at run time (`get_head_mask`,
+`get_extended_attention_mask`) are added to the remote class only, never to `PreTrainedModel`.
 """
 
 from __future__ import annotations
@@ -38,6 +38,18 @@ ADD_HEAD_MASK = register(Difference(
     construct="`self.get_head_mask(head_mask, n_layers)` in the remote forward (removed from PreTrainedModel in transformers 5)",
     transformers=">=5.0.0.dev0",
     why="the forward raises AttributeError; with head_mask=None the method returns [None] * n_layers",
+))
+
+ADD_EXTENDED_MASK = register(Difference(
+    name="add-get-extended-attention-mask",
+    stage="load",
+    upstream=("InstaDeepAI/nucleotide-transformer-v2-* modeling_esm.py (hub commit 81b29e57 of the 50m repo); "
+              "AIRI-Institute/GENA_LM src/gena_lm/modeling_bert.py @ 8c441a4"),
+    construct=("`self.get_extended_attention_mask(attention_mask, input_shape)` in the remote `*Model.forward` "
+               "(ModuleUtilsMixin method, no longer on PreTrainedModel in transformers 5.2x)"),
+    transformers=">=5.0.0.dev0",  # added only where missing: a no-op on the 5.x that still have it
+    why=("the forward raises AttributeError; the 4.x encoder semantics are restored on the remote base "
+         "class: a (B, T) or (B, T, T) mask becomes (1 - mask) * finfo(model dtype).min"),
 ))
 
 
@@ -104,10 +116,41 @@ def _get_head_mask(self: Any, head_mask: Any, num_hidden_layers: int, is_attenti
     return head_mask
 
 
-def add_missing_methods(cls: type) -> list[str]:
-    """Give a remote model class the 4.x methods its forward calls; returns what was added."""
+def _get_extended_attention_mask(self: Any, attention_mask: Any, input_shape: Any, device: Any = None,
+                                 dtype: Any = None) -> Any:
+    """transformers 4.x `ModuleUtilsMixin.get_extended_attention_mask`, encoder case."""
+    import torch
+
+    if dtype is None:
+        dtype = self.dtype
+    if getattr(self.config, "is_decoder", False):
+        raise NotImplementedError("get_extended_attention_mask: only the encoder case is restored (config.is_decoder is set)")
+    if attention_mask.dim() == 3:
+        extended = attention_mask[:, None, :, :]
+    elif attention_mask.dim() == 2:
+        extended = attention_mask[:, None, None, :]
+    else:
+        raise ValueError(f"Wrong shape for input_ids (shape {input_shape}) or attention_mask (shape {attention_mask.shape})")
+    extended = extended.to(dtype=dtype)
+    return (1.0 - extended) * torch.finfo(dtype).min
+
+
+#: difference name -> (method name, 4.x implementation)
+_METHODS = {
+    ADD_HEAD_MASK.name: ("get_head_mask", _get_head_mask),
+    ADD_EXTENDED_MASK.name: ("get_extended_attention_mask", _get_extended_attention_mask),
+}
+
+
+def add_missing_methods(cls: type, differences: tuple[str, ...] = (ADD_HEAD_MASK.name,)) -> list[str]:
+    """Give a remote model class the 4.x methods its forward calls (those of `differences`
+    it lacks); returns the method names added."""
     added = []
-    if not hasattr(cls, "get_head_mask"):
-        cls.get_head_mask = _get_head_mask  # type: ignore[attr-defined]
-        added.append("get_head_mask")
+    for name in differences:
+        if name not in _METHODS:
+            continue
+        method, impl = _METHODS[name]
+        if not hasattr(cls, method):
+            setattr(cls, method, impl)
+            added.append(method)
     return added

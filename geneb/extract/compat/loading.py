@@ -55,9 +55,23 @@ CONFIG_DEFAULTS = register(Difference(
     name="config-4x-defaults",
     stage="load",
     upstream="InstaDeepAI/nucleotide-transformer-v2-* modeling_esm.py; AIRI-Institute/GENA_LM modeling_bert.py",
-    construct="`config.is_decoder`, `config.add_cross_attention`, `config.pruned_heads` read in `__init__`/forward",
+    construct=("`config.is_decoder`, `config.add_cross_attention`, `config.pruned_heads`, `config.pad_token_id` "
+               "read in `__init__`/forward (DNABERT-2 bert_layers.py reads is_decoder and pad_token_id)"),
     transformers=">=5.0.0.dev0",
     why="transformers 5's PretrainedConfig no longer defines them; 4.x defaulted them to False/False/{}",
+))
+
+DEFER_INIT_WEIGHTS = register(Difference(
+    name="defer-init-weights-to-post-init",
+    stage="load",
+    upstream="InstaDeepAI/nucleotide-transformer-v2-* modeling_esm.py (hub commit 81b29e57 of the 50m repo)",
+    construct=("`self.init_weights()` ends `EsmForMaskedLM.__init__` (4.x idiom, no `post_init()`); "
+               "transformers 5's `init_weights` ties through `self.all_tied_weights_keys`, which only "
+               "`post_init` sets"),
+    transformers=">=5.0.0.dev0",
+    why=("construction raises AttributeError; the call is skipped while the class is constructed and "
+         "`post_init` (which runs `init_weights` itself) follows, as build-outside-meta does for any "
+         "class whose __init__ never called it"),
 ))
 
 #: Attributes every transformers 4.x config had, with their 4.x defaults.
@@ -68,6 +82,9 @@ CONFIG_4X_DEFAULTS: dict[str, Any] = {
     "tie_word_embeddings": True,
     "chunk_size_feed_forward": 0,
     "torchscript": False,
+    "pad_token_id": None,
+    "bos_token_id": None,
+    "eos_token_id": None,
 }
 
 
@@ -193,10 +210,43 @@ def _count_post_init(cls: type) -> Iterator[list[int]]:
         cls.post_init = orig  # type: ignore[method-assign]
 
 
-def build_and_load(cls: type, config: Any, source: str, revision: str | None, dtype: Any = None) -> Any:
+def remote_base(cls: type) -> type:
+    """The base-most class of `cls`'s own module in its MRO (`EsmPreTrainedModel`,
+    `BertPreTrainedModel`): methods the remote forward calls go there, so the sibling
+    classes (`EsmModel` next to `EsmForMaskedLM`) have them too."""
+    own = [k for k in cls.__mro__ if k.__module__ == cls.__module__]
+    return own[-1] if own else cls
+
+
+@contextlib.contextmanager
+def deferred_init_weights(cls: type) -> Iterator[None]:
+    """While building `cls`: its `init_weights()` is a no-op until `post_init` has set
+    `all_tied_weights_keys` (then it runs as usual, as `post_init` calls it)."""
+    had_own = "init_weights" in cls.__dict__
+    orig = cls.init_weights
+
+    def init_weights(self: Any) -> Any:
+        if "all_tied_weights_keys" not in self.__dict__:
+            return None
+        return orig(self)
+
+    cls.init_weights = init_weights  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        if had_own:
+            cls.init_weights = orig  # type: ignore[method-assign]
+        else:
+            del cls.init_weights
+
+
+def build_and_load(cls: type, config: Any, source: str, revision: str | None, dtype: Any = None,
+                   optional_missing: Sequence[str] = ()) -> Any:
     """`cls(config)` on the CPU outside any meta-device context, `post_init` if its
     `__init__` skipped it, then the checkpoint's weights. Raises `RuntimeError` naming
-    missing weights; unexpected ones (heads the class does not have) are logged."""
+    missing weights, except those matching a regex of `optional_missing` or the class's
+    `_keys_to_ignore_on_load_missing` (weights no hidden state reads, which
+    `from_pretrained` would leave initialised too); unexpected ones are logged."""
     import torch
 
     # Weights are initialised as usual (not skipped): a head the checkpoint lacks (a pooler)
@@ -212,8 +262,12 @@ def build_and_load(cls: type, config: Any, source: str, revision: str | None, dt
     if strip or add:
         state = {add + (k[len(strip):] if strip and k.startswith(strip) else k): v for k, v in state.items()}
     result = model.load_state_dict(state, strict=False)
-    missing = [k for k in result.missing_keys
-               if not _ignored(k, getattr(model, "_keys_to_ignore_on_load_missing", None))]
+    ignore = [*(getattr(model, "_keys_to_ignore_on_load_missing", None) or ()), *optional_missing]
+    skipped = [k for k in result.missing_keys if _ignored(k, ignore)]
+    if skipped:
+        log.info("%s: %d weights not in the checkpoint and not used for hidden states (e.g. %s)",
+                 source, len(skipped), skipped[0])
+    missing = [k for k in result.missing_keys if not _ignored(k, ignore)]
     if missing and getattr(config, "tie_word_embeddings", False):
         model.tie_weights()
         tied = {k for k, v in model.state_dict().items() if k in missing and not v.is_meta}
