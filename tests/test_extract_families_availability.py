@@ -112,6 +112,22 @@ def test_code_checkout_is_required_and_named(monkeypatch, tmp_path):
     assert fc.code_dir(spec) == tmp_path.resolve()
 
 
+def test_space_names_the_packages_its_checkout_imports(monkeypatch, tmp_path):
+    """model/modeling_space.py and model/modules.py (ZhuJiwei111/SPACE @ 323d89c) import
+    wandb and pandas, model/data.py polars and pyfaidx: a missing one is named with the extra."""
+    from geneb.extract.adapters.base import missing_modules
+    from geneb.extract.adapters.space import SpaceAdapter
+
+    spec = next(m for m in geneb_models() if m.model_id == "space")
+    monkeypatch.setenv("GENEB_CODE_SPACE", str(tmp_path))
+    assert {"wandb", "pandas", "polars", "pyfaidx", "einops"} <= set(SpaceAdapter.requires)
+    lacking = missing_modules(SpaceAdapter.requires)
+    if not lacking:
+        pytest.skip("every package of the space extra is installed here")
+    ok, why = SpaceAdapter.check_available(spec)
+    assert not ok and "geneb[space]" in why and all(m in why for m in lacking)
+
+
 def test_checks_load_nothing_for_non_hub_models():
     """check_available must not load weights: for local-weight families it touches only the
     filesystem, so neither torch nor transformers gets imported (fresh interpreter)."""

@@ -25,8 +25,10 @@ REPO = "https://github.com/ZhuJiwei111/SPACE"
 
 class SpaceAdapter(EnformerAdapter):
     family = "space"
-    requires = ("torch", "transformers", "einops")
-    extra = "extract"
+    #: what the authors' checkout imports at module level (model/modeling_space.py,
+    #: model/modules.py, model/data.py @ 323d89c): wandb, pandas, polars and pyfaidx too
+    requires = ("torch", "transformers", "einops", "pandas", "polars", "pyfaidx", "wandb")
+    extra = "space"
 
     @property
     def use_tf_gamma(self) -> bool:  # taken from the checkpoint's own config
@@ -38,12 +40,10 @@ class SpaceAdapter(EnformerAdapter):
 
     @classmethod
     def check_available(cls, spec) -> tuple[bool, str]:
-        ok, why = super().check_available(spec)
-        if not ok:
-            return ok, why
+        # the checkout first: without it nothing else matters (and it names the repository)
         if code_dir(spec) is None:
             return False, code_hint(spec, REPO, "model.modeling_space")
-        return ok, why
+        return super().check_available(spec)
 
     @classmethod
     def ensure_available(cls, spec) -> None:

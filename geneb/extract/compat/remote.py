@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import active
-from .helpers import ADD_EXTENDED_MASK, ADD_HEAD_MASK, RESTORE_HELPERS, add_missing_methods, restored_helpers
+from .helpers import (
+    ADD_EXTENDED_MASK,
+    ADD_HEAD_MASK,
+    RESTORE_HELPERS,
+    add_missing_methods,
+    restored_helpers,
+)
 from .loading import (
     AUTO_MAP_CLASS,
     BUILD_OUTSIDE_META,
