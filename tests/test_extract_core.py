@@ -201,7 +201,7 @@ def test_every_option_changes_the_cache_key(data_dir):
     variants = [ExtractOptions(), ExtractOptions(layer=1), ExtractOptions(pooling="cls"),
                 ExtractOptions(max_length=100), ExtractOptions(window=50),
                 ExtractOptions(window=50, stride=25), ExtractOptions(reverse_complement=True),
-                ExtractOptions(dtype="float32"), ExtractOptions(compute_dtype="bfloat16")]
+                ExtractOptions(dtype="float16"), ExtractOptions(compute_dtype="bfloat16")]
     hashes = {cache_key_hash(build_cache_key(spec, make_adapter(spec, o), "small", task.content_hash))
               for o in variants}
     assert len(hashes) == len(variants)
@@ -330,14 +330,14 @@ def test_same_pair_under_another_cache_key_is_refused(data_dir, tmp_path):
     before = open_store(store).X("kmer-3", "small", "train")
     with pytest.raises(CacheKeyMismatch, match="dtype"):
         embed(["kmer-3"], ["small"], store, data_dir=data_dir, progress=False,
-              options=ExtractOptions(dtype="float32"))
+              options=ExtractOptions(dtype="float16"))
     st = open_store(store)
     assert st.status("kmer-3", "small") == "complete"
     assert st.X("kmer-3", "small", "train").tobytes() == before.tobytes()
     s = embed(["kmer-3"], ["small"], store, data_dir=data_dir, progress=False, overwrite=True,
-              options=ExtractOptions(dtype="float32"))
+              options=ExtractOptions(dtype="float16"))
     assert s.pairs[0].status == "embedded"
-    assert open_store(store).cache_key("kmer-3", "small")["dtype"] == "float32"
+    assert open_store(store).cache_key("kmer-3", "small")["dtype"] == "float16"
 
 
 def test_embed_pair_is_self_contained(data_dir, tmp_path):
@@ -358,7 +358,7 @@ def test_cli_embed_and_errors(data_dir, tmp_path, capsys):
     assert main(["embed", "--models", "nope", "--data", str(data_dir), "--store", store]) == 2
     assert "unknown model id 'nope'" in capsys.readouterr().err
     assert main(["embed", "--models", "kmer-3", "--data", str(data_dir), "--tasks", "small",
-                 "--store", store, "--dtype", "float32", "--no-progress"]) == 2
+                 "--store", store, "--dtype", "float16", "--no-progress"]) == 2
     assert "under another cache key (dtype" in capsys.readouterr().err
 
 
@@ -413,3 +413,25 @@ def test_tasks_beyond_the_memory_budget_are_reread_not_held(data_dir, tmp_path, 
     for m in ("kmer-3", "kmer-4"):
         for t in ("eq", "small"):
             np.testing.assert_array_equal(a.X(m, t, "test"), b.X(m, t, "test"))
+
+
+def test_default_storage_is_the_computed_float32_bit_for_bit(data_dir, tmp_path):
+    """geneb-v1 is exact by default: what the probe reads is what the model computed (k-mer
+    vectors are batch-independent, so the comparison can be bitwise)."""
+    assert ExtractOptions().dtype == "float32"
+    spec = get_model("kmer-4")
+    task = load_task("eq", data_dir)
+    store = tmp_path / "s.zarr"
+    embed([spec], ["eq"], store, data_dir=data_dir, device="cpu", progress=False, block_rows=16)
+    st = open_store(store)
+    mid = store_model_id(spec)
+    assert not np.array_equal(st.X(mid, "eq", "train"), st.X(mid, "eq", "train").astype(np.float16))
+    assert st.cache_key(mid, "eq")["dtype"] == "float32"
+    adapter = make_adapter(spec)
+    adapter.load()
+    for split in ("train", "test"):
+        seqs = task.split(split).sequences
+        direct = np.concatenate([np.asarray(adapter.embed([adapter.prepare(s)]), dtype=np.float32) for s in seqs])
+        X = st.X(mid, "eq", split)
+        assert X.dtype == np.float32
+        np.testing.assert_array_equal(X, direct)

@@ -271,7 +271,7 @@ class Store:
         n_rows: dict[str, int],
         dim: int,
         labels: dict[str, Any],
-        dtype: str = "float16",
+        dtype: str | None = None,
         overwrite: bool = False,
         lock_timeout: float = 0.0,
         compressor: str = "blosc-lz4",
@@ -279,8 +279,8 @@ class Store:
     ) -> Writer:
         """Open (create or resume) the writer of one (model, task) pair and take its lock.
 
-        ``n_rows`` and ``labels`` are per split; ``dtype`` is the storage dtype (must
-        equal ``cache_key["dtype"]``). Raises :class:`CacheKeyMismatch` when the pair
+        ``n_rows`` and ``labels`` are per split; ``dtype`` is the storage dtype (default:
+        ``cache_key["dtype"]``, which it must equal). Raises :class:`CacheKeyMismatch` when the pair
         exists under another key (unless ``overwrite``) and :class:`LockBusy` when
         another writer holds the pair for longer than ``lock_timeout`` seconds.
         ``block_rows`` overrides the automatic ~4 MiB block size (tests, tuning).

@@ -89,7 +89,7 @@ class Writer:
         n_rows: Mapping[str, int],
         dim: int,
         labels: Mapping[str, Any],
-        dtype: str = "float16",
+        dtype: str | None = None,
         overwrite: bool = False,
         lock_timeout: float = 0.0,
         compressor: str = "blosc-lz4",
@@ -98,6 +98,8 @@ class Writer:
         self.store, self.model, self.task = store, S.validate_id("model", model), S.validate_id("task", task)
         self._where = f"{model}/{task}"
         key = validate_cache_key(cache_key)
+        if dtype is None:  # the cache key already says it; float32 (lossless) is geneb-v1's default
+            dtype = str(key.get("dtype") or "float32")
         if dtype not in S.STORAGE_DTYPES:
             raise ValueError(f"{self._where}: dtype must be one of {S.STORAGE_DTYPES}, got {dtype!r}")
         if key["dtype"] != dtype:

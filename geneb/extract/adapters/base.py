@@ -113,7 +113,7 @@ class ExtractOptions:
     window: int | None = None  # sliding windows over long sequences, in bases (None = truncate)
     stride: int | None = None  # window step in bases (None = window, i.e. no overlap)
     reverse_complement: bool = False  # average with the reverse complement
-    dtype: str = "float16"  # storage dtype
+    dtype: str = "float32"  # storage dtype: float32 keeps the probe's input as computed (geneb-v1)
     compute_dtype: str = "auto"  # auto = bf16 autocast on CUDA, float32 on CPU
 
     def __post_init__(self) -> None:
