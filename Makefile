@@ -28,6 +28,8 @@ ANALYSIS    ?= analysis/default
 REPORT      ?= $(ANALYSIS)/leaderboard.html
 DEVICE      ?= auto
 PROTOCOL    ?= geneb-v1
+# auto = the protocol's own solver: scikit-learn for geneb-v1 on any hardware (BACKEND=torch
+# writes the variant protocol geneb-v1+torch, never ranked or exported with geneb-v1)
 BACKEND     ?= auto
 JOBS        ?= 2
 PYTEST_ARGS ?=

@@ -143,7 +143,9 @@ def run_geneb(url: str, out: Path, backend: str, jobs: int) -> tuple[dict, float
     from geneb.probe import run_probes
 
     t0 = time.perf_counter()
-    table = run_probes(url, out, backend=backend, jobs=jobs, progress=False)
+    # torch rows are the variant protocol geneb-v1+torch (not the published solver)
+    protocol = "geneb-v1" if backend == "sklearn" else f"geneb-v1+{backend}"
+    table = run_probes(url, out, protocol=protocol, backend=backend, jobs=jobs, progress=False)
     secs = time.perf_counter() - t0
     got = {(r["task"], r["regime"], r["seed"]): (r["mcc"], r["acc"], r["f1"], r["converged"])
            for r in table.iter_rows(named=True)}

@@ -137,3 +137,70 @@ def test_validator_rules():
         mutate(bad)
         errs = validate_submission(bad, fname or "a_b.json")
         assert any(needle in e for e in errs), (needle, errs)
+
+
+# -- backends: only the reference solver's rows are a geneb-v1 submission --------------------
+
+
+def _torch_rows(model, legacy=False):
+    """geneb-v1+torch rows, or (legacy) torch rows an older geneb labelled geneb-v1."""
+    t = fake_results(model, protocol="geneb-v1" if legacy else "geneb-v1+torch")
+    return t.with_columns(pl.lit("torch").alias("backend"))
+
+
+def test_reference_export_names_its_backend(tmp_path, model_id):
+    (path,) = export_submission(fake_results(model_id), tmp_path)
+    meta = json.loads(path.read_text())["meta"]
+    assert meta["backend"] == "sklearn" and "protocol" not in meta
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["variant", "legacy-label"])
+def test_torch_rows_are_refused_unless_allowed_then_marked(tmp_path, model_id, legacy):
+    table = _torch_rows(model_id, legacy)
+    with pytest.raises(SubmissionError, match="--allow-backend torch"):
+        export_submission(table, tmp_path / "no")
+    assert not (tmp_path / "no").exists()
+    (path,) = export_submission(table, tmp_path / "yes", allow_backend="torch")
+    sub = json.loads(path.read_text())
+    assert sub["meta"]["backend"] == "torch" and sub["meta"]["protocol"] == "geneb-v1+torch"
+    assert validate_submission(sub, path.name) == []  # extra meta keys are allowed, as officially
+    # same numbers as the rows (mean over seeds, 4 decimals)
+    t = TASKS[3]
+    want = table.filter(pl.col("task") == t, pl.col("regime") == "full")["mcc"].mean()
+    assert sub["results"]["full"][t]["MCC"] == round(want, 4)
+
+
+def test_mixed_tables_export_only_reference_rows(tmp_path, model_id):
+    from geneb.catalog import geneb_models
+
+    other = geneb_models()[1].model_id
+    table = pl.concat([fake_results(model_id), _torch_rows(other)])
+    paths = export_submission(table, tmp_path)
+    assert [p.name for p in paths] == [submission_filename(model_id)]
+    with pytest.raises(SubmissionError, match=f"{other} has geneb-v1\\+torch rows only"):
+        export_submission(table, tmp_path, [other])
+    # a geneb-v1 row from a backend that is not the reference is refused too
+    odd = fake_results(model_id).with_columns(pl.lit("mystery").alias("backend"))
+    with pytest.raises(SubmissionError, match="backend\\(s\\) \\['mystery'\\]"):
+        export_submission(odd, tmp_path)
+
+
+def test_cli_allow_backend_and_analysis_keeps_it_apart(tmp_path, model_id):
+    from geneb.analysis import load_results
+    from geneb.analysis.errors import AnalysisError
+    from geneb.analysis.scores import model_scores
+    from geneb.catalog import geneb_models
+
+    other = geneb_models()[1].model_id
+    res = tmp_path / "r.parquet"
+    pl.concat([fake_results(model_id), _torch_rows(other)]).write_parquet(res)
+    subs = tmp_path / "subs"
+    assert main(["export-submission", "--results", str(res), "--out-dir", str(subs)]) == 0
+    assert main(["export-submission", "--results", str(res), "--out-dir", str(subs), "--models", other,
+                 "--allow-backend", "torch"]) == 0
+    loaded = load_results(None, submissions=subs)
+    by = dict(loaded.select("model", "protocol").unique().iter_rows())
+    assert by == {model_id: "geneb-v1", other: "geneb-v1+torch"}
+    with pytest.raises(AnalysisError, match="mix protocols"):
+        model_scores(loaded)
+    assert set(model_scores(loaded, protocol="geneb-v1")["model"]) == {model_id}

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import polars as pl
 
+from geneb.catalog.protocols import row_protocol_expr
+
 from .errors import AnalysisError
 from .metadata import build_metadata
 from .schema import KEY, META_COLUMNS, REQUIRED, RESULT_SCHEMA
-from .submissions import read_submissions
+from .submissions import SUBMISSION_PROTOCOL, read_submissions
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +79,15 @@ def read_results_table(path: PathLike, protocol: str | None = None) -> pl.DataFr
             casts.append(pl.col(col).cast(dtype, strict=True))
         else:
             casts.append(pl.lit(None, dtype=dtype).alias(col))
+    # rows of geneb-v1 written by the torch/cuML backend before variants existed are
+    # geneb-v1+torch / +cuml: they never rank with the reference solver's rows
+    if protocol is not None:  # on the stored column first, so the filter reaches the scan
+        lf = lf.filter(pl.col("protocol").is_in([protocol, protocol.split("+", 1)[0]]))
+    lf = lf.select(casts).with_columns(row_protocol_expr())
     if protocol is not None:
         lf = lf.filter(pl.col("protocol") == protocol)
     try:
-        df = lf.select(casts).collect()
+        df = lf.collect()
     except pl.exceptions.PolarsError as exc:
         raise AnalysisError(f"{path}: a column has the wrong type: {exc}") from None
     except Exception as exc:
@@ -149,6 +156,16 @@ def _check_duplicates(df: pl.DataFrame) -> None:
     )
 
 
+def _submission_protocol(meta: dict) -> list[pl.Expr]:
+    """A submission exported from torch/cuML rows (meta.backend) is geneb-v1+<backend>."""
+    from geneb.catalog.protocols import VARIANT_BACKENDS, variant_name
+
+    backend = meta.get("backend")
+    if backend in VARIANT_BACKENDS:
+        return [pl.lit(variant_name(SUBMISSION_PROTOCOL, backend)).alias("protocol")]
+    return []
+
+
 def load_results(
     paths_or_dirs: PathLike | Iterable[PathLike] | None,
     submissions: PathLike | Iterable[PathLike] | None = None,
@@ -169,7 +186,7 @@ def load_results(
         for s in read_submissions(_as_list(submissions), _task_categories()):
             frames.append(
                 s.rows.select([pl.col(c) if c in s.rows.columns else pl.lit(None, dtype=t).alias(c) for c, t in RESULT_SCHEMA.items()])
-                .with_columns(pl.lit(str(s.path)).alias("input"))
+                .with_columns(pl.lit(str(s.path)).alias("input"), *_submission_protocol(s.meta))
             )
             sub_meta[s.model_id] = s.meta
     if not frames:

@@ -62,11 +62,13 @@ def _select_pairs(st: Any, models: Sequence[str] | None, tasks: Sequence[str] | 
 
 
 def _done_cells(existing: pl.DataFrame, protocol: str, seeds: Sequence[int]) -> set[tuple[str, str, str, str]]:
-    """(model, task, regime, cache_key) cells whose every seed is already in the table."""
+    """(model, task, regime, cache_key) cells whose every seed is already in the table,
+    from the protocol's own solver (geneb-v1 rows an older geneb wrote with torch are refitted)."""
     if existing.height == 0:
         return set()
     got = (
-        existing.filter(pl.col("protocol") == protocol, pl.col("seed").is_in(list(seeds)))
+        existing.filter(pl.col("protocol") == protocol, pl.col("seed").is_in(list(seeds)),
+                        pl.col("backend") == get_protocol(protocol).backend)
         .group_by("model", "task", "regime", "cache_key")
         .agg(pl.col("seed").n_unique().alias("n"))
         .filter(pl.col("n") == len(set(seeds)))

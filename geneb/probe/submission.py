@@ -3,7 +3,10 @@
 
 Scores are the mean over the protocol's seeds, rounded to 4 decimals like the
 reference harness. Only `geneb-v1` rows are exported: that is the leaderboard's
-protocol, and rows of other protocols never mix with it."""
+protocol, and rows of other protocols never mix with it. geneb-v1 numbers come from the
+reference solver (scikit-learn lbfgs); rows of the torch/cuML backends are the variant
+protocols `geneb-v1+torch` / `geneb-v1+cuml`, exported only when asked
+(`allow_backend`), with `meta.backend` and `meta.protocol` naming them."""
 
 from __future__ import annotations
 
@@ -139,7 +142,8 @@ def build_submission(table: pl.DataFrame, model: str, *, meta: Mapping[str, Any]
                      allow_partial: bool = False, protocol: str = LEADERBOARD_PROTOCOL) -> dict[str, Any]:
     """The submission dict for one model; SubmissionError lists what is missing unless
     ``allow_partial`` (then it is built, warned about and marked ``meta.partial``)."""
-    if protocol != LEADERBOARD_PROTOCOL:
+    spec = get_protocol(protocol)
+    if LEADERBOARD_PROTOCOL not in (spec.name, spec.variant_of):
         raise SubmissionError(f"the GENEB leaderboard takes {LEADERBOARD_PROTOCOL!r} results only, not {protocol!r}")
     m = {"zero_shot": False, "provenance": "self-reported", "submitted_by": "", "url": "",
          "training_data": "", **_default_meta(model), **{k: v for k, v in (meta or {}).items() if v is not None}}
@@ -161,6 +165,10 @@ def build_submission(table: pl.DataFrame, model: str, *, meta: Mapping[str, Any]
         log.warning("%s: writing a PARTIAL submission (%d cell(s) missing): %s", model, n, detail)
         m["partial"] = True
         m["missing"] = {r: len(v) for r, v in missing.items()}
+    # the solver the numbers come from; the official validator ignores extra meta keys
+    m["backend"] = spec.backend
+    if spec.name != LEADERBOARD_PROTOCOL:
+        m["protocol"] = spec.name
     meta_out = {k: m[k] for k in META_FIELDS}
     meta_out["params"] = int(meta_out["params"])
     meta_out.update({k: v for k, v in m.items() if k not in META_FIELDS})
@@ -181,24 +189,51 @@ def _atomic_json(obj: Any, path: Path) -> None:
 
 def export_submission(results: str | Path | pl.DataFrame, out_dir: str | Path,
                       models: Sequence[str] | None = None, *, allow_partial: bool = False,
-                      meta: Mapping[str, Any] | None = None) -> list[Path]:
+                      meta: Mapping[str, Any] | None = None, allow_backend: str | None = None) -> list[Path]:
     """Write ``<out_dir>/<sanitised model id>.json`` per model. Every file is built and
-    checked first; nothing is written if any model fails (unless ``allow_partial``)."""
+    checked first; nothing is written if any model fails (unless ``allow_partial``).
+
+    Only rows of the reference solver (geneb-v1, scikit-learn) are exported. With
+    ``allow_backend="torch"`` (or ``"cuml"``) the model's ``geneb-v1+torch`` rows are
+    exported instead, and ``meta.backend`` / ``meta.protocol`` name them. Rows written
+    before variant protocols existed (protocol geneb-v1, backend torch) count as
+    ``geneb-v1+torch``."""
+    from ..catalog.protocols import VARIANT_BACKENDS, row_protocol_expr, variant_name
     from .table import read_results
 
     if not isinstance(results, pl.DataFrame) and not Path(results).exists():
         raise FileNotFoundError(f"{results}: no such results table (write one with `geneb probe`)")
     table = read_results(results) if not isinstance(results, pl.DataFrame) else results
-    v1 = table.filter(pl.col("protocol") == LEADERBOARD_PROTOCOL)
+    if allow_backend is not None and allow_backend not in VARIANT_BACKENDS:
+        raise SubmissionError(f"allow_backend must be one of {VARIANT_BACKENDS}, got {allow_backend!r}")
+    protocol = variant_name(LEADERBOARD_PROTOCOL, allow_backend or "sklearn")
+    want_backend = allow_backend or get_protocol(LEADERBOARD_PROTOCOL).backend
+    table = table.with_columns(row_protocol_expr())
+    v1 = table.filter(pl.col("protocol") == protocol)
+    foreign = v1.filter(pl.col("backend") != want_backend)
+    if foreign.height:
+        bad = sorted(set(foreign["backend"].to_list()))
+        raise SubmissionError(f"{foreign.height} {protocol} row(s) come from backend(s) {bad}, not {want_backend}: "
+                              f"re-probe them with `geneb probe --backend {want_backend} --overwrite`")
     have = sorted(set(v1["model"].to_list()))
     models = list(models) if models else have
+    variants = {b: set(table.filter(pl.col("protocol") == variant_name(LEADERBOARD_PROTOCOL, b))["model"].to_list())
+                for b in VARIANT_BACKENDS if b != allow_backend}
     if not models:
-        raise SubmissionError(f"no {LEADERBOARD_PROTOCOL} rows in the results table")
+        hint = [f"{len(ms)} model(s) have {variant_name(LEADERBOARD_PROTOCOL, b)} rows (backend {b}, not the "
+                f"published solver: pass --allow-backend {b} to export them marked)" for b, ms in variants.items() if ms]
+        raise SubmissionError(f"no {protocol} rows in the results table" + (f"; {'; '.join(hint)}" if hint else ""))
     unknown = [m for m in models if m not in have]
     if unknown:
-        raise SubmissionError(f"no {LEADERBOARD_PROTOCOL} results for model(s) {', '.join(unknown)} "
-                              f"(table has: {', '.join(have) or 'none'})")
-    subs = {m: build_submission(v1, m, meta=meta, allow_partial=allow_partial) for m in models}
+        hint = [f"{m} has {variant_name(LEADERBOARD_PROTOCOL, b)} rows only (backend {b}, not the published solver): "
+                f"re-probe with --backend sklearn, or pass --allow-backend {b} to export them with meta.backend"
+                for m in unknown for b, ms in variants.items() if m in ms]
+        raise SubmissionError(f"no {protocol} results for model(s) {', '.join(unknown)} "
+                              f"(table has: {', '.join(have) or 'none'})" + (f". {'; '.join(hint)}" if hint else ""))
+    if allow_backend:
+        log.warning("exporting %s rows (backend %s, not the published scikit-learn solver) for %s; "
+                    "meta.backend says so", protocol, allow_backend, ", ".join(models))
+    subs = {m: build_submission(v1, m, meta=meta, allow_partial=allow_partial, protocol=protocol) for m in models}
     names = [submission_filename(m) for m in models]
     if len(set(names)) != len(names):
         raise SubmissionError(f"model ids map to the same file name: {names}")

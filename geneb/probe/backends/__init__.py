@@ -1,6 +1,12 @@
 """Probe backends behind one contract (see `base.Backend`): `sklearn` (the reference),
 `torch` (batched L2 logistic regression, CPU or GPU) and `cuml` (GPU). Heavy libraries
-are imported only when their backend is used."""
+are imported only when their backend is used.
+
+Each protocol names the one backend its numbers come from (`ProtocolSpec.backend`):
+geneb-v1 is scikit-learn's lbfgs, as the published harness runs it. torch and cuML do
+not reach scikit-learn's answers closely enough to carry that name (measured in
+benchmarks/BACKEND_RESULTS.md), so their rows are the variant protocols
+`geneb-v1+torch` / `geneb-v1+cuml`, which never rank with geneb-v1."""
 
 from __future__ import annotations
 
@@ -38,18 +44,30 @@ def _cuml_usable() -> bool:
 
 
 def resolve_backend_name(name: str, protocol: ProtocolSpec) -> str:
-    """The concrete backend for ``name``; ``auto`` = the fastest available one valid for
-    the protocol: cuML, then torch on a GPU; on a CPU the exact scikit-learn reference."""
+    """The concrete backend for ``name`` under ``protocol``.
+
+    A protocol's numbers come from one solver (``protocol.backend``): ``auto`` is that
+    solver, whatever the hardware (scikit-learn for geneb-v1, geneb-robust and geneb-mlp;
+    torch for ``geneb-v1+torch``; cuML for ``geneb-v1+cuml``). Any other backend raises:
+    torch or cuML rows are never labelled geneb-v1 (ask for ``geneb-v1+torch``)."""
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    if name != "auto":
-        return name
-    if protocol.probe == "logreg":
-        if _cuml_usable():
-            return "cuml"
-        if _cuda_usable_by_torch():
-            return "torch"
-    return "sklearn"
+    if name == "auto" or name == protocol.backend:
+        return protocol.backend
+    from ...catalog.protocols import protocol_for_backend
+
+    try:
+        variant = protocol_for_backend(protocol.name, name)
+    except (KeyError, ValueError):
+        raise ValueError(
+            f"backend {name!r} does not implement protocol {protocol.name!r} "
+            f"(probe {protocol.probe!r}); use --backend {protocol.backend}"
+        ) from None
+    raise ValueError(
+        f"backend {name!r} does not compute protocol {protocol.name!r}: its numbers come from "
+        f"{protocol.backend} only. The {name} backend's rows are protocol {variant!r} (same settings, "
+        f"another solver; never ranked with {protocol.name!r}): ask for protocol={variant!r}"
+    )
 
 
 def get_backend(name: str, protocol: ProtocolSpec) -> Backend:

@@ -48,7 +48,9 @@ class Backend:
     probes: frozenset[str] = frozenset()
 
     def supports(self, protocol: ProtocolSpec) -> bool:
-        return protocol.probe in self.probes
+        """Whether this backend computes ``protocol``'s numbers: its probe kind, and the
+        protocol names this backend as its solver (geneb-v1 is scikit-learn's only)."""
+        return protocol.probe in self.probes and protocol.backend == self.name
 
     def seed_matters(self, protocol: ProtocolSpec) -> bool:
         """Whether fits that differ only in seed can differ (False lets the runner reuse

@@ -3,7 +3,13 @@ pinned to scikit-learn's objective and lbfgs settings rather than left at cuML's
 defaults: L2 penalty normalised by the sample count (scikit-learn's 1/(C n) scaling),
 unpenalised intercept, no class weights, L-BFGS memory 10 (scipy's default, cuML's is
 5), at most 50 line-search steps (scikit-learn's maxls), the protocol's C, tol and
-max_iter. cuML is imported only when this backend is used."""
+max_iter. cuML is imported only when this backend is used.
+
+Pinned settings are not the same solver: cuML's quasi-Newton runs in float32 on the GPU
+with its own line search and stopping test, so its answers are not scikit-learn's. It
+computes the variant protocol ``geneb-v1+cuml`` (never ``geneb-v1``); its deviation
+from the reference has not been measured here (no GPU with RAPIDS was available: run
+benchmarks/bench_backends.py on one)."""
 
 from __future__ import annotations
 
