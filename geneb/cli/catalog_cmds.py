@@ -12,8 +12,17 @@ def register(sub) -> None:
     p.add_argument("--family", help="only this adapter family")
     p.add_argument("--architecture", help="only this architecture label (e.g. T-enc, Mamba)")
     p.add_argument("--source", choices=["geneb", "builtin", "user"], help="only models of this origin")
+    p.add_argument("--models", action="append", default=[], metavar="IDS",
+                   help="only these comma-separated model ids (repeatable): catalog ids, 'default', 'builtin', "
+                   "'geneb' (the 40 published models), path:DIR")
     p.add_argument("--model-file", action="append", default=[], help="also declare user models from this TOML/YAML file")
     p.add_argument("--check", action="store_true", help="add a column saying whether each model can run here")
+    p.add_argument("--deep", action="store_true",
+                   help="with --check: fetch each model's config, tokenizer and code files from the hub at its pinned "
+                   "revision (never the weights), build a 2-layer random-weight copy of the real class and embed a few "
+                   "sequences (with N and lower case) through geneb's adapter; exit 1 when any model is broken, "
+                   "unavailable here or could not be fetched")
+    p.add_argument("--device", default="cpu", help="device for --deep (default cpu; cuda to check GPU-only families)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_models)
 
@@ -27,15 +36,23 @@ def register(sub) -> None:
 def _models(args: argparse.Namespace) -> int:
     from ..catalog import all_models, load_model_file
 
-    for f in args.model_file:
-        load_model_file(f)
-    models = list(all_models().values())
+    declared = [m.model_id for f in args.model_file for m in load_model_file(f)]
+    if args.models:
+        from .embed_cmd import _split, resolve_models
+
+        models = resolve_models(_split(args.models))
+    elif args.deep and declared:
+        models = [all_models()[i] for i in declared]  # --deep --model-file F: the models F declares
+    else:
+        models = list(all_models().values())
     if args.family:
         models = [m for m in models if m.family == args.family]
     if args.architecture:
         models = [m for m in models if m.architecture == args.architecture]
     if args.source:
         models = [m for m in models if m.source == args.source]
+    if args.deep:
+        return _deep(models, args)
     rows = [m.to_dict() for m in models]
     if args.check:
         from ..extract.availability import can_run
@@ -52,6 +69,30 @@ def _models(args: argparse.Namespace) -> int:
         cols += ["runs_here", "why"]
     print_table(rows, cols)
     return 0
+
+
+def _deep(models: list, args: argparse.Namespace) -> int:
+    """`models --check --deep`: one row per model, exit 1 when any failed."""
+    import sys
+
+    from ..extract.preflight import deep_check
+
+    def progress(r) -> None:
+        if not args.json:
+            print(f"  {r.model_id}: {r.status}" + (f" ({r.error})" if r.error and r.status != "ok" else ""),
+                  file=sys.stderr, flush=True)
+
+    results = deep_check(models, device=args.device, progress=progress)
+    rows = [r.to_dict() for r in results]
+    if args.json:
+        print_json(rows)
+    else:
+        print_table(rows, ["model_id", "family", "status", "loads", "embeds", "dim", "tokens", "seconds", "error"])
+        counts: dict[str, int] = {}
+        for r in results:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        print("\n" + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    return 1 if any(r.failed for r in results) else 0
 
 
 def _tasks(args: argparse.Namespace) -> int:
