@@ -1,4 +1,7 @@
-"""DNABERT-2 / DNABERT-S loading path on an offline stand-in of its remote code.
+"""DNABERT-2 / DNABERT-S: the triton import guard, the plain-attention fallback and repad,
+on a small inline stand-in. The faithful fixture of the real remote code (ALiBi as a plain
+attribute computed in `__init__`, the meta-device failure, the model card's vectors) is
+tests/fixtures/remote/dnabert2, tested in tests/test_family_dnabert2.py.
 
 The stand-in reproduces the quirks of zhihan1996/DNABERT-2-117M's `bert_layers.py` that
 the adapter must survive: auto_map config class != the model's declared config class, a
@@ -275,30 +278,6 @@ def test_repad_scatters_rows_in_mask_order():
     assert repad(rows, mask)[..., 0].tolist() == [[0, 1, 2], [3, 4, 0]]
     with pytest.raises(RuntimeError, match="4 rows for 5 real tokens"):
         repad(rows[:4], mask)
-
-
-def _alibi(size: int) -> np.ndarray:
-    pos = np.arange(size)
-    slopes = np.array([2.0 ** -(i + 1) for i in range(HEADS)])
-    return (-np.abs(pos[None, :] - pos[:, None])[None] * slopes[:, None, None]).astype(np.float32)
-
-
-def test_alibi_is_rebuilt_after_loading(mosaic_dir):
-    """transformers 5 leaves the non-persistent ALiBi buffer uninitialised after a meta
-    init; the adapter must rebuild it (sequences shorter than alibi_starting_size use it)."""
-    a = make_adapter(_spec(mosaic_dir))
-    a.load()
-    enc = a.model.encoder
-    np.testing.assert_array_equal(enc.alibi.numpy(), _alibi(8))
-    enc.alibi.fill_(float("nan"))
-    a._repair_meta_buffers()
-    np.testing.assert_array_equal(enc.alibi.numpy(), _alibi(8))
-    enc.register_buffer("alibi", torch.empty(HEADS, 8, 8, device="meta"), persistent=False)
-    a._repair_meta_buffers()
-    np.testing.assert_array_equal(enc.alibi.numpy(), _alibi(8))
-    enc.register_buffer("other", torch.empty(2, device="meta"), persistent=False)
-    with pytest.raises(ExtractError, match="encoder.other was left uninitialised"):
-        a._repair_meta_buffers()
 
 
 def test_short_sequence_vector_uses_a_valid_alibi(mosaic_dir):
