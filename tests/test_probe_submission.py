@@ -204,3 +204,75 @@ def test_cli_allow_backend_and_analysis_keeps_it_apart(tmp_path, model_id):
     with pytest.raises(AnalysisError, match="mix protocols"):
         model_scores(loaded)
     assert set(model_scores(loaded, protocol="geneb-v1")["model"]) == {model_id}
+
+
+# -- the official metadata, the reserved provenance, task hashes in meta ----------------------
+
+
+def test_export_writes_the_official_display_and_params(tmp_path):
+    from geneb.catalog import get_model
+
+    caduceus = "caduceus-ps_seqlen-131k_d_model-256_n_layer-16"
+    (path,) = export_submission(fake_results(caduceus), tmp_path)
+    meta = json.loads(path.read_text())["meta"]
+    # official benchmark/model_meta.json, not the catalog's current count (kept for analysis)
+    assert meta["params"] == 1_930_000 and meta["display"] == "Caduceus-PS-131k-256"
+    assert get_model(caduceus).params == 8_000_000
+    # analysing the exported file keeps the catalog's counts (and the official display name)
+    from geneb.analysis import load_results
+
+    row = load_results(None, submissions=path).row(0, named=True)
+    assert (row["params"], row["params_v1"], row["display"]) == (8_000_000, 1_930_000, "Caduceus-PS-131k-256")
+    (path,) = export_submission(fake_results("kmer-4"), tmp_path / "k")  # not an official model: the catalog's
+    assert json.loads(path.read_text())["meta"]["display"] == get_model("kmer-4").display
+
+
+def test_shipped_official_meta_is_the_published_one():
+    from geneb.probe.submission import official_ids, official_model_meta
+
+    m = official_model_meta()
+    assert len(m) == 40 and official_ids() == frozenset(m)
+    assert m["eccdnamamba_weights"]["params"] == 1_000_000_000 and m["enformer-official-rough"]["params"] == 250_000_000
+    assert m["agro-nucleotide-transformer-1b"]["display"] == "agro-NT-1b"
+
+
+def test_validator_mirrors_the_official_provenance_and_defaults():
+    base = {"schema_version": "1.0", "model_id": "GROVER", "harness_version": "geneb-0.1.0",
+            "meta": {"display": "GROVER", "params": 5, "provenance": "official"},
+            "results": {r: {t: {"MCC": 1.0000005, "Acc": -1e-7, "F1": 0.5} for t in TASKS} for r in ("full", "10shot", "1shot")}}
+    # official ids may claim `official`; missing zero_shot counts as false; 1e-6 range tolerance
+    assert validate_submission(base, "GROVER.json") == []
+    ext = json.loads(json.dumps(base))
+    ext["model_id"] = "my-model"
+    assert any("reserved for the benchmark authors" in e for e in validate_submission(ext, "my-model.json"))
+    ext["meta"].pop("provenance")  # absent = self-reported
+    assert validate_submission(ext, "my-model.json") == []
+    ext["results"]["extra"] = {}  # the official validator ignores other regimes
+    assert validate_submission(ext, "my-model.json") == []
+
+
+def test_task_hashes_and_storage_dtype_go_into_meta(tmp_path, model_id, monkeypatch):
+    from geneb.data import fingerprint as fp
+
+    hashes = {t: f"{i:064x}" for i, t in enumerate(TASKS)}
+    table = fake_results(model_id).with_columns(
+        pl.col("task").replace_strict(hashes).alias("task_hash"), pl.lit("float32").alias("storage_dtype"))
+    (path,) = export_submission(table, tmp_path)
+    sub = json.loads(path.read_text())
+    assert sub["meta"]["task_hashes"] == hashes and list(sub["meta"]["task_hashes"]) == TASKS
+    assert sub["meta"]["storage_dtype"] == "float32"
+    assert validate_submission(sub, path.name) == []
+    # rows without hashes (an older geneb): no task_hashes key
+    (path,) = export_submission(fake_results(model_id), tmp_path / "old")
+    assert "task_hashes" not in json.loads(path.read_text())["meta"]
+    # one task computed on two different data sets
+    mixed = table.with_columns(pl.when((pl.col("task") == TASKS[4]) & (pl.col("regime") == "1shot"))
+                               .then(pl.lit("f" * 64)).otherwise(pl.col("task_hash")).alias("task_hash"))
+    with pytest.raises(SubmissionError, match=f"more than one task hash.*{TASKS[4]}"):
+        export_submission(mixed, tmp_path / "mixed")
+    # a hash that differs from a pinned one is not the GENEB data
+    monkeypatch.setattr(fp, "pinned_hashes", lambda: {TASKS[2]: "e" * 64})
+    with pytest.raises(SubmissionError, match=f"not the GENEB data.*{TASKS[2]}"):
+        export_submission(table, tmp_path / "pinned")
+    monkeypatch.setattr(fp, "pinned_hashes", lambda: {TASKS[2]: hashes[TASKS[2]]})
+    assert export_submission(table, tmp_path / "ok")

@@ -112,3 +112,24 @@ def test_report_in_headless_chromium(tmp_path):
     shot = ARTIFACTS / "report.png"
     res = _run(browser, tmp_path, "--window-size=1400,1000", f"--screenshot={shot}", url)
     assert res.returncode == 0 and shot.stat().st_size > 10_000
+
+
+def test_not_geneb_data_is_marked_in_the_rendered_page(tmp_path):
+    browser = _chromium()
+    df = synthetic_results(["kmer-3", "kmer-4", "GROVER"], n_tasks=13, seeds=(1,))
+    h = pl.col("task").hash().cast(pl.String).str.pad_start(64, "0")
+    df = df.with_columns(pl.when((pl.col("model") == "GROVER") & (pl.col("task") == df["task"][0]))
+                         .then(pl.lit("f" * 64)).otherwise(h).alias("task_hash"))
+    df.write_parquet(tmp_path / "r.parquet")
+    a = run_analysis(load_results(tmp_path / "r.parquet"), AnalysisOptions(n_boot=0))
+    page = build_report(a, tmp_path / "report.html", figures=False)
+    dump = _run(browser, tmp_path, "--dump-dom", page.resolve().as_uri())
+    assert dump.returncode == 0, dump.stderr[-2000:]
+    dom = _Dom()
+    dom.feed(dump.stdout)
+    assert dom.body.get("data-ready") == "1"
+    classes = {r["model"]: r["class"] for r in dom.rows}
+    assert "notgeneb" in classes["GROVER"] and "notgeneb" not in classes["kmer-3"] + classes["kmer-4"]
+    row = re.search(r'<tr[^>]*data-model="GROVER".*?</tr>', dump.stdout, re.S).group(0)
+    assert 'class="badge notgeneb"' in row and "not the GENEB data" in row
+    assert 'id="data-warning"' in dump.stdout

@@ -117,10 +117,13 @@ def build_metadata(
                     row[col] = m[key]
             rows.append(row)
         sub = pl.DataFrame(rows, schema={"model": pl.String(), **{c: META_COLUMNS[c] for c in _SUBMISSION_META.values()}})
-        # The catalog's labels win over free-text training_data for known models.
+        # The catalog's labels win over free-text training_data for known models, and its
+        # parameter counts over a submission's (which, as geneb exports them, are the official
+        # model_meta.json counts; analyses keep the catalog's params / params_v1).
         known = meta.filter(pl.col("source") != "unknown")["model"].implode()
         sub = sub.with_columns(
-            pl.when(pl.col("model").is_in(known)).then(None).otherwise(pl.col("pretraining_data")).alias("pretraining_data")
+            pl.when(pl.col("model").is_in(known)).then(None).otherwise(pl.col(c)).alias(c)
+            for c in ("pretraining_data", "params")
         )
         meta = _override(meta, sub, "submission meta")
         meta = meta.with_columns(

@@ -12,7 +12,13 @@ import polars as pl
 
 from . import ablations as ab
 from .bootstrap import bootstrap_over_tasks
-from .checks import check_results
+from .checks import (
+    NOT_GENEB_DATA,
+    NOT_GENEB_DATA_TEXT,
+    check_results,
+    data_fingerprint,
+    model_data_status,
+)
 from .errors import AnalysisError
 from .fewshot import drop_vs_ceiling, few_shot_drops
 from .groups import group_means
@@ -107,8 +113,12 @@ def run_analysis(results: pl.DataFrame, options: AnalysisOptions | None = None, 
     regimes = ordered_regimes(ms["regime"].to_list())
     if o.base_regime not in regimes:
         raise AnalysisError(f"base regime {o.base_regime!r} not in the results (regimes: {regimes})")
+    t["data_fingerprint"] = data_fingerprint(results)
+    data_status = model_data_status(t["data_fingerprint"]).select("model", "task_data")
     for r in regimes:
-        t[f"leaderboard_{r}"] = leaderboard(results, r, o.metric)
+        # task_data: "not-geneb-data" marks a model whose task hashes differ from the pinned
+        # ones or from the other models' (the scores are kept, and marked)
+        t[f"leaderboard_{r}"] = leaderboard(results, r, o.metric).join(data_status, on="model", how="left")
     t["regime_summary"] = regime_summary(results, o.metric, base=o.base_regime)
     t["scale"] = scale_correlation(results, o.param, o.base_regime, scores=ms, exclude=o.scale_exclude,
                                    exclude_where=o.scale_exclude_where or None)
@@ -181,6 +191,31 @@ def load_analysis(directory: str | Path) -> Analysis:
     return run_analysis(pl.read_parquet(d / "analysed_rows.parquet"), opts, preds)
 
 
+def _task_data_summary(fp: pl.DataFrame) -> dict[str, Any]:
+    """summary.json `task_data`: whether the ranked rows were computed on the pinned task
+    data; `warning` is set when any model's are not the GENEB data."""
+    st = model_data_status(fp)
+    flagged = st.filter(pl.col("task_data") == NOT_GENEB_DATA)["model"].to_list()
+    differ = sorted(set(fp.filter(pl.col("status") == "differs-across-models")["task"].to_list()))
+    n_tasks = fp["task"].n_unique()
+    pinned_tasks = fp.filter(pl.col("pinned_hash").is_not_null())["task"].n_unique()
+    status = NOT_GENEB_DATA if flagged else ("pinned" if st.height and (st["task_data"] == "pinned").all() else "unverified")
+    out: dict[str, Any] = {
+        "status": status,
+        "models": dict(st.select("model", "task_data").iter_rows()),
+        "not_geneb_data": flagged,
+        "flagged_cells": int(fp["flagged"].sum()),
+        "tasks_differing_across_models": differ,
+        "n_tasks": n_tasks,
+        "n_tasks_pinned": pinned_tasks,
+        "n_cells_not_recorded": fp.filter(pl.col("status") == "not-recorded").height,
+    }
+    if flagged:
+        out["warning"] = (f"{len(flagged)} model(s) scored on task data that is {NOT_GENEB_DATA_TEXT} "
+                          f"(task hashes differ from the pinned ones or from the other models'): {', '.join(flagged)}")
+    return out
+
+
 def _summary(results: pl.DataFrame, t: dict[str, pl.DataFrame], o: AnalysisOptions, protocol: str, regimes: list[str]) -> dict[str, Any]:
     from geneb import __version__
     from geneb.catalog import category_order
@@ -239,6 +274,7 @@ def _summary(results: pl.DataFrame, t: dict[str, pl.DataFrame], o: AnalysisOptio
                             for row in t["recommendations"].iter_rows(named=True)},
         },
         "issues": t["issues"].to_dicts(),
+        "task_data": _task_data_summary(t["data_fingerprint"]),
     }
     if "stability" in t:
         st = t["stability"]

@@ -22,6 +22,8 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "converged": pl.Boolean(),
     "fit_seconds": pl.Float64(),
     "cache_key": pl.String(),
+    "storage_dtype": pl.String(),  # float32 / float16: how the store held the vectors (null: not recorded)
+    "task_hash": pl.String(),  # content hash of the task data the vectors came from (null: not recorded)
 }
 #: Columns a results table must have; the rest are filled with nulls when absent.
 REQUIRED = ("model", "task", "category", "regime", "protocol", "mcc")

@@ -2,7 +2,10 @@
 
 A submission holds seed-averaged scores per (regime, task); the rows it yields carry
 `seed = null`, `protocol = "geneb-v1"` (the official harness) and `backend = "submission"`,
-so they aggregate exactly like seed-averaged `geneb probe` rows.
+so they aggregate exactly like seed-averaged `geneb probe` rows. A `meta.task_hashes`
+block (task id -> content hash of the task data, as `geneb export-submission` writes it)
+becomes the rows' `task_hash`; without it (the published submissions) `task_hash` is null.
+`meta.storage_dtype` likewise becomes `storage_dtype`.
 """
 
 from __future__ import annotations
@@ -72,6 +75,12 @@ def read_submission(path: str | Path, task_categories: dict[str, str]) -> Submis
         raise AnalysisError(f"{path}: 'meta' must be an object")
     if "params" in meta and not (isinstance(meta["params"], int) and meta["params"] >= 0):
         raise AnalysisError(f"{path}: meta.params must be a non-negative integer, got {meta['params']!r}")
+    task_hashes = meta.get("task_hashes") or {}
+    if not isinstance(task_hashes, dict) or not all(isinstance(v, str) for v in task_hashes.values()):
+        raise AnalysisError(f"{path}: meta.task_hashes must map task ids to hash strings")
+    storage_dtype = meta.get("storage_dtype")
+    if storage_dtype is not None and not isinstance(storage_dtype, str):
+        raise AnalysisError(f"{path}: meta.storage_dtype must be a string, got {storage_dtype!r}")
     results = doc.get("results")
     if not isinstance(results, dict) or not results:
         raise AnalysisError(f"{path}: missing 'results' (regime -> task -> metrics)")
@@ -114,8 +123,10 @@ def read_submission(path: str | Path, task_categories: dict[str, str]) -> Submis
             "protocol": [SUBMISSION_PROTOCOL] * n,
             "backend": ["submission"] * n,
             **{k: cols[k] for k in ("mcc", "acc", "f1")},
+            "storage_dtype": [storage_dtype] * n,
+            "task_hash": [task_hashes.get(t) for t in cols["task"]],
         },
-        schema_overrides={k: RESULT_SCHEMA[k] for k in ("seed", "mcc", "acc", "f1")},
+        schema_overrides={k: RESULT_SCHEMA[k] for k in ("seed", "mcc", "acc", "f1", "storage_dtype", "task_hash")},
     )
     return Submission(path=path, model_id=model_id, meta=meta, rows=rows)
 

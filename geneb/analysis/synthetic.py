@@ -62,7 +62,9 @@ def synthetic_results(
         }
     )
     keys = [hashlib.sha1(f"{a}/{b}".encode()).hexdigest()[:16] for a, b in zip(grid["model"], grid["task"], strict=True)]
-    return df.with_columns(pl.Series("cache_key", keys)).select([pl.col(c).cast(t) for c, t in RESULT_SCHEMA.items()])
+    return df.with_columns(pl.Series("cache_key", keys)).select(
+        [pl.col(c).cast(t) if c in df.columns or c == "cache_key" else pl.lit(None, dtype=t).alias(c) for c, t in RESULT_SCHEMA.items()]
+    )
 
 
 def results_frame(rows: list[dict], protocol: str = "geneb-v1") -> pl.DataFrame:

@@ -119,6 +119,8 @@ def _analyze(args) -> int:
     print(f"  smaller-beats-larger pairs at F={s['pairs']['factor']:g}: {s['pairs']['count']}")
     if s["issues"]:
         print(f"  {len(s['issues'])} data issue(s): see tables/issues.md")
+    if s.get("task_data", {}).get("warning"):
+        print(f"  WARNING: {s['task_data']['warning']}")
     return 0
 
 

@@ -11,7 +11,12 @@ def register(sub) -> None:
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION")
     dsub.required = True
 
-    f = dsub.add_parser("fetch", help="download GENEB task files (pinned HF revision) into a directory")
+    f = dsub.add_parser(
+        "fetch", help="download GENEB task files (pinned HF revision) into a directory",
+        description="Download the GENEB tasks at the pinned revision (DeepPavlov/geneb-tasks, alias "
+                    "darlednik/geneb-tasks) and write them flat, with geneb-data-manifest.json beside them: the "
+                    "hub's file hashes at that revision, the local ones, and each task's content hash checked "
+                    "against the catalog's pinned hashes. Exits 1 when the data is not the pinned GENEB data.")
     f.add_argument("--tasks", help="comma-separated task ids (default: all 100)")
     f.add_argument("--out", required=True, help="directory to write <task_id>.csv files (flat layout)")
     f.add_argument("--cache-dir", help="Hugging Face cache directory")
@@ -29,16 +34,46 @@ def register(sub) -> None:
 def _fetch(args: argparse.Namespace) -> int:
     from .. import data
     from ..catalog import geneb_tasks
-    from ..data.hub import fetch_geneb_tasks
+    from ..data import fingerprint as fp
+    from ..data.hub import fetch_geneb_snapshot
 
     ids = args.tasks.split(",") if args.tasks else [t.task_id for t in geneb_tasks()]
-    root = fetch_geneb_tasks(ids, cache_dir=args.cache_dir)
+    root, repo, revision = fetch_geneb_snapshot(ids, cache_dir=args.cache_dir)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    hashes = {}
     for tid in ids:
-        _write_flat(data.load_task_from(root, tid), out / f"{tid}.csv")
-        print(f"{tid}: ok")
+        task = data.load_task_from(root, tid)
+        _write_flat(task, out / f"{tid}.csv")
+        hashes[tid] = task.content_hash
+    hub, note = _hub_record(repo, revision)
+    manifest = fp.build_manifest(root, hashes, repo, revision, hub, note)
+    path = fp.write_manifest(manifest, out)
+    for tid, t in manifest["tasks"].items():
+        print(f"{tid}: ok  hash={t['content_hash'][:12]} ({t['status']})")
+    problems = fp.manifest_problems(manifest)
+    print(f"manifest: {path} ({repo}@{revision[:12]}; hub file hashes: {note}; "
+          f"{manifest['n_pinned']} of {len(ids)} task(s) pinned in the catalog)")
+    if problems:
+        print(f"NOT THE GENEB DATA: {len(problems)} problem(s):")
+        for p in problems:
+            print(f"  {p}")
+        return 1
     return 0
+
+
+def _hub_record(repo: str, revision: str) -> tuple[dict | None, str]:
+    """The hub's per-file hashes at the revision, or None and why not (offline)."""
+    import os
+
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false"):
+        return None, "not queried (HF_HUB_OFFLINE); cache blob etags recorded"
+    from ..data.fingerprint import hub_file_info
+
+    try:
+        return hub_file_info(repo, revision), f"from the hub ({repo}@{revision[:12]})"
+    except Exception as exc:  # huggingface_hub raises many network error types
+        return None, f"unavailable ({type(exc).__name__}); cache blob etags recorded"
 
 
 def _write_flat(task, path: Path) -> None:
@@ -57,6 +92,7 @@ def _write_flat(task, path: Path) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     from ..data import TaskDataError, discover_tasks, load_task_from
+    from ..data.fingerprint import pin_status
 
     found = discover_tasks(args.directory)
     if not found:
@@ -71,7 +107,12 @@ def _check(args: argparse.Namespace) -> int:
             print(f"FAIL {tid}: {exc}")
             continue
         n_cls = len(set(t.train.labels.tolist()))
-        print(f"ok   {tid}: train={len(t.train)} test={len(t.test)} classes={n_cls} hash={t.content_hash[:12]}")
+        status = pin_status(tid, t.content_hash)
+        if status == "differs-from-pinned":
+            bad += 1
+            print(f"FAIL {tid}: content hash {t.content_hash[:12]} differs from the catalog's pinned hash: not the GENEB data")
+            continue
+        print(f"ok   {tid}: train={len(t.train)} test={len(t.test)} classes={n_cls} hash={t.content_hash[:12]} ({status})")
     print(f"{len(found) - bad} of {len(found)} tasks valid")
     return 1 if bad else 0
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..catalog import get_task
-from .source import load_pair
+from .source import as_store, load_pair
 from .unit import probe_arrays
 
 
@@ -18,6 +18,24 @@ def task_category(task: str) -> str:
         return get_task(task).category
     except KeyError:
         return "unknown"
+
+
+def pair_provenance(store: Any, model: str, task: str) -> dict[str, str | None]:
+    """What a results row records about the vectors it was fitted on: ``storage_dtype``
+    (the dtype the store holds them in: the split layouts' dtype, else the cache key's)
+    and ``task_hash`` (the content hash of the task data they were embedded from, the
+    cache key's ``task_content_hash``). None where the store does not say."""
+    get_key = getattr(store, "cache_key", None)
+    key = (get_key(model, task) if callable(get_key) else None) or {}
+    dtypes = set()
+    for split in ("train", "test"):
+        try:
+            dtypes.add(str(store.layout(model, task, split).dtype))
+        except (AttributeError, KeyError):  # a store without layouts (a stand-in) or no such split
+            pass
+    if not dtypes and key.get("dtype"):
+        dtypes.add(str(key["dtype"]))
+    return {"storage_dtype": "/".join(sorted(dtypes)) or None, "task_hash": key.get("task_content_hash") or None}
 
 
 def probe_pair(
@@ -34,7 +52,8 @@ def probe_pair(
 
     Raises ProbeError naming the pair when it is not fully embedded or its embeddings
     are not finite, and ProbeSkip when its train split has fewer than two classes."""
-    arrays = load_pair(store, model, task)
+    st = as_store(store)
+    arrays = load_pair(st, model, task)
     rows = probe_arrays(
         arrays.X_train, arrays.y_train, arrays.X_test, arrays.y_test,
         protocol=protocol, regimes=regimes, backend=backend, where=f"{model}/{task}",
@@ -42,5 +61,6 @@ def probe_pair(
     ident = {
         "model": model, "task": task, "category": task_category(task),
         "protocol": protocol, "cache_key": arrays.cache_key,
+        **pair_provenance(st, model, task),
     }
     return [{**ident, **r} for r in rows]

@@ -6,10 +6,19 @@ reference harness. Only `geneb-v1` rows are exported: that is the leaderboard's
 protocol, and rows of other protocols never mix with it. geneb-v1 numbers come from the
 reference solver (scikit-learn lbfgs); rows of the torch/cuML backends are the variant
 protocols `geneb-v1+torch` / `geneb-v1+cuml`, exported only when asked
-(`allow_backend`), with `meta.backend` and `meta.protocol` naming them."""
+(`allow_backend`), with `meta.backend` and `meta.protocol` naming them.
+
+Metadata: for the models of the official `benchmark/model_meta.json` (a copy ships as
+`geneb/catalog/data/official_model_meta.json`) `meta.display` and `meta.params` are the
+official ones, so the leaderboard shows what it shows for the published submissions;
+analyses keep the catalog's own counts. `meta.task_hashes` (task id -> content hash of the
+task data the vectors were embedded from) and `meta.storage_dtype` say what the numbers
+were computed on; a submission whose task hashes differ from the catalog's pinned ones is
+refused (not the GENEB data)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -46,9 +55,29 @@ def geneb_task_ids() -> tuple[str, ...]:
     return tuple(get_benchmark("geneb").task_ids)
 
 
+@functools.cache
+def official_model_meta() -> dict[str, dict[str, Any]]:
+    """The official ``benchmark/model_meta.json`` (model id -> display, params, url,
+    zero_shot, training_data, provenance, submitted_by), from the catalog's copy."""
+    from ..catalog._files import data_path
+
+    return json.loads(data_path("official_model_meta.json").read_text(encoding="utf-8"))["models"]
+
+
+def official_ids() -> frozenset[str]:
+    """Model ids the official validator lets claim provenance ``official``: those with that
+    provenance in model_meta.json (the benchmark authors' curated models)."""
+    return frozenset(m for m, v in official_model_meta().items() if v.get("provenance") == "official")
+
+
 def validate_submission(sub: Mapping[str, Any], filename: str | None = None,
                         task_ids: Sequence[str] | None = None) -> list[str]:
-    """Every rule of the leaderboard validator that ``sub`` breaks (empty = accepted)."""
+    """Every rule of the leaderboard validator (tools/validate_submission.py) that ``sub``
+    breaks (empty = accepted). As there: a missing ``meta.provenance`` counts as
+    ``self-reported`` and a missing ``meta.zero_shot`` as false; ``official`` is reserved
+    for the ids model_meta.json marks official; metric ranges allow 1e-6; regimes other
+    than the three are ignored. Stricter than it (it would accept these): booleans as
+    ``params`` or metric values, and non-finite metrics are refused."""
     errs: list[str] = []
     task_ids = tuple(task_ids) if task_ids is not None else geneb_task_ids()
     model_id = sub.get("model_id")
@@ -67,10 +96,14 @@ def validate_submission(sub: Mapping[str, Any], filename: str | None = None,
     params = meta.get("params")
     if isinstance(params, bool) or not isinstance(params, int) or params < 0:
         errs.append(f"meta.params must be a non-negative integer, got {params!r}")
-    if not isinstance(meta.get("zero_shot"), bool):
+    if not isinstance(meta.get("zero_shot", False), bool):
         errs.append(f"meta.zero_shot must be a boolean, got {meta.get('zero_shot')!r}")
-    if meta.get("provenance") not in PROVENANCES:
-        errs.append(f"meta.provenance must be one of {PROVENANCES}, got {meta.get('provenance')!r}")
+    provenance = meta.get("provenance", "self-reported")
+    if provenance not in PROVENANCES:
+        errs.append(f"meta.provenance must be one of {PROVENANCES}, got {provenance!r}")
+    elif provenance == "official" and model_id not in official_ids():
+        errs.append("meta.provenance 'official' is reserved for the benchmark authors' curated models; "
+                    "external submissions must use 'self-reported'")
     results = sub.get("results")
     if not isinstance(results, Mapping):
         return [*errs, "results is missing or not an object"]
@@ -94,11 +127,8 @@ def validate_submission(sub: Mapping[str, Any], filename: str | None = None,
                 lo = -1.0 if name == "MCC" else 0.0
                 if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                     errs.append(f"results.{regime}.{tid}.{name} must be a number, got {v!r}")
-                elif not lo <= v <= 1.0:
+                elif not lo - 1e-6 <= v <= 1.0 + 1e-6:
                     errs.append(f"results.{regime}.{tid}.{name}={v} outside [{lo:g}, 1]")
-    extra_regimes = set(results) - set(REGIMES)
-    if extra_regimes:
-        errs.append(f"results has unknown regime(s) {sorted(extra_regimes)}")
     return errs
 
 
@@ -109,8 +139,10 @@ def _default_meta(model_id: str) -> dict[str, Any]:
         return {}
     weights = spec.weights or ""
     url = f"https://huggingface.co/{weights}" if re.fullmatch(r"[\w.-]+/[\w.-]+", weights) else weights
-    return {"display": spec.display, "params": int(spec.params), "url": url,
-            "training_data": spec.pretraining_data}
+    official = official_model_meta().get(model_id, {})
+    return {"display": official.get("display") or spec.display,
+            "params": int(official["params"]) if isinstance(official.get("params"), int) else int(spec.params),
+            "url": url, "training_data": spec.pretraining_data}
 
 
 def model_scores(table: pl.DataFrame, model: str, protocol: str = LEADERBOARD_PROTOCOL
@@ -136,6 +168,38 @@ def model_scores(table: pl.DataFrame, model: str, protocol: str = LEADERBOARD_PR
         if lack:
             missing[r] = lack
     return results, missing
+
+
+def data_meta(table: pl.DataFrame, model: str, protocol: str = LEADERBOARD_PROTOCOL) -> dict[str, Any]:
+    """``task_hashes`` (GENEB task id -> content hash, official order) and ``storage_dtype``
+    of the rows a submission is built from; keys left out where no row records them
+    (results of an older geneb). SubmissionError when a task's rows record different
+    hashes, or a hash differs from the catalog's pinned one: not the GENEB data."""
+    from ..data.fingerprint import pinned_hashes
+
+    ids = geneb_task_ids()
+    rows = table.filter(pl.col("model") == model, pl.col("protocol") == protocol, pl.col("task").is_in(list(ids)))
+    out: dict[str, Any] = {}
+    if "task_hash" in rows.columns:
+        per = dict(rows.filter(pl.col("task_hash").is_not_null()).group_by("task")
+                   .agg(pl.col("task_hash").unique().sort()).iter_rows())
+        mixed = sorted(t for t, hs in per.items() if len(hs) > 1)
+        if mixed:
+            raise SubmissionError(f"{model}: rows of {len(mixed)} task(s) were computed on different task data "
+                                  f"(more than one task hash), e.g. {', '.join(mixed[:3])}: re-probe them")
+        pins = pinned_hashes()
+        bad = [t for t, hs in per.items() if t in pins and hs[0] != pins[t]]
+        if bad:
+            raise SubmissionError(f"{model}: {len(bad)} task(s) were embedded from data that is not the GENEB data "
+                                  f"(task hash differs from the catalog's pinned one), e.g. {', '.join(sorted(bad)[:3])}; "
+                                  "embed the data `geneb data fetch` writes")
+        if per:
+            out["task_hashes"] = {t: per[t][0] for t in ids if t in per}
+    if "storage_dtype" in rows.columns:
+        dtypes = sorted(set(rows["storage_dtype"].drop_nulls().to_list()))
+        if dtypes:
+            out["storage_dtype"] = dtypes[0] if len(dtypes) == 1 else "/".join(dtypes)
+    return out
 
 
 def build_submission(table: pl.DataFrame, model: str, *, meta: Mapping[str, Any] | None = None,
@@ -165,6 +229,7 @@ def build_submission(table: pl.DataFrame, model: str, *, meta: Mapping[str, Any]
         log.warning("%s: writing a PARTIAL submission (%d cell(s) missing): %s", model, n, detail)
         m["partial"] = True
         m["missing"] = {r: len(v) for r, v in missing.items()}
+    m.update(data_meta(table, model, protocol))
     # the solver the numbers come from; the official validator ignores extra meta keys
     m["backend"] = spec.backend
     if spec.name != LEADERBOARD_PROTOCOL:

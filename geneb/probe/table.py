@@ -28,7 +28,12 @@ RESULT_SCHEMA: dict[str, Any] = {
     "converged": pl.Boolean,
     "fit_seconds": pl.Float64,
     "cache_key": pl.Utf8,
+    "storage_dtype": pl.Utf8,
+    "task_hash": pl.Utf8,
 }
+#: Columns added after the first release: a results file written before them still
+#: loads, with nulls there ("not recorded").
+OPTIONAL_COLUMNS = ("storage_dtype", "task_hash")
 PRED_SCHEMA: dict[str, Any] = {
     "model": pl.Utf8,
     "task": pl.Utf8,
@@ -57,11 +62,12 @@ def empty_preds() -> pl.DataFrame:
 
 
 def _check_schema(df: pl.DataFrame, schema: dict[str, Any], path: Path) -> pl.DataFrame:
-    missing = [c for c in schema if c not in df.columns]
+    missing = [c for c in schema if c not in df.columns and c not in OPTIONAL_COLUMNS]
     if missing:
         raise ValueError(f"{path}: not a geneb results file: missing columns {missing}")
     try:
-        return df.select([pl.col(c).cast(t) for c, t in schema.items()])
+        return df.select([pl.col(c).cast(t) if c in df.columns else pl.lit(None, dtype=t).alias(c)
+                          for c, t in schema.items()])
     except pl.exceptions.PolarsError as exc:
         raise ValueError(f"{path}: column types do not match the results schema: {exc}") from None
 
@@ -87,7 +93,8 @@ def rows_to_frames(rows: Iterable[dict[str, Any]]) -> tuple[pl.DataFrame, pl.Dat
     rows = list(rows)
     if not rows:
         return empty_results(), empty_preds()
-    res = pl.DataFrame([{c: r[c] for c in RESULT_SCHEMA} for r in rows], schema=RESULT_SCHEMA)
+    res = pl.DataFrame([{c: r[c] if c not in OPTIONAL_COLUMNS else r.get(c) for c in RESULT_SCHEMA} for r in rows],
+                       schema=RESULT_SCHEMA)
     preds = pl.DataFrame(
         {
             **{c: [r[c] for r in rows] for c in ("model", "task", "regime", "seed", "protocol")},

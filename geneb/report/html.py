@@ -23,7 +23,7 @@ from geneb.analysis.scores import category_order_for
 
 from .figures import FIGURES, figure_bytes
 
-_META = ("display", "params", "architecture", "tokenization", "pretraining_data", "untrained", "source")
+_META = ("display", "params", "architecture", "tokenization", "pretraining_data", "untrained", "source", "task_data")
 _FIG_TITLES = {
     "heatmap": "Category x model heatmap", "pareto": "Pareto frontier", "scale": "Scale vs quality",
     "few_shot_drop": "Few-shot drop", "rerank": "Category winners and reranking",
@@ -113,6 +113,9 @@ def render_report(a: Analysis, title: str = "GENEB leaderboard", figures: bool =
         (f"Smaller beats {s['pairs']['factor']:g}\u00d7 larger", f"{s['pairs']['count']} pairs"),
         *[(f"Reranked categories, {r}", f"{v['n_reranked']} of {v['n_categories']}") for r, v in s["reranks"].items() if isinstance(v, dict)],
     ]
+    task_data = s.get("task_data") or {}
+    headline.append(("Task data", {"not-geneb-data": "NOT the GENEB data", "pinned": "pinned hashes match"}.get(
+        task_data.get("status"), "unverified (no pinned hashes)")))
     cats_note = "" if s["macro_over_all_categories"] else (
         "Macro is the mean over the categories present in these results, not all 13: "
         + "; ".join(f"{r}: {len(c)}" for r, c in s["macro_categories"].items())
@@ -125,6 +128,7 @@ def render_report(a: Analysis, title: str = "GENEB leaderboard", figures: bool =
         ablations=ablation_grid(a), base_regime=a.options.base_regime,
         stability=a.tables["stability"].to_dicts() if "stability" in a.tables else [],
         issues=s["issues"], untrained=s["untrained_models"], version=s["geneb_version"],
+        data_warning=task_data.get("warning", ""),
     )
 
 
