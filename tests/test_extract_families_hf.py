@@ -9,15 +9,14 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from remote_fixtures import checkpoint  # noqa: E402
 from test_extract_families_support import (  # noqa: E402
     anticapt_hyena_dir,
     build_biofm_dir,
-    build_generator_dir,
     spec_for,
 )
 
 from geneb.extract.adapters import ExtractOptions, make_adapter  # noqa: E402
-from geneb.extract.adapters.generator import trim_to_kmers  # noqa: E402
 
 SEQS = ["ACGTACGTTTGACC", "ACG", "GGGGCCCCAATTACGATCGATCGATCGATTTAC", "TTTTTTA"]
 
@@ -25,7 +24,7 @@ SEQS = ["ACGTACGTTTGACC", "ACG", "GGGGCCCCAATTACGATCGATCGATCGATTTAC", "TTTTTTA"]
 @pytest.fixture(scope="module")
 def tiny_dirs(tmp_path_factory):
     root = tmp_path_factory.mktemp("families")
-    return {"generator": build_generator_dir(root), "biofm": build_biofm_dir(root)}
+    return {"biofm": build_biofm_dir(root)}
 
 
 # -- HyenaDNA: the real pretrained checkpoint with its real remote code -----------------
@@ -96,44 +95,6 @@ def test_hyenadna_counts_unknown_characters_naming_the_row(hyena_dir):
     assert a.tokenizer.unk_token_id in ids.tolist()
 
 
-# -- GENERator: 6-mer right-trim + BOS on a tiny Llama -----------------------------------
-
-
-def test_trim_to_kmers():
-    assert trim_to_kmers("ACGTACGTA") == "ACGTAC"
-    assert trim_to_kmers("ACGTA") == ""
-    assert trim_to_kmers("A" * 12) == "A" * 12
-
-
-def test_generator_tokenisation_trims_and_prefixes_bos(tiny_dirs):
-    a = make_adapter(spec_for("generator", str(tiny_dirs["generator"])))
-    a.load()
-    ids = a.prepare("ACGTACGTTTGACC").tolist()  # 14 bases -> 2 whole 6-mers
-    tok = a.tokenizer
-    assert ids[0] == tok.bos_token_id
-    assert tok.convert_ids_to_tokens(ids[1:]) == ["ACGTAC", "GTTTGA"]
-    assert a.prepare("ACG").tolist() == [tok.bos_token_id]  # shorter than one k-mer: BOS only
-
-
-def test_generator_truncates_in_tokens_including_bos(tiny_dirs):
-    spec = spec_for("generator", str(tiny_dirs["generator"]), max_length=3, length_unit="tokens")
-    a = make_adapter(spec)
-    a.load()
-    ids = a.prepare("ACGTAC" * 10 + "GG").tolist()
-    assert len(ids) == 3 and ids[0] == a.tokenizer.bos_token_id
-
-
-def test_generator_matches_solo_forward(tiny_dirs):
-    a = make_adapter(spec_for("generator", str(tiny_dirs["generator"])))
-    a.load()
-    prepared = [a.prepare(s) for s in SEQS]
-    X = a.embed(prepared)
-    for p, x in zip(prepared, X, strict=True):
-        with torch.no_grad():
-            h = a.model(input_ids=torch.tensor(p)[None]).last_hidden_state[0]
-        np.testing.assert_allclose(x, h.mean(0).numpy(), atol=1e-5)
-
-
 # -- BioFM: BioToken characters, [CLS] ... [SEP], last base ------------------------------
 
 
@@ -184,7 +145,9 @@ def test_stored_vectors_equal_solo_forward(family, tmp_path, tiny_dirs, request)
         d = request.getfixturevalue("hyena_dir")
         spec = spec_for("hyenadna", str(d), trust_remote_code=True, special_tokens="none")
     else:
-        spec = spec_for("generator", str(tiny_dirs["generator"]))
+        # the faithful GENERator hub-layout fixture (the family itself: tests/test_family_generator.py)
+        d = checkpoint("generator", tmp_path / "generator", save_from="AutoModelForCausalLM")
+        spec = spec_for("generator", str(d), trust_remote_code=True)
     data = _tiny_task(tmp_path)
     store_path = tmp_path / "s.zarr"
     embed([spec], ["tiny_task"], str(store_path), data_dir=data, device="cpu",

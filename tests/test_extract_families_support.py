@@ -4,7 +4,6 @@ Holds no tests itself; named test_extract_families_* to stay within this suite's
 
 from __future__ import annotations
 
-import itertools
 import subprocess
 import sys
 import zipfile
@@ -22,38 +21,6 @@ def spec_for(family: str, weights: str, **kw) -> ModelSpec:
     base = dict(model_id=f"test-{family}", display=family, family=family, weights=weights, source="user")
     base.update(kw)
     return ModelSpec(**base)
-
-
-def kmer_tokenizer_fast(k: int = 6, bos: str = "<s>"):
-    """A 6-mer WordLevel tokenizer like GENERator's (whole k-mers only)."""
-    from tokenizers import Regex, Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    specials = ["<unk>", bos, "</s>", "<pad>"]
-    kmers = ["".join(p) for p in itertools.product("ACGTN", repeat=k)]
-    vocab = {t: i for i, t in enumerate(specials + kmers)}
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Split(Regex(f".{{1,{k}}}"), behavior="isolated")
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token=bos, eos_token="</s>", pad_token="<pad>", unk_token="<unk>"
-    )
-
-
-def build_generator_dir(root: Path) -> Path:
-    import torch
-    from transformers import LlamaConfig, LlamaModel
-
-    torch.manual_seed(0)
-    tok = kmer_tokenizer_fast()
-    cfg = LlamaConfig(
-        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
-        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
-    )
-    d = root / "generator"
-    LlamaModel(cfg).eval().save_pretrained(d)
-    tok.save_pretrained(d)
-    return d
 
 
 def build_biofm_dir(root: Path) -> Path:
