@@ -48,13 +48,14 @@ def remote_class(directory: Path, auto_key: str) -> type:
 
 def checkpoint(name: str, dest: Path, *, save_from: str = "AutoModel", weights_format: str = "safetensors",
                seed: int = 0, config: dict[str, Any] | None = None, init_std: float | None = 0.2,
-               source: Path | None = None) -> Path:
+               source: Path | None = None, class_attrs: dict[str, Any] | None = None) -> Path:
     """Copy fixture `name` to `dest` (created) with `config` overrides applied to its
     config.json, and add random weights of `auto_map[save_from]` as `model.safetensors`
     or `pytorch_model.bin`. `init_std` re-draws every floating parameter from N(0, std)
     so that tiny random models give vectors far from zero. `source` replaces the fixture
     with another directory of the same layout (e.g. the real upstream files, kept outside
-    this repository). Returns `dest`."""
+    this repository). `class_attrs` are set on the class only while it is built (a test's
+own stand-in for a piece the installed transformers cannot take). Returns `dest`."""
     import torch
     from transformers import AutoConfig
 
@@ -73,8 +74,18 @@ def checkpoint(name: str, dest: Path, *, save_from: str = "AutoModel", weights_f
 
     config_defaults(conf)  # 4.x config attributes remote __init__s read (absent on transformers 5)
     torch.manual_seed(seed)
-    with torch.device("cpu"):
-        model = cls(conf)
+    saved = {k: cls.__dict__[k] for k in (class_attrs or {}) if k in cls.__dict__}
+    for k, v in (class_attrs or {}).items():
+        setattr(cls, k, v)
+    try:
+        with torch.device("cpu"):
+            model = cls(conf)
+    finally:
+        for k in class_attrs or {}:
+            if k in saved:
+                setattr(cls, k, saved[k])
+            else:
+                delattr(cls, k)
     if init_std is not None:
         g = torch.Generator().manual_seed(seed)
         with torch.no_grad():

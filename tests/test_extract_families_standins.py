@@ -232,50 +232,7 @@ def test_evo_bytes_final_norm_every_record_and_reject(monkeypatch):
         a.prepare("A" * 25)
 
 
-# -- MutBERT: one-hot soft input, truncation to max_position_embeddings --------------------
-
-
-class MutBERTStandIn(BiMixer):
-    def __init__(self, takes_mask: bool):
-        super().__init__(vocab=9, soft=True)
-        self.takes_mask = takes_mask
-        self.config.max_position_embeddings = 12
-
-    def _run(self, x, attention_mask, output_hidden_states):
-        assert x.dtype == torch.float32 and x.shape[-1] == 9  # one-hot over the vocabulary
-        hs = self.states(x, attention_mask)
-        return Out(last_hidden_state=hs[-1], hidden_states=tuple(hs) if output_hidden_states else None)
-
-
-class MutBERTMasked(MutBERTStandIn):
-    def forward(self, input_ids, attention_mask=None, output_hidden_states=False):
-        return self._run(input_ids, attention_mask, output_hidden_states)
-
-
-class MutBERTNoMask(MutBERTStandIn):
-    def forward(self, input_ids, output_hidden_states=False):
-        return self._run(input_ids, None, output_hidden_states)
-
-
-@pytest.mark.parametrize("cls", [MutBERTMasked, MutBERTNoMask])
-def test_mutbert_soft_inputs_truncation_and_padding(monkeypatch, cls):
-    calls: list = []
-    model = cls(takes_mask=cls is MutBERTMasked).eval()
-    _patch_pretrained(monkeypatch, "AutoModel", model, calls)
-    _patch_pretrained(monkeypatch, "AutoTokenizer", CharTokenizer(), calls)
-    spec = spec_for("mutbert", "JadenLong/MutBERT", revision="main", trust_remote_code=True)
-    a = make_adapter(spec)
-    a.load()
-    _check_hub_call(calls, "AutoModel", spec)
-    long_ids = a.prepare("ACGT" * 10)
-    assert len(long_ids) == 12 and long_ids[0] == 2  # the fix: truncation really happens
-    prepared = [a.prepare(s) for s in SEQS]
-    X = a.embed(prepared)
-    for p, x in zip(prepared, X, strict=True):
-        one_hot = torch.nn.functional.one_hot(torch.tensor(p)[None], 9).float()
-        with torch.no_grad():
-            solo = model.states(one_hot)[-1][0].mean(0)
-        np.testing.assert_allclose(x, solo.numpy(), atol=1e-6)
+# MutBERT: tests/test_family_mutbert.py (faithful fixture of modeling_mutbert.py).
 
 
 # -- eccDNAMamba: model class from an upstream checkout, output dict ------------------------

@@ -1,4 +1,18 @@
-"""MutBERT (JadenLong/MutBERT): a BERT that reads *soft* inputs (hub remote code).
+"""MutBERT (JadenLong/MutBERT, -Human-Ref, -Multi): a rotary BERT that reads *soft* inputs
+(hub remote code `modeling_mutbert.py`; the authors' GitHub copy is ai4nucleome/mutBERT
+`2-pretrain-code/modeling_mutbert.py` @ 82344d2).
+
+The model card loads `AutoModel.from_pretrained(repo, trust_remote_code=True)`: the remote
+`RoPEBertModel`. The code was written for transformers 4.45; the differences it needs
+(`geneb.extract.compat`, names in `differences`):
+
+* `restore-removed-helpers`: it imports `find_pruneable_heads_and_indices` from
+  `transformers.pytorch_utils` (gone in 5.x), only while the module is imported;
+* `build-outside-meta`: `BertRotaryEmbedding.__init__` computes non-persistent `inv_freq`,
+  `cos_cached` and `sin_cached` buffers; under transformers 5's meta-device build they would
+  be left uninitialised, so the class is built on the CPU and the checkpoint loaded;
+* on transformers 5: `config-4x-defaults`, `add-get-head-mask` and
+  `add-get-extended-attention-mask` (`RoPEBertModel.forward` calls both).
 
 MutBERT's first layer takes a probability vector over the vocabulary at each position,
 so token ids from its character tokenizer ([CLS] ... [SEP]) are one-hot encoded to
@@ -14,8 +28,9 @@ solo forward pass either way.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from typing import Any
+from typing import Any, ClassVar
 
 from ._families_common import grouped_hf_embed
 from .base import ExtractError
@@ -24,6 +39,34 @@ from .hf_common import HFAdapter
 
 class MutBERTAdapter(HFAdapter):
     family = "mutbert"
+    differences: ClassVar[tuple[str, ...]] = (
+        "class-from-auto-map", "restore-removed-helpers", "config-4x-defaults", "add-get-head-mask",
+        "add-get-extended-attention-mask", "build-outside-meta",
+    )
+
+    def _load_tokenizer(self) -> Any:
+        from .. import compat
+        from ..compat import helpers
+
+        restore = compat.applies("restore-removed-helpers")  # AutoTokenizer may import the config module
+        with helpers.restored_helpers() if restore else contextlib.nullcontext():
+            return super()._load_tokenizer()
+
+    def _load_model(self) -> Any:
+        from ..compat import remote
+
+        if not self.spec.trust_remote_code:
+            raise ExtractError(
+                f"model {self.spec.model_id!r}: family 'mutbert' runs the authors' remote code "
+                "(modeling_mutbert.py); set trust_remote_code = true"
+            )
+        try:
+            built = remote.load_remote(self.spec.weights, revision=self._hub_kwargs().get("revision"),
+                                       hub_kwargs=self._hub_kwargs(), keys=("AutoModel",),
+                                       differences=type(self).differences, dtype=self._weight_dtype())
+        except LookupError as exc:
+            raise ExtractError(f"model {self.spec.model_id!r}: {exc}") from None
+        return built.backbone()
 
     def load(self) -> None:
         super().load()
