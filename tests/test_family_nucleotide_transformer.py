@@ -298,3 +298,9 @@ def test_differences_are_registered():
         assert compat.difference(name).upstream
     assert compat.applies("defer-init-weights-to-post-init", "5.25.0")
     assert not compat.applies("defer-init-weights-to-post-init", "4.57.6")
+
+
+def test_local_directory_in_nt_v2_layout_is_detected_as_nucleotide_transformer():
+    from geneb.extract.adapters.hf_auto import detect_family
+
+    assert detect_family(fixture_dir("nt-v2")) == ("nucleotide-transformer", True)

@@ -33,6 +33,8 @@ REMOTE_HINTS: tuple[tuple[str, str], ...] = (
     ("bert_layers", "dnabert2"), ("dnabert", "dnabert2"), ("hyena", "hyenadna"),
     ("caduceus", "caduceus"), ("mutbert", "mutbert"), ("lucaone", "lucaone"),
     ("stripedhyena", "evo"), ("biofm", "biofm"), ("eccdna", "eccdnamamba"),
+    ("esm_config", "nucleotide-transformer"), ("modeling_esm", "nucleotide-transformer"),
+    ("dnakmertokenizer", "generator"), ("generatorforcausallm", "generator"),
 )
 
 
