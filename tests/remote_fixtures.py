@@ -125,3 +125,39 @@ def model_file(path: Path, model_id: str, weights: Path, **fields: Any) -> Path:
             lines.append(f'{k} = "{v}"')
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+# -- shared by the family tests: how geneb's vectors are taken and compared ---------------------
+def embed_in_batches(adapter: Any, seqs: list[str], split: int = 3) -> Any:
+    """`adapter`'s vectors for `seqs`, loading it first, in two padded mixed-length batches
+    (`seqs[:split]`, `seqs[split:]`), so padding must not move any record's vector."""
+    import numpy as np
+
+    if adapter.model is None:
+        adapter.load()
+    prepared = [adapter.prepare(s) for s in seqs]
+    return np.concatenate([adapter.embed(prepared[:split]), adapter.embed(prepared[split:])])
+
+
+def max_rel_error(x: Any, ref: Any) -> float:
+    """The largest per-row relative L2 error of `x` against `ref`."""
+    import numpy as np
+
+    return float((np.linalg.norm(x - ref, axis=1) / np.linalg.norm(ref, axis=1)).max())
+
+
+def ref_extended_attention_mask(self: Any, attention_mask: Any, input_shape: Any, device: Any = None,
+                                dtype: Any = None) -> Any:
+    """A test's own minimal 4.x `PreTrainedModel.get_extended_attention_mask` (removed in 5.x)
+    for encoders, so a reference never runs geneb's version of it."""
+    import torch
+
+    dtype = dtype or next(self.parameters()).dtype
+    m = attention_mask[:, None, None, :].to(dtype)
+    return (1.0 - m) * torch.finfo(dtype).min
+
+
+def ref_head_mask(self: Any, head_mask: Any, num_hidden_layers: int, is_attention_chunked: bool = False) -> list:
+    """A test's own minimal 4.x `PreTrainedModel.get_head_mask` (removed in 5.x), no head mask."""
+    assert head_mask is None
+    return [None] * num_hidden_layers

@@ -33,7 +33,14 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("einops")
 
-from remote_fixtures import checkpoint, fixture_dir, model_file, remote_class  # noqa: E402
+from remote_fixtures import (  # noqa: E402
+    checkpoint,
+    embed_in_batches,
+    fixture_dir,
+    max_rel_error,
+    model_file,
+    remote_class,
+)
 
 from geneb.catalog.models import load_model_file  # noqa: E402
 from geneb.extract import compat  # noqa: E402
@@ -120,17 +127,6 @@ def _recipe(tok, model, seqs, pooling: str = "mean") -> np.ndarray:
     return np.stack(out)
 
 
-def _embed(ad, seqs) -> np.ndarray:
-    if ad.model is None:
-        ad.load()
-    prepared = [ad.prepare(s) for s in seqs]
-    return np.concatenate([ad.embed(prepared[:3]), ad.embed(prepared[3:])])  # padded, mixed-length batches
-
-
-def _rel(x: np.ndarray, ref: np.ndarray) -> float:
-    return float((np.linalg.norm(x - ref, axis=1) / np.linalg.norm(ref, axis=1)).max())
-
-
 @pytest.mark.parametrize("upstream", _sources())
 def test_adapter_loads_the_remote_code_and_matches_model_card(tmp_path, upstream):
     torch.set_num_threads(1)
@@ -144,11 +140,11 @@ def test_adapter_loads_the_remote_code_and_matches_model_card(tmp_path, upstream
     expected = {"class-from-auto-map", "build-outside-meta"} | ({"config-4x-defaults"} if TF5 else set())
     assert set(ad.describe()["compat"]) == expected
 
-    X = _embed(ad, SEQS)
+    X = embed_in_batches(ad, SEQS)
     tok, ref_model = _model_card(d)
     ref = _recipe(tok, ref_model, SEQS)
     assert X.shape == ref.shape
-    assert _rel(X, ref) <= 1e-5, _rel(X, ref)
+    assert max_rel_error(X, ref) <= 1e-5, max_rel_error(X, ref)
     # the fixture exercises what it claims: N and lower case become [UNK]; long input rebuilds ALiBi
     ids = [list(ad.prepare(s)) for s in SEQS]
     assert tok.unk_token_id in ids[1] and tok.unk_token_id in ids[2] and ids[3][1:-1] == [tok.unk_token_id] * 4
@@ -158,15 +154,15 @@ def test_adapter_loads_the_remote_code_and_matches_model_card(tmp_path, upstream
     if not TF5:  # transformers 4.x runs the model card itself, from_pretrained and all
         with without_triton_import_check():
             card = transformers.AutoModel.from_pretrained(str(d), trust_remote_code=True).eval()
-        assert _rel(X, _recipe(tok, card, SEQS)) <= 1e-5
+        assert max_rel_error(X, _recipe(tok, card, SEQS)) <= 1e-5
 
 
 def test_dnabert_s_cls_pooling_and_intermediate_layer(tmp_path):
     torch.set_num_threads(1)
     d = _checkpoint(tmp_path)
     tok, ref_model = _model_card(d)
-    X = _embed(_adapter(tmp_path, d, pooling="cls"), SEQS)
-    assert _rel(X, _recipe(tok, ref_model, SEQS, pooling="cls")) <= 1e-5
+    X = embed_in_batches(_adapter(tmp_path, d, pooling="cls"), SEQS)
+    assert max_rel_error(X, _recipe(tok, ref_model, SEQS, pooling="cls")) <= 1e-5
     # layer 1 of 2 = the first block's output (unpadded rows, scattered back by geneb)
     captured = []
     h = ref_model.encoder.layer[0].register_forward_hook(lambda _m, _i, o: captured.append(o))
@@ -176,8 +172,8 @@ def test_dnabert_s_cls_pooling_and_intermediate_layer(tmp_path):
             ref_model(tok(s, return_tensors="pt")["input_ids"])
             ref.append(captured[-1].mean(0).numpy())  # one sequence: every row is a real token
     h.remove()
-    X1 = _embed(_adapter(tmp_path, d, layer=1), SEQS[:4])
-    assert _rel(X1, np.stack(ref)) <= 1e-5
+    X1 = embed_in_batches(_adapter(tmp_path, d, layer=1), SEQS[:4])
+    assert max_rel_error(X1, np.stack(ref)) <= 1e-5
 
 
 @pytest.mark.skipif(not TF5, reason="transformers 4.x builds the model outside a meta-device context")

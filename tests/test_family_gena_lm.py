@@ -29,7 +29,16 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from remote_fixtures import checkpoint, fixture_dir, model_file, remote_class  # noqa: E402
+from remote_fixtures import (  # noqa: E402
+    checkpoint,
+    embed_in_batches,
+    fixture_dir,
+    max_rel_error,
+    model_file,
+    ref_extended_attention_mask,
+    ref_head_mask,
+    remote_class,
+)
 
 from geneb.catalog.models import load_model_file  # noqa: E402
 from geneb.extract.adapters import ExtractError, ExtractOptions, make_adapter  # noqa: E402
@@ -78,17 +87,6 @@ def _adapter(tmp: Path, d: Path, *, trust: bool = True, layer: int | None = None
     return make_adapter(spec, ExtractOptions(layer=layer), "cpu")
 
 
-def _ref_extended_mask(self, attention_mask, input_shape, device=None, dtype=None):
-    dtype = dtype or next(self.parameters()).dtype
-    m = attention_mask[:, None, None, :].to(dtype)
-    return (1.0 - m) * torch.finfo(dtype).min
-
-
-def _ref_head_mask(self, head_mask, num_hidden_layers, is_attention_chunked=False):
-    assert head_mask is None
-    return [None] * num_hidden_layers
-
-
 def _model_card(d: Path, kind: str, monkeypatch: pytest.MonkeyPatch):
     """(tokenizer, the auto_map head class with the checkpoint's weights), built by hand."""
     from safetensors.torch import load_file
@@ -104,8 +102,8 @@ def _model_card(d: Path, kind: str, monkeypatch: pytest.MonkeyPatch):
         if not hasattr(config, "pruned_heads"):
             config.pruned_heads = {}
         base = [k for k in cls.__mro__ if k.__module__ == cls.__module__][-1]
-        monkeypatch.setattr(base, "get_extended_attention_mask", _ref_extended_mask, raising=False)
-        monkeypatch.setattr(base, "get_head_mask", _ref_head_mask, raising=False)
+        monkeypatch.setattr(base, "get_extended_attention_mask", ref_extended_attention_mask, raising=False)
+        monkeypatch.setattr(base, "get_head_mask", ref_head_mask, raising=False)
     model = cls(config)
     result = model.load_state_dict(load_file(str(d / "model.safetensors")), strict=False)
     # tied tensors are saved once (the decoder bias is `predictions.bias`; on 4.x the decoder
@@ -129,17 +127,6 @@ def _recipe(tok, model, seqs, layer: int = -1) -> np.ndarray:
     return np.stack(out)
 
 
-def _embed(ad, seqs) -> np.ndarray:
-    if ad.model is None:
-        ad.load()
-    prepared = [ad.prepare(s) for s in seqs]
-    return np.concatenate([ad.embed(prepared[:3]), ad.embed(prepared[3:])])  # padded, mixed-length batches
-
-
-def _rel(x: np.ndarray, ref: np.ndarray) -> float:
-    return float((np.linalg.norm(x - ref, axis=1) / np.linalg.norm(ref, axis=1)).max())
-
-
 @pytest.mark.parametrize("kind,upstream", _cases())
 def test_adapter_matches_model_card(tmp_path, monkeypatch, kind, upstream):
     torch.set_num_threads(1)
@@ -152,11 +139,11 @@ def test_adapter_matches_model_card(tmp_path, monkeypatch, kind, upstream):
     compat_names = set(ad.describe()["compat"])
     assert {"class-from-auto-map", "build-outside-meta"} <= compat_names
     assert ("add-get-head-mask" in compat_names) == TF5
-    X = _embed(ad, SEQS)
+    X = embed_in_batches(ad, SEQS)
     tok, card = _model_card(d, kind, monkeypatch)
     ref = _recipe(tok, card, SEQS)
     assert X.shape == ref.shape
-    assert _rel(X, ref) <= 1e-5, _rel(X, ref)
+    assert max_rel_error(X, ref) <= 1e-5, max_rel_error(X, ref)
     # the fixture exercises what it claims
     ids = [list(ad.prepare(s)) for s in SEQS]
     assert all(i[0] == tok.cls_token_id for i in ids) and len(ids[-1]) == MAX_TOKENS
@@ -167,15 +154,15 @@ def test_adapter_matches_model_card(tmp_path, monkeypatch, kind, upstream):
         assert tok.unk_token_id not in ids[1] and tok.convert_tokens_to_ids("-") in ids[3]
     if not TF5 and kind == "t2t":  # 4.57 runs the model card itself
         card2 = transformers.AutoModel.from_pretrained(str(d), trust_remote_code=True).eval()
-        assert _rel(X, _recipe(tok, card2, SEQS)) <= 1e-5
+        assert max_rel_error(X, _recipe(tok, card2, SEQS)) <= 1e-5
 
 
 def test_intermediate_layer_matches_model_card(tmp_path, monkeypatch):
     torch.set_num_threads(1)
     d = _checkpoint(tmp_path, "t2t")
-    X = _embed(_adapter(tmp_path, d, layer=1), SEQS[:5])
+    X = embed_in_batches(_adapter(tmp_path, d, layer=1), SEQS[:5])
     tok, card = _model_card(d, "t2t", monkeypatch)
-    assert _rel(X, _recipe(tok, card, SEQS[:5], layer=1)) <= 1e-5
+    assert max_rel_error(X, _recipe(tok, card, SEQS[:5], layer=1)) <= 1e-5
 
 
 def test_plain_from_pretrained_fails_where_the_issue_says(tmp_path):

@@ -31,7 +31,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from remote_fixtures import checkpoint, fixture_dir, model_file  # noqa: E402
+from remote_fixtures import checkpoint, embed_in_batches, fixture_dir, max_rel_error, model_file  # noqa: E402
 
 from geneb.catalog.models import load_model_file  # noqa: E402
 from geneb.extract import compat  # noqa: E402
@@ -120,17 +120,6 @@ def _recipe(tok, model, seqs, max_tokens: int = MAX_TOKENS) -> np.ndarray:
     return np.stack(out)
 
 
-def _embed(ad, seqs) -> np.ndarray:
-    if ad.model is None:
-        ad.load()
-    prepared = [ad.prepare(s) for s in seqs]
-    return np.concatenate([ad.embed(prepared[:4]), ad.embed(prepared[4:])])  # right-padded mixed batches
-
-
-def _rel(x: np.ndarray, ref: np.ndarray) -> float:
-    return float((np.linalg.norm(x - ref, axis=1) / np.linalg.norm(ref, axis=1)).max())
-
-
 # -- 1. the construct: plain AutoTokenizer fails on transformers 5, geneb's load does not -----
 def test_plain_autotokenizer_fails_on_transformers_5_and_geneb_loads(tmp_path):
     d = _checkpoint(tmp_path)
@@ -176,11 +165,11 @@ def test_vectors_match_the_authors_recipe(tmp_path, upstream):
     torch.set_num_threads(1)
     d = _checkpoint(tmp_path, upstream)
     ad = _adapter(tmp_path, d)
-    X = _embed(ad, SEQS)
+    X = embed_in_batches(ad, SEQS, split=4)
     tok, card = _reference_tokenizer(d), _reference_model(d)
     ref = _recipe(tok, card, SEQS)
     assert X.shape == ref.shape == (len(SEQS), card.config.hidden_size) and X.dtype == np.float32
-    assert _rel(X, ref) <= 1e-5, _rel(X, ref)
+    assert max_rel_error(X, ref) <= 1e-5, max_rel_error(X, ref)
 
     # the fixture exercises what it claims
     ids = [ad.prepare(s).tolist() for s in SEQS]
@@ -248,7 +237,7 @@ def test_geneb_embed_cli_stores_the_recipe_vectors_and_counts_unknown_bases(tmp_
     ref = _recipe(_reference_tokenizer(d), _reference_model(d), seqs)
     for split in ("train", "test"):
         X = st.X(mid, "t", split)
-        assert X.dtype == np.float32 and _rel(X, ref) <= 1e-5, (split, _rel(X, ref))
+        assert X.dtype == np.float32 and max_rel_error(X, ref) <= 1e-5, (split, max_rel_error(X, ref))
     tok = st.provenance(mid, "t")["tokenization"]
     hidden = sum(6 * sum("N" in s[i:i + 6] for i in range(0, len(s) // 6 * 6, 6)) for s in seqs)
     assert tok["characters"] == {"N": "unknown"} and tok["unknown_bases"] == 2 * hidden > 0

@@ -29,7 +29,16 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from remote_fixtures import checkpoint, fixture_dir, model_file, remote_class  # noqa: E402
+from remote_fixtures import (  # noqa: E402
+    checkpoint,
+    embed_in_batches,
+    fixture_dir,
+    max_rel_error,
+    model_file,
+    ref_extended_attention_mask,
+    ref_head_mask,
+    remote_class,
+)
 
 from geneb.catalog.models import load_model_file  # noqa: E402
 from geneb.extract.adapters import ExtractError, ExtractOptions, make_adapter  # noqa: E402
@@ -78,17 +87,6 @@ def _adapter(tmp: Path, d: Path, *, trust: bool = True, layer: int | None = None
     return make_adapter(spec, ExtractOptions(layer=layer), "cpu")
 
 
-def _ref_extended_mask(self, attention_mask, input_shape, device=None, dtype=None):
-    dtype = dtype or next(self.parameters()).dtype
-    m = attention_mask[:, None, None, :].to(dtype)
-    return (1.0 - m) * torch.finfo(dtype).min
-
-
-def _ref_head_mask(self, head_mask, num_hidden_layers, is_attention_chunked=False):
-    assert head_mask is None
-    return [None] * num_hidden_layers
-
-
 def _model_card(d: Path, monkeypatch: pytest.MonkeyPatch):
     from safetensors.torch import load_file
 
@@ -97,8 +95,8 @@ def _model_card(d: Path, monkeypatch: pytest.MonkeyPatch):
     config = transformers.AutoConfig.from_pretrained(str(d), trust_remote_code=True)
     if TF5:
         base = [k for k in cls.__mro__ if k.__module__ == cls.__module__][-1]
-        monkeypatch.setattr(base, "get_extended_attention_mask", _ref_extended_mask, raising=False)
-        monkeypatch.setattr(base, "get_head_mask", _ref_head_mask, raising=False)
+        monkeypatch.setattr(base, "get_extended_attention_mask", ref_extended_attention_mask, raising=False)
+        monkeypatch.setattr(base, "get_head_mask", ref_head_mask, raising=False)
     model = cls(config)
     state = load_file(str(d / "model.safetensors"))
     if any(k.startswith("bert.") for k in state):
@@ -122,17 +120,6 @@ def _recipe(tok, model, seqs, layer: int = -1, limit: int | None = None) -> np.n
     return np.stack(out)
 
 
-def _embed(ad, seqs) -> np.ndarray:
-    if ad.model is None:
-        ad.load()
-    prepared = [ad.prepare(s) for s in seqs]
-    return np.concatenate([ad.embed(prepared[:3]), ad.embed(prepared[3:])])
-
-
-def _rel(x: np.ndarray, ref: np.ndarray) -> float:
-    return float((np.linalg.norm(x - ref, axis=1) / np.linalg.norm(ref, axis=1)).max())
-
-
 @pytest.mark.parametrize("upstream,save_from", _sources())
 def test_adapter_matches_model_card(tmp_path, monkeypatch, upstream, save_from):
     torch.set_num_threads(1)
@@ -144,12 +131,12 @@ def test_adapter_matches_model_card(tmp_path, monkeypatch, upstream, save_from):
     assert {"class-from-auto-map", "build-outside-meta"} <= names and ("add-get-head-mask" in names) == TF5
     for name, buf in ad.model.named_buffers():  # computed on the CPU, not left uninitialised
         assert buf.device.type == "cpu" and torch.isfinite(buf.float()).all(), name
-    X = _embed(ad, SEQS)
+    X = embed_in_batches(ad, SEQS)
     limit = ad.model.config.max_position_embeddings  # geneb truncates to it (the model's own limit)
     tok, card = _model_card(d, monkeypatch)
     ref = _recipe(tok, card, SEQS, limit=limit)
     assert X.shape == ref.shape
-    assert _rel(X, ref) <= 1e-5, _rel(X, ref)
+    assert max_rel_error(X, ref) <= 1e-5, max_rel_error(X, ref)
     ids = [list(ad.prepare(s)) for s in SEQS]
     assert tok.unk_token_id in ids[1] and tok.unk_token_id in ids[2] and len(ids[-1]) == limit
     audit = ad.audit(SEQS[:4], "t")
@@ -159,9 +146,9 @@ def test_adapter_matches_model_card(tmp_path, monkeypatch, upstream, save_from):
 def test_intermediate_layer_matches_model_card(tmp_path, monkeypatch):
     torch.set_num_threads(1)
     d = _checkpoint(tmp_path)
-    X = _embed(_adapter(tmp_path, d, layer=1), SEQS[:5])
+    X = embed_in_batches(_adapter(tmp_path, d, layer=1), SEQS[:5])
     tok, card = _model_card(d, monkeypatch)
-    assert _rel(X, _recipe(tok, card, SEQS[:5], layer=1)) <= 1e-5
+    assert max_rel_error(X, _recipe(tok, card, SEQS[:5], layer=1)) <= 1e-5
 
 
 @pytest.mark.skipif(not TF5, reason="the removed helper exists on transformers 4.x")

@@ -30,7 +30,16 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from remote_fixtures import checkpoint, fixture_dir, model_file, remote_class  # noqa: E402
+from remote_fixtures import (  # noqa: E402
+    checkpoint,
+    embed_in_batches,
+    fixture_dir,
+    max_rel_error,
+    model_file,
+    ref_extended_attention_mask,
+    ref_head_mask,
+    remote_class,
+)
 
 from geneb.catalog.models import load_model_file  # noqa: E402
 from geneb.extract import compat  # noqa: E402
@@ -82,17 +91,6 @@ def _skip_init_weights_before_post_init(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(transformers.PreTrainedModel, "init_weights", init_weights)
 
 
-def _ref_extended_mask(self, attention_mask, input_shape, device=None, dtype=None):
-    dtype = dtype or next(self.parameters()).dtype
-    m = attention_mask[:, None, None, :].to(dtype)
-    return (1.0 - m) * torch.finfo(dtype).min
-
-
-def _ref_head_mask(self, head_mask, num_hidden_layers, is_attention_chunked=False):
-    assert head_mask is None
-    return [None] * num_hidden_layers
-
-
 def _source_dir(tmp: Path, upstream: Path | None) -> Path | None:
     """The fixture with the remote .py files replaced by the real ones (None: the fixture)."""
     if upstream is None:
@@ -131,8 +129,8 @@ def _model_card(d: Path, monkeypatch: pytest.MonkeyPatch):
         for name in ("is_decoder", "add_cross_attention"):
             if not hasattr(config, name):
                 setattr(config, name, False)
-        monkeypatch.setattr(base, "get_extended_attention_mask", _ref_extended_mask, raising=False)
-        monkeypatch.setattr(base, "get_head_mask", _ref_head_mask, raising=False)
+        monkeypatch.setattr(base, "get_extended_attention_mask", ref_extended_attention_mask, raising=False)
+        monkeypatch.setattr(base, "get_head_mask", ref_head_mask, raising=False)
     _skip_init_weights_before_post_init(monkeypatch)
     model = cls(config)
     model.load_state_dict(load_file(str(d / "model.safetensors")), strict=True)
@@ -148,17 +146,6 @@ def _recipe(tok, model, seqs, layer: int = -1) -> np.ndarray:
             h = model(enc["input_ids"], attention_mask=mask, output_hidden_states=True)["hidden_states"][layer]
             out.append(((h * mask[..., None]).sum(1) / mask.sum(1)[:, None])[0].numpy())
     return np.stack(out)
-
-
-def _embed(ad, seqs) -> np.ndarray:
-    if ad.model is None:
-        ad.load()
-    prepared = [ad.prepare(s) for s in seqs]
-    return np.concatenate([ad.embed(prepared[:3]), ad.embed(prepared[3:])])  # padded, mixed-length batches
-
-
-def _rel(x: np.ndarray, ref: np.ndarray) -> float:
-    return float((np.linalg.norm(x - ref, axis=1) / np.linalg.norm(ref, axis=1)).max())
 
 
 # -- 1. NT v2: the real architecture, the model card's vectors ------------------------------
@@ -184,13 +171,13 @@ def test_v2_adapter_builds_remote_swiglu_and_matches_model_card(tmp_path, monkey
     assert ad.model.encoder.layer[0].attention.self.rotary_embeddings is not None
     assert set(ad.describe()["compat"]) == expected
 
-    X = _embed(ad, SEQS)
+    X = embed_in_batches(ad, SEQS)
     tok, ref_model = _model_card(d, monkeypatch)
     assert type(ref_model.esm).__qualname__ == type(ad.model).__qualname__
     assert type(ref_model.esm).__module__.rsplit(".", 1)[-1] == type(ad.model).__module__.rsplit(".", 1)[-1]
     ref = _recipe(tok, ref_model, SEQS)
     assert X.shape == ref.shape == (len(SEQS), cfg.hidden_size)
-    assert _rel(X, ref) <= 1e-5, _rel(X, ref)
+    assert max_rel_error(X, ref) <= 1e-5, max_rel_error(X, ref)
     # the fixture exercises what it claims: unknown runs, N, truncation, no end token
     ids = [list(ad.prepare(s)) for s in SEQS]
     assert all(i[0] == tok.cls_token_id and tok.eos_token_id not in i for i in ids)
@@ -200,17 +187,17 @@ def test_v2_adapter_builds_remote_swiglu_and_matches_model_card(tmp_path, monkey
     if not TF5:  # transformers 4.x runs the model card itself, from_pretrained and all
         card = transformers.AutoModelForMaskedLM.from_pretrained(str(d), trust_remote_code=True).eval()
         assert type(card).__qualname__ == "EsmForMaskedLM"
-        assert _rel(X, _recipe(tok, card, SEQS)) <= 1e-5
+        assert max_rel_error(X, _recipe(tok, card, SEQS)) <= 1e-5
 
 
 def test_v2_intermediate_layer_matches_model_card(tmp_path, monkeypatch):
     torch.set_num_threads(1)
     d = _checkpoint(tmp_path, monkeypatch)
     ad = _adapter(tmp_path, d, layer=1)
-    X = _embed(ad, SEQS[:5])
+    X = embed_in_batches(ad, SEQS[:5])
     tok, ref_model = _model_card(d, monkeypatch)
     ref = _recipe(tok, ref_model, SEQS[:5], layer=1)
-    assert _rel(X, ref) <= 1e-5, _rel(X, ref)
+    assert max_rel_error(X, ref) <= 1e-5, max_rel_error(X, ref)
 
 
 # -- 2. the trap: plain AutoModel builds the native ESM (or fails) ----------------------------
@@ -247,12 +234,12 @@ def test_v2_unused_weights_may_be_missing_others_may_not(tmp_path, monkeypatch):
 
     torch.set_num_threads(1)
     d = _checkpoint(tmp_path, monkeypatch)
-    full = _embed(_adapter(tmp_path, d), SEQS[:4])
+    full = embed_in_batches(_adapter(tmp_path, d), SEQS[:4])
     state = load_file(str(d / "model.safetensors"))
     dropped = {k: v for k, v in state.items() if not k.startswith(("esm.contact_head.", "lm_head."))}
     assert len(dropped) < len(state)
     save_file(dropped, str(d / "model.safetensors"), metadata={"format": "pt"})
-    np.testing.assert_array_equal(_embed(_adapter(tmp_path, d), SEQS[:4]), full)
+    np.testing.assert_array_equal(embed_in_batches(_adapter(tmp_path, d), SEQS[:4]), full)
     key = "esm.encoder.layer.1.intermediate.dense.weight"
     save_file({k: v for k, v in dropped.items() if k != key}, str(d / "model.safetensors"), metadata={"format": "pt"})
     with pytest.raises(RuntimeError, match=key.replace(".", r"\.")):
@@ -286,11 +273,11 @@ def test_v1_native_esm_matches_model_card(tmp_path):
     ad.load()
     assert "compat" not in ad.describe() and ad.is_remote() is False
     assert ad.remote_class is None and type(ad.model) is transformers.models.esm.modeling_esm.EsmModel
-    X = _embed(ad, SEQS)
+    X = embed_in_batches(ad, SEQS)
     tok = transformers.AutoTokenizer.from_pretrained(str(d))
     card = transformers.AutoModelForMaskedLM.from_pretrained(str(d)).eval()
     assert len(tok) == config.vocab_size + 2 and tok.eos_token is None  # <eos>/<bos> lie past the model's vocabulary
-    assert _rel(X, _recipe(tok, card, SEQS)) <= 1e-5
+    assert max_rel_error(X, _recipe(tok, card, SEQS)) <= 1e-5
 
 
 def test_differences_are_registered():

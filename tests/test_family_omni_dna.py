@@ -33,7 +33,7 @@ if importlib.util.find_spec("hf_olmo") is None:
     pytest.skip("ai2-olmo is not installed (pip install --no-deps -r tests/requirements-realcode.txt)",
                 allow_module_level=True)
 
-from remote_fixtures import model_file  # noqa: E402
+from remote_fixtures import embed_in_batches, max_rel_error, model_file  # noqa: E402
 
 from geneb.catalog import geneb_models  # noqa: E402
 from geneb.catalog.models import load_model_file  # noqa: E402
@@ -161,17 +161,6 @@ def _recipe(tok, model, seqs, layer: int = -1) -> np.ndarray:
     return np.stack(out)
 
 
-def _embed(ad, seqs) -> np.ndarray:
-    if ad.model is None:
-        ad.load()
-    prepared = [ad.prepare(s) for s in seqs]
-    return np.concatenate([ad.embed(prepared[:3]), ad.embed(prepared[3:])])  # padded, mixed-length batches
-
-
-def _rel(x: np.ndarray, ref: np.ndarray) -> float:
-    return float((np.linalg.norm(x - ref, axis=1) / np.linalg.norm(ref, axis=1)).max())
-
-
 # -- the real code, the recipe's vectors ------------------------------------------------------
 def test_adapter_builds_hf_olmo_and_matches_the_recipe(tmp_path):
     torch.set_num_threads(1)
@@ -179,7 +168,7 @@ def test_adapter_builds_hf_olmo_and_matches_the_recipe(tmp_path):
     ad = _adapter(tmp_path, d)
     assert set(ad.describe()["compat"]) == (DIFFS_5X if TF5 else DIFFS_4X)
     assert ad.describe()["model_code"].startswith("ai2-olmo 0.6.0 ")
-    X = _embed(ad, SEQS)
+    X = embed_in_batches(ad, SEQS)
     hf_olmo = sys.modules["hf_olmo"]
     assert type(ad.model) is hf_olmo.OLMoForCausalLM and type(ad.tokenizer) is hf_olmo.OLMoTokenizerFast
     assert type(ad.model.model).__module__ == "olmo.model" and len(ad.model.model.transformer.blocks) == 2
@@ -190,8 +179,8 @@ def test_adapter_builds_hf_olmo_and_matches_the_recipe(tmp_path):
     tok = hf_olmo.OLMoTokenizerFast.from_pretrained(str(d))
     ref = _recipe(tok, _reference_model(d), SEQS)
     assert X.shape == ref.shape == (len(SEQS), 32)
-    assert _rel(X, ref) <= 1e-5, _rel(X, ref)
-    assert np.abs(X).min(axis=1).max() > 0 and _rel(X[:1], X[1:2]) > 1e-2  # vectors are not degenerate
+    assert max_rel_error(X, ref) <= 1e-5, max_rel_error(X, ref)
+    assert np.abs(X).min(axis=1).max() > 0 and max_rel_error(X[:1], X[1:2]) > 1e-2  # vectors are not degenerate
 
     # the fixture exercises what it claims: [CLS] ... [SEP], [UNK] for N and lower case, truncation
     ids = [list(ad.prepare(s)) for s in SEQS]
@@ -211,11 +200,11 @@ def test_intermediate_layer_matches_the_recipe(tmp_path):
     tok = hf_olmo.OLMoTokenizerFast.from_pretrained(str(d))
     ref_model = _reference_model(d)
     for layer in (0, 1):
-        X = _embed(_adapter(tmp_path, d, layer=layer), SEQS[:5])
+        X = embed_in_batches(_adapter(tmp_path, d, layer=layer), SEQS[:5])
         ref = _recipe(tok, ref_model, SEQS[:5], layer=layer)
-        assert _rel(X, ref) <= 1e-5, (layer, _rel(X, ref))
+        assert max_rel_error(X, ref) <= 1e-5, (layer, max_rel_error(X, ref))
     with pytest.raises(ExtractError, match="layer 7 does not exist"):
-        _embed(_adapter(tmp_path, d, layer=7), SEQS[:1])
+        embed_in_batches(_adapter(tmp_path, d, layer=7), SEQS[:1])
 
 
 def test_hf_olmo_layout_and_what_plain_loading_does(tmp_path):
@@ -224,8 +213,8 @@ def test_hf_olmo_layout_and_what_plain_loading_does(tmp_path):
     torch.set_num_threads(1)
     a = _checkpoint(tmp_path / "gfm")
     b = _checkpoint(tmp_path / "hf", model_type="hf_olmo")
-    X = _embed(_adapter(tmp_path, b), SEQS)
-    np.testing.assert_array_equal(X, _embed(_adapter(tmp_path, a), SEQS))
+    X = embed_in_batches(_adapter(tmp_path, b), SEQS)
+    np.testing.assert_array_equal(X, embed_in_batches(_adapter(tmp_path, a), SEQS))
     with pytest.raises(ValueError, match="Unrecognized configuration class"):
         transformers.AutoModel.from_pretrained(str(b))
     if TF5:
@@ -234,7 +223,7 @@ def test_hf_olmo_layout_and_what_plain_loading_does(tmp_path):
     else:  # the model card's path on 4.x: from_pretrained, then the recipe
         card = transformers.AutoModelForCausalLM.from_pretrained(str(b)).eval()
         tok = sys.modules["hf_olmo"].OLMoTokenizerFast.from_pretrained(str(b))
-        assert _rel(X, _recipe(tok, card, SEQS)) <= 1e-5
+        assert max_rel_error(X, _recipe(tok, card, SEQS)) <= 1e-5
 
 
 def test_missing_weight_and_foreign_config_are_refused(tmp_path):
@@ -284,7 +273,7 @@ def test_geneb_embed_cli_stores_the_recipe_vectors(tmp_path):
     ref = _recipe(hf_olmo.OLMoTokenizerFast.from_pretrained(str(d)), _reference_model(d), seqs)
     for split in ("train", "test"):
         X = st.X(mid, "t", split)
-        assert X.dtype == np.float32 and _rel(X, ref) <= 1e-5, (split, _rel(X, ref))
+        assert X.dtype == np.float32 and max_rel_error(X, ref) <= 1e-5, (split, max_rel_error(X, ref))
     tok = st.provenance(mid, "t")["tokenization"]
     assert tok["characters"] == {"N": "unknown"}
     assert tok["unknown_bases"] == 2 * sum(s.count("N") for s in seqs) > 0
