@@ -35,56 +35,20 @@ more `N` into one `-` token. Truncated to the catalog's 512 tokens, specials inc
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from .base import ExtractError
-from .hf_common import HFAdapter
-
-log = logging.getLogger(__name__)
+from .hf_common import RemoteCodeAdapter
 
 
-class GenaLMAdapter(HFAdapter):
+class GenaLMAdapter(RemoteCodeAdapter):
     family = "gena-lm"
     differences: ClassVar[tuple[str, ...]] = (
         "class-from-auto-map", "restore-removed-helpers", "config-4x-defaults", "add-get-head-mask",
         "add-get-extended-attention-mask", "build-outside-meta",
     )
+    remote_file = "modeling_bert.py"
     #: The Auto class of the model card; GENA-LM's auto_map has no other model entry.
     remote_auto_keys: ClassVar[tuple[str, ...]] = ("AutoModel",)
-
-    def __init__(self, spec, options, device):
-        super().__init__(spec, options, device)
-        self.remote_class: type | None = None
-
-    def _load_tokenizer(self) -> Any:
-        from .. import compat
-        from ..compat import helpers
-
-        # AutoTokenizer may read the config; keep a remote module importable if it does
-        restore = compat.applies("restore-removed-helpers")
-        with helpers.restored_helpers() if restore else contextlib.nullcontext():
-            return super()._load_tokenizer()
-
-    def _load_model(self) -> Any:
-        from ..compat import remote
-
-        if not self.spec.trust_remote_code:
-            raise ExtractError(
-                f"model {self.spec.model_id!r}: family 'gena-lm' runs the authors' remote code "
-                "(modeling_bert.py); set trust_remote_code = true"
-            )
-        try:
-            built = remote.load_remote(self.spec.weights, revision=self._hub_kwargs().get("revision"),
-                                       hub_kwargs=self._hub_kwargs(), keys=self.remote_auto_keys,
-                                       differences=type(self).differences, dtype=self._weight_dtype())
-        except LookupError as exc:
-            raise ExtractError(f"model {self.spec.model_id!r}: {exc}") from None
-        self.remote_class = built.cls
-        backbone = built.backbone()
-        log.info("%s: embedding with %s of %s", self.spec.model_id, type(backbone).__name__, built.cls.__name__)
-        return backbone
 
 
 ADAPTER = GenaLMAdapter

@@ -318,3 +318,45 @@ class HFAdapter(Adapter):
             hidden = self._forward(ids, mask)
             pooled = pool(self.pooling, hidden, mask)
         return pooled.float().cpu().numpy()
+
+
+class RemoteCodeAdapter(HFAdapter):
+    """An HF family that runs the authors' hub remote code as its model card does, built by
+    `compat.load_remote` with the family's named `differences` (GENA-LM, MutBERT)."""
+
+    #: The remote module the family runs, named in errors.
+    remote_file: ClassVar[str] = ""
+    #: The Auto class(es) of the model card, looked up in `auto_map`.
+    remote_auto_keys: ClassVar[tuple[str, ...]] = ("AutoModel",)
+
+    def __init__(self, spec, options, device):
+        super().__init__(spec, options, device)
+        self.remote_class: type | None = None
+
+    def _load_tokenizer(self) -> Any:
+        from .. import compat
+        from ..compat import helpers
+
+        # AutoTokenizer may import the remote config module; keep its imports resolvable
+        restore = compat.applies("restore-removed-helpers")
+        with helpers.restored_helpers() if restore else nullcontext():
+            return super()._load_tokenizer()
+
+    def _load_model(self) -> Any:
+        from ..compat import remote
+
+        if not self.spec.trust_remote_code:
+            raise ExtractError(
+                f"model {self.spec.model_id!r}: family {self.family!r} runs the authors' remote code "
+                f"({self.remote_file}); set trust_remote_code = true"
+            )
+        try:
+            built = remote.load_remote(self.spec.weights, revision=self._hub_kwargs().get("revision"),
+                                       hub_kwargs=self._hub_kwargs(), keys=self.remote_auto_keys,
+                                       differences=type(self).differences, dtype=self._weight_dtype())
+        except LookupError as exc:
+            raise ExtractError(f"model {self.spec.model_id!r}: {exc}") from None
+        self.remote_class = built.cls
+        backbone = built.backbone()
+        log.info("%s: embedding with %s of %s", self.spec.model_id, type(backbone).__name__, built.cls.__name__)
+        return backbone

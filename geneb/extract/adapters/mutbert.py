@@ -28,45 +28,21 @@ solo forward pass either way.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 from typing import Any, ClassVar
 
 from ._families_common import grouped_hf_embed
 from .base import ExtractError
-from .hf_common import HFAdapter
+from .hf_common import RemoteCodeAdapter
 
 
-class MutBERTAdapter(HFAdapter):
+class MutBERTAdapter(RemoteCodeAdapter):
     family = "mutbert"
+    remote_file = "modeling_mutbert.py"
     differences: ClassVar[tuple[str, ...]] = (
         "class-from-auto-map", "restore-removed-helpers", "config-4x-defaults", "add-get-head-mask",
         "add-get-extended-attention-mask", "build-outside-meta",
     )
-
-    def _load_tokenizer(self) -> Any:
-        from .. import compat
-        from ..compat import helpers
-
-        restore = compat.applies("restore-removed-helpers")  # AutoTokenizer may import the config module
-        with helpers.restored_helpers() if restore else contextlib.nullcontext():
-            return super()._load_tokenizer()
-
-    def _load_model(self) -> Any:
-        from ..compat import remote
-
-        if not self.spec.trust_remote_code:
-            raise ExtractError(
-                f"model {self.spec.model_id!r}: family 'mutbert' runs the authors' remote code "
-                "(modeling_mutbert.py); set trust_remote_code = true"
-            )
-        try:
-            built = remote.load_remote(self.spec.weights, revision=self._hub_kwargs().get("revision"),
-                                       hub_kwargs=self._hub_kwargs(), keys=("AutoModel",),
-                                       differences=type(self).differences, dtype=self._weight_dtype())
-        except LookupError as exc:
-            raise ExtractError(f"model {self.spec.model_id!r}: {exc}") from None
-        return built.backbone()
 
     def load(self) -> None:
         super().load()
