@@ -171,69 +171,7 @@ def test_caduceus_loads_remote_code_and_groups_by_length(monkeypatch):
                                    model.states(torch.tensor(prepared[0])[None])[1][0].mean(0).numpy(), atol=1e-6)
 
 
-# -- Evo: byte tokens, final-norm hook, padding_mask, every record --------------------------
-
-
-class EvoBackbone(nn.Module):
-    def __init__(self, d=8, layers=2):
-        super().__init__()
-        self.embedding = nn.Embedding(512, d)
-        self.blocks = nn.ModuleList(nn.Linear(d, d) for _ in range(layers))
-        self.norm = nn.LayerNorm(d)
-        self.unembed = nn.Linear(d, 512)
-
-    def forward(self, x, padding_mask=None):
-        h = self.embedding(x)
-        if padding_mask is not None:
-            h = h * padding_mask[..., None]
-        for blk in self.blocks:  # causal: cumulative mean over the past
-            h = torch.tanh(blk(torch.cumsum(h, 1) / torch.arange(1, h.shape[1] + 1)[None, :, None]))
-        return self.unembed(self.norm(h))
-
-
-class EvoStandIn(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.backbone = EvoBackbone()
-        self.config = transformers.PretrainedConfig(hidden_size=8)
-
-    def forward(self, input_ids, attention_mask=None, **_):
-        return Out(logits=self.backbone(input_ids, padding_mask=attention_mask))
-
-
-def test_evo_bytes_final_norm_every_record_and_reject(monkeypatch):
-    _force_available(monkeypatch)
-    calls: list = []
-    model = EvoStandIn().eval()
-    cfg = transformers.PretrainedConfig(use_cache=True)
-    _patch_pretrained(monkeypatch, "AutoConfig", cfg, calls)
-    _patch_pretrained(monkeypatch, "AutoModelForCausalLM", model, calls)
-    spec = spec_for("evo", "togethercomputer/evo-1-131k-base", revision="1.1_fix", trust_remote_code=True,
-                    special_tokens="none", max_length=24, length_policy="reject")
-    a = make_adapter(spec)
-    a.load()
-    _check_hub_call(calls, "AutoModelForCausalLM", spec)
-    assert cfg.use_cache is False and next(k for n, _, k in calls if n == "AutoModelForCausalLM")["config"] is cfg
-    assert a.prepare("ACGT").tolist() == [65, 67, 71, 84]
-    prepared = [a.prepare(s) for s in SEQS]
-    X = a.embed(prepared)
-    bb = model.backbone
-    captured: list = []
-    h = bb.norm.register_forward_hook(lambda m, i, o: captured.append(o))
-    for p in prepared:
-        with torch.no_grad():
-            model(torch.tensor(p)[None])
-    h.remove()
-    for out, x in zip(captured, X, strict=True):
-        np.testing.assert_allclose(x, out[0].mean(0).numpy(), atol=1e-6)
-    with pytest.raises(UnsupportedSequenceError, match=r"t/train: row 1: 25 bases exceed the 24-token context"):
-        a.validate(["ACGT", "A" * 25], "t/train")
-    with pytest.raises(UnsupportedSequenceError, match="length_policy = reject"):
-        a.prepare("A" * 25)
-
-
-# MutBERT: tests/test_family_mutbert.py (faithful fixture of modeling_mutbert.py).
-
+# Evo: tests/test_family_evo.py (the real stripedhyena / evo-model code).
 
 # -- eccDNAMamba: model class from an upstream checkout, output dict ------------------------
 

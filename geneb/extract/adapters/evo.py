@@ -1,28 +1,45 @@
-"""Evo (togethercomputer/evo-1-131k-base): StripedHyena hub remote code, byte tokens.
+"""Evo (togethercomputer/evo-1-131k-base): StripedHyena, byte tokens, loaded without transformers.
 
-Loaded as the Evo authors do (AutoConfig + AutoModelForCausalLM, trust_remote_code, pinned
-revision, `use_cache` off for a plain forward). Its attention blocks use flash-attention,
-so the family needs the `evo` extra and a CUDA GPU. Tokens are the UTF-8 bytes of the
-sequence (Evo's CharLevelTokenizer: no special tokens, vocab 512). The model returns
-logits only; the final hidden state is captured with a forward hook on the backbone's
-final norm (the input of the unembedding), intermediate layers on `backbone.blocks[k-1]`.
+Loaded as the Evo authors load it today (`evo-model` 0.5 `evo.models.load_checkpoint`): the
+checkpoint's safetensors at the pinned revision (`1.1_fix`), keys without their `backbone.`
+prefix, the tied unembedding restored, `stripedhyena.model.StripedHyena` built from the
+config and loaded strictly, then `to_bfloat16_except_poles_residues()`. The authors moved
+off `AutoModelForCausalLM` because transformers 5 breaks Evo-1's tied-weight handling; the
+hub remote code (`modeling_hyena.py`) builds the same `StripedHyena(dotdict(config.to_dict()))`
+and forces the same dtypes, so the vectors are those of the GENEB reference's loading path,
+on any transformers. The config is the checkpoint's `config.json` (the one the hub remote
+code reads).
 
-Evo is causal, so right padding with the pad positions zeroed (`padding_mask`) leaves
-real positions untouched and the masked mean is exact for every record. The reference
-kept only the first record of each batch (`mean-first-record-only`); we embed all.
-`length_policy = reject` (catalog): a sequence longer than the context is an error
-naming its row, never silently truncated.
+Requirements follow the architecture: attention blocks use flash-attention (a CUDA GPU and
+`geneb[evo]`); a checkpoint with Hyena blocks only (`attn_layer_idxs = []`, e.g. a shrunk
+test model) runs on the CPU with `stripedhyena` alone. Tokens are the UTF-8 bytes of the
+sequence (Evo's CharLevelTokenizer: no special tokens, vocab 512). The final hidden state is
+the output of `norm` (the input of the unembedding), captured with a forward hook;
+intermediate layers hook `blocks[k-1]`. States are bfloat16 (as the authors run) and are
+pooled in float32.
+
+Evo is causal, so right padding with the pad positions zeroed (`padding_mask`) leaves real
+positions untouched and the masked mean is exact for every record. The reference kept only
+the first record of each batch (`mean-first-record-only`); we embed all.
+`length_policy = reject` (catalog): a sequence longer than the context is an error naming
+its row, never silently truncated.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-from ._families_common import ensure_requirements, hf_check_available, resolve_layer
-from .base import ExtractError, UnsupportedSequenceError
-from .hf_common import HFAdapter
+from ...catalog import ModelSpec
+from ._families_common import check_requirements, resolve_layer
+from .base import ExtractError, MissingExtraError, UnsupportedSequenceError
+from .hf_common import HFAdapter, torch_device
 
 PAD_ID = 1  # CharLevelTokenizer: eos 0, pad 1
+#: Files the loader reads: never anything else is downloaded.
+HUB_FILES = ("*.safetensors", "*.safetensors.index.json", "config.json")
 
 
 class ByteTokenizer:
@@ -36,42 +53,138 @@ class ByteTokenizer:
         return list(seq.encode("utf-8"))
 
 
+def _local_config(spec: ModelSpec) -> dict[str, Any] | None:
+    path = Path(spec.weights) / "config.json" if spec.weights else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ExtractError(f"model {spec.model_id!r}: cannot read {path}: {exc}") from exc
+
+
+def has_attention(config: dict[str, Any] | None) -> bool:
+    """True unless the config says it has no attention blocks (hub models are assumed to)."""
+    return config is None or bool(config.get("attn_layer_idxs", [0]))
+
+
+def read_checkpoint(directory: Path) -> dict[str, Any]:
+    """The checkpoint's tensors (one or several safetensors shards), as the authors read them."""
+    from safetensors.torch import load_file
+
+    index = directory / "model.safetensors.index.json"
+    single = directory / "model.safetensors"
+    if index.is_file():
+        shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+        state: dict[str, Any] = {}
+        for name in shards:
+            state.update(load_file(str(directory / name)))
+        return state
+    if single.is_file():
+        return load_file(str(single))
+    raise ExtractError(f"{directory}: no model.safetensors or model.safetensors.index.json (Evo ships safetensors)")
+
+
+def stripedhyena_state(raw: dict[str, Any]) -> dict[str, Any]:
+    """HF checkpoint keys to `StripedHyena` keys: drop the wrapper's `backbone.` prefix and
+    restore the unembedding Evo-1 stores only once (tied to the embedding)."""
+    state = {k[len("backbone."):] if k.startswith("backbone.") else k: v for k, v in raw.items()}
+    if "unembed.weight" not in state and "embedding_layer.weight" in state:
+        state["unembed.weight"] = state["embedding_layer.weight"]
+    return state
+
+
 class EvoAdapter(HFAdapter):
     family = "evo"
-    requires = ("torch", "transformers", "flash_attn")
+    requires = ("torch", "stripedhyena", "safetensors", "flash_attn")
     extra = "evo"
 
     @classmethod
+    def _needs(cls, spec: ModelSpec) -> tuple[tuple[str, ...], bool]:
+        """Packages and CUDA this checkpoint needs: flash-attention and a GPU only with attention blocks."""
+        if has_attention(_local_config(spec)):
+            return cls.requires, True
+        return tuple(m for m in cls.requires if m != "flash_attn"), False
+
+    @classmethod
     def check_available(cls, spec) -> tuple[bool, str]:
-        return hf_check_available(cls, spec, cuda=True)
+        requires, cuda = cls._needs(spec)
+        ok, why = check_requirements(SimpleNamespace(requires=requires, extra=cls.extra), spec, cuda=cuda)
+        return (ok, why) if not ok else cls.weights_available(spec)
 
     @classmethod
     def ensure_available(cls, spec) -> None:
-        ensure_requirements(cls, spec, cuda=True)
+        requires, cuda = cls._needs(spec)
+        ok, why = check_requirements(SimpleNamespace(requires=requires, extra=cls.extra), spec, cuda=cuda)
+        if not ok:
+            raise MissingExtraError(f"model {spec.model_id!r} (family {cls.family!r}): {why}")
 
     @property
     def rejects_long(self) -> bool:
         return self.spec.length_policy == "reject"
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "tokenizer": "utf-8 bytes (CharLevelTokenizer 512)", "length_policy": self.spec.length_policy}
+        return {**super().describe(), "tokenizer": "utf-8 bytes (CharLevelTokenizer 512)",
+                "loader": "stripedhyena.model.StripedHyena from config.json + safetensors (as evo-model 0.5)",
+                "weight_dtype": "bfloat16 except poles/residues", "length_policy": self.spec.length_policy}
 
     def _load_tokenizer(self) -> ByteTokenizer:
         return ByteTokenizer()
 
-    def _load_model(self) -> Any:
-        from transformers import AutoConfig, AutoModelForCausalLM
+    def _checkpoint_dir(self) -> Path:
+        if Path(self.spec.weights).is_dir():
+            return Path(self.spec.weights)
+        from huggingface_hub import snapshot_download
 
-        kw = self._hub_kwargs()
-        config = AutoConfig.from_pretrained(self.spec.weights, **kw)
-        config.use_cache = False
-        return AutoModelForCausalLM.from_pretrained(self.spec.weights, config=config, dtype=self._weight_dtype(), **kw)
+        return Path(snapshot_download(self.spec.weights, revision=self.resolved_revision(),
+                                      allow_patterns=list(HUB_FILES)))
+
+    def _load_model(self) -> Any:
+        import torch
+        from stripedhyena.model import StripedHyena
+        from stripedhyena.utils import dotdict
+
+        directory = self._checkpoint_dir()
+        config = json.loads((directory / "config.json").read_text())
+        if has_attention(config) and self.device == "cpu":
+            raise MissingExtraError(
+                f"model {self.spec.model_id!r}: its attention blocks ({config.get('attn_layer_idxs')}) run on "
+                "flash-attention, which needs a CUDA GPU")
+        with torch.device("cpu"):
+            model = StripedHyena(dotdict(config))
+        state = stripedhyena_state(read_checkpoint(directory))
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise ExtractError(f"model {self.spec.model_id!r}: {directory} does not match its config: {exc}") from exc
+        model.to_bfloat16_except_poles_residues()
+        model.config = config
+        return model
+
+    def load(self) -> None:
+        if self.model is not None:
+            return
+        self.tokenizer = self._load_tokenizer()
+        try:
+            model = self._load_model()
+        except OSError as exc:
+            raise ExtractError(f"model {self.spec.model_id!r}: cannot load weights from {self.spec.weights!r}: {exc}") from exc
+        self.model = model.eval().to(torch_device(self.device))
+        self.dim = self._hidden_size()
+        self._pad_id = PAD_ID
+        self._unk_id = None
+        self._limit = self._token_limit()
 
     def _hidden_size(self) -> int:
-        v = getattr(self.model.config, "hidden_size", None)
+        v = self.model.config.get("hidden_size")
         if not isinstance(v, int):
             raise ExtractError(f"model {self.spec.model_id!r}: config has no hidden_size")
         return v
+
+    def _token_limit(self) -> int | None:
+        if self.spec.length_unit == "tokens" and self.max_length:
+            return int(self.max_length)
+        return None
 
     def _tokenize(self, seq: str) -> list[int]:
         ids = self.tokenizer.encode(seq)
@@ -85,6 +198,9 @@ class EvoAdapter(HFAdapter):
             ids = ids[:limit]
         return ids
 
+    def _special_ids(self) -> set[int]:
+        return set()
+
     def validate(self, sequences, where: str) -> None:
         limit = self.max_length if self.spec.length_unit == "tokens" else None
         if self.rejects_long and limit:
@@ -96,12 +212,9 @@ class EvoAdapter(HFAdapter):
                     )
 
     def _tap_module(self) -> Any:
-        backbone = getattr(self.model, "backbone", None)
-        if backbone is None:
-            raise ExtractError(f"model {self.spec.model_id!r}: no `backbone` (not StripedHyena remote code?)")
-        if self.layer == -1 and getattr(backbone, "norm", None) is not None:
-            return backbone.norm
-        blocks = backbone.blocks
+        if self.layer == -1 and getattr(self.model, "norm", None) is not None:
+            return self.model.norm
+        blocks = self.model.blocks
         return blocks[resolve_layer(len(blocks), self.layer, self.spec)]
 
     def _forward(self, ids: Any, mask: Any) -> Any:
@@ -110,12 +223,17 @@ class EvoAdapter(HFAdapter):
             lambda _m, _i, o: captured.append(o[0] if isinstance(o, tuple) else o)
         )
         try:
-            self.model(input_ids=ids, attention_mask=mask)
+            self.model(ids, padding_mask=mask)
         finally:
             handle.remove()
         if not captured:
             raise ExtractError(f"model {self.spec.model_id!r}: the tapped module never ran")
-        return captured[-1]
+        return captured[-1].float()
+
+    def _autocast(self) -> Any:
+        from contextlib import nullcontext
+
+        return nullcontext()  # the model holds its own dtypes (bf16 except poles/residues)
 
 
 ADAPTER = EvoAdapter

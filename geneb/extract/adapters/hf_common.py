@@ -113,6 +113,11 @@ class HFAdapter(Adapter):
         ok, why = super().check_available(spec)
         if not ok:
             return ok, why
+        return cls.weights_available(spec)
+
+    @classmethod
+    def weights_available(cls, spec) -> tuple[bool, str]:
+        """Whether the weights can be reached: a local directory, the HF cache or the hub."""
         w = spec.weights
         if not w:
             return False, "no weights location in the catalog entry"
