@@ -35,7 +35,7 @@ from typing import Any
 from ...catalog import ModelSpec
 from ._families_common import check_requirements, resolve_layer
 from .base import ExtractError, MissingExtraError, UnsupportedSequenceError
-from .hf_common import HFAdapter, torch_device
+from .hf_common import HFAdapter
 
 PAD_ID = 1  # CharLevelTokenizer: eos 0, pad 1
 #: Files the loader reads: never anything else is downloaded.
@@ -107,15 +107,18 @@ class EvoAdapter(HFAdapter):
         return tuple(m for m in cls.requires if m != "flash_attn"), False
 
     @classmethod
-    def check_available(cls, spec) -> tuple[bool, str]:
+    def _check_requirements(cls, spec: ModelSpec) -> tuple[bool, str]:
         requires, cuda = cls._needs(spec)
-        ok, why = check_requirements(SimpleNamespace(requires=requires, extra=cls.extra), spec, cuda=cuda)
+        return check_requirements(SimpleNamespace(requires=requires, extra=cls.extra), spec, cuda=cuda)
+
+    @classmethod
+    def check_available(cls, spec) -> tuple[bool, str]:
+        ok, why = cls._check_requirements(spec)
         return (ok, why) if not ok else cls.weights_available(spec)
 
     @classmethod
     def ensure_available(cls, spec) -> None:
-        requires, cuda = cls._needs(spec)
-        ok, why = check_requirements(SimpleNamespace(requires=requires, extra=cls.extra), spec, cuda=cuda)
+        ok, why = cls._check_requirements(spec)
         if not ok:
             raise MissingExtraError(f"model {spec.model_id!r} (family {cls.family!r}): {why}")
 
@@ -158,33 +161,13 @@ class EvoAdapter(HFAdapter):
         except RuntimeError as exc:
             raise ExtractError(f"model {self.spec.model_id!r}: {directory} does not match its config: {exc}") from exc
         model.to_bfloat16_except_poles_residues()
-        model.config = config
-        return model
-
-    def load(self) -> None:
-        if self.model is not None:
-            return
-        self.tokenizer = self._load_tokenizer()
-        try:
-            model = self._load_model()
-        except OSError as exc:
-            raise ExtractError(f"model {self.spec.model_id!r}: cannot load weights from {self.spec.weights!r}: {exc}") from exc
-        self.model = model.eval().to(torch_device(self.device))
-        self.dim = self._hidden_size()
-        self._pad_id = PAD_ID
-        self._unk_id = None
-        self._limit = self._token_limit()
+        return model  # `model.config` is the dotdict StripedHyena keeps
 
     def _hidden_size(self) -> int:
         v = self.model.config.get("hidden_size")
         if not isinstance(v, int):
             raise ExtractError(f"model {self.spec.model_id!r}: config has no hidden_size")
         return v
-
-    def _token_limit(self) -> int | None:
-        if self.spec.length_unit == "tokens" and self.max_length:
-            return int(self.max_length)
-        return None
 
     def _tokenize(self, seq: str) -> list[int]:
         ids = self.tokenizer.encode(seq)
