@@ -11,7 +11,7 @@ DIR=$(mktemp -d)
 trap 'rm -rf "$DIR"' EXIT
 raw() { curl -fsSL "https://raw.githubusercontent.com/$1/$2/$3" -o "$4"; }
 
-mkdir -p "$DIR/dnabert2" "$DIR/gena" "$DIR/mutbert"
+mkdir -p "$DIR/dnabert2" "$DIR/gena" "$DIR/mutbert" "$DIR/caduceus"
 # DNABERT-2 hub files, GitHub copy of zhihan1996/DNABERT-2-117M (hub state)
 for f in bert_layers.py bert_padding.py configuration_bert.py flash_attn_triton.py tokenizer.json; do
   raw ashal-ali/CS224N_DNABERT2 d064dece8a8b41d9fb8729fbe3435278786931f1 "$f" "$DIR/dnabert2/$f"
@@ -21,6 +21,13 @@ raw AIRI-Institute/GENA_LM 8c441a46b483abbb5a992321cfa3ba8cd3526c43 src/gena_lm/
 # MutBERT
 raw ai4nucleome/mutBERT 82344d2314ef2820b11d1863b4e9784e0c9ef842 2-pretrain-code/modeling_mutbert.py "$DIR/mutbert/modeling_mutbert.py"
 
+# Caduceus hub files = the authors' caduceus/*.py (run on the CPU mamba_ssm stand-in)
+for f in configuration_caduceus.py modeling_caduceus.py modeling_rcps.py tokenization_caduceus.py; do
+  raw kuleshov-group/caduceus 0060a6d8079b6a040fc55d505e15972a327b70a6 "caduceus/$f" "$DIR/caduceus/$f"
+done
+
 GENEB_DNABERT2_UPSTREAM="$DIR/dnabert2" GENEB_GENA_LM_UPSTREAM="$DIR/gena" GENEB_MUTBERT_UPSTREAM="$DIR/mutbert" \
+GENEB_CADUCEUS_UPSTREAM="$DIR/caduceus" \
   "$PYTHON" -m pytest -p no:cacheprovider -q -k upstream \
-  tests/test_family_dnabert2.py tests/test_family_gena_lm.py tests/test_family_mutbert.py "$@"
+  tests/test_family_dnabert2.py tests/test_family_gena_lm.py tests/test_family_mutbert.py \
+  tests/test_family_caduceus.py "$@"

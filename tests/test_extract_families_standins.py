@@ -20,7 +20,6 @@ from test_extract_families_support import spec_for  # noqa: E402
 
 from geneb.extract.adapters import (  # noqa: E402
     ExtractError,
-    ExtractOptions,
     UnsupportedSequenceError,
     make_adapter,
 )
@@ -101,76 +100,7 @@ def _check_hub_call(calls, auto_name, spec):
     assert kw.get("revision") == spec.revision and kw.get("trust_remote_code") is True
 
 
-# -- Caduceus: no mask, bidirectional -> unpadded equal-length groups ----------------------
-
-
-class CaduceusStandIn(BiMixer):
-    def forward(self, input_ids, output_hidden_states=False, return_dict=True, **kw):
-        assert "attention_mask" not in kw  # the real model has none
-        hs = self.states(input_ids)
-        return Out(last_hidden_state=hs[-1], hidden_states=tuple(hs) if output_hidden_states else None)
-
-    def eval(self):
-        return self
-
-    def to(self, *_):
-        return self
-
-
-class CaduceusRCStandIn(CaduceusStandIn):
-    """RC-equivariant ("ps") variant: 2 x d_model output features, config says d_model."""
-
-    def forward(self, input_ids, output_hidden_states=False, return_dict=True, **kw):
-        h = self.states(input_ids)[-1]
-        return Out(last_hidden_state=torch.cat([h, torch.flip(h, [1])], -1), hidden_states=None)
-
-
-def test_caduceus_output_width_comes_from_the_model_not_the_config(monkeypatch, caplog):
-    _force_available(monkeypatch)
-    calls: list = []
-    _patch_pretrained(monkeypatch, "AutoModel", CaduceusRCStandIn(), calls)
-    _patch_pretrained(monkeypatch, "AutoTokenizer", CharTokenizer(), calls)
-    a = make_adapter(spec_for("caduceus", "kuleshov-group/x", trust_remote_code=True, special_tokens="none",
-                              embedding_dim=12))
-    a.load()
-    assert a.model.config.d_model == 8 and a.dim == 16
-    assert a.embed([a.prepare("ACGT")]).shape == (1, 16)
-    assert "returns 16 features, the catalog says 12" in caplog.text
-
-
-def test_caduceus_loads_remote_code_and_groups_by_length(monkeypatch):
-    _force_available(monkeypatch)
-    calls: list = []
-    model = CaduceusStandIn()
-    _patch_pretrained(monkeypatch, "AutoModel", model, calls)
-    _patch_pretrained(monkeypatch, "AutoTokenizer", CharTokenizer(), calls)
-    spec = spec_for("caduceus", "kuleshov-group/caduceus-ph_seqlen-1k_d_model-256_n_layer-4_lr-8e-3",
-                    revision="0123456789abcdef0123456789abcdef01234567", trust_remote_code=True,
-                    special_tokens="none", max_length=1024)
-    a = make_adapter(spec)
-    a.load()
-    _check_hub_call(calls, "AutoModel", spec)
-    _check_hub_call(calls, "AutoTokenizer", spec)
-    prepared = [a.prepare(s) for s in SEQS]
-    assert [len(p) for p in prepared] == [len(s) for s in SEQS]  # no [SEP] under policy "none"
-    X = a.embed(prepared)
-    for p, x in zip(prepared, X, strict=True):
-        with torch.no_grad():
-            solo = model.states(torch.tensor(p)[None])[-1][0].mean(0)
-        np.testing.assert_allclose(x, solo.numpy(), atol=1e-6)
-    # what a padded batch would have given the short sequence: different, hence the grouping
-    pad = torch.zeros(1, len(prepared[0]), dtype=torch.long)
-    pad[0, : len(prepared[1])] = torch.tensor(prepared[1])
-    with torch.no_grad():
-        leaked = model.states(pad)[-1][0, : len(prepared[1])].mean(0)
-    assert np.abs(leaked.numpy() - X[1]).max() > 1e-3
-    b = make_adapter(spec, ExtractOptions(layer=1))
-    b.load()
-    with torch.no_grad():
-        np.testing.assert_allclose(b.embed(prepared[:1])[0],
-                                   model.states(torch.tensor(prepared[0])[None])[1][0].mean(0).numpy(), atol=1e-6)
-
-
+# Caduceus: tests/test_family_caduceus.py (faithful stand-ins of its hub remote code).
 # Evo: tests/test_family_evo.py (the real stripedhyena / evo-model code).
 
 # -- eccDNAMamba: model class from an upstream checkout, output dict ------------------------

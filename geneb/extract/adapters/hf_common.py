@@ -327,7 +327,7 @@ class HFAdapter(Adapter):
 
 class RemoteCodeAdapter(HFAdapter):
     """An HF family that runs the authors' hub remote code as its model card does, built by
-    `compat.load_remote` with the family's named `differences` (GENA-LM, MutBERT)."""
+    `compat.load_remote` with the family's named `differences` (GENA-LM, MutBERT, Caduceus)."""
 
     #: The remote module the family runs, named in errors.
     remote_file: ClassVar[str] = ""
@@ -347,14 +347,18 @@ class RemoteCodeAdapter(HFAdapter):
         with helpers.restored_helpers() if restore else nullcontext():
             return super()._load_tokenizer()
 
-    def _load_model(self) -> Any:
-        from ..compat import remote
-
+    def load(self) -> None:
+        # before the tokenizer, which may be remote code too (Caduceus): one clear error
         if not self.spec.trust_remote_code:
             raise ExtractError(
                 f"model {self.spec.model_id!r}: family {self.family!r} runs the authors' remote code "
                 f"({self.remote_file}); set trust_remote_code = true"
             )
+        super().load()
+
+    def _load_model(self) -> Any:
+        from ..compat import remote
+
         try:
             built = remote.load_remote(self.spec.weights, revision=self._hub_kwargs().get("revision"),
                                        hub_kwargs=self._hub_kwargs(), keys=self.remote_auto_keys,

@@ -270,8 +270,14 @@ def build_and_load(cls: type, config: Any, source: str, revision: str | None, dt
     missing = [k for k in result.missing_keys if not _ignored(k, ignore)]
     if missing and getattr(config, "tie_word_embeddings", False):
         model.tie_weights()
-        tied = {k for k, v in model.state_dict().items() if k in missing and not v.is_meta}
-        missing = [k for k in missing if k not in tied or not _tied_to_loaded(model, k, state)]
+    # A weight that shares its Parameter with a loaded one was loaded with it: declared ties
+    # (tie_word_embeddings, after tie_weights) and Parameters an `__init__` assigns to two
+    # modules (Caduceus's BiMambaWrapper shares in/out projections; save_pretrained drops the
+    # duplicates from safetensors files).
+    shared = [k for k in missing if _tied_to_loaded(model, k, state)]
+    if shared:
+        log.info("%s: %d weights share their tensor with loaded ones (e.g. %s)", source, len(shared), shared[0])
+        missing = [k for k in missing if k not in shared]
     heads = [k for k in missing if _OPTIONAL_MISSING.search(k)]
     if heads:
         log.warning("%s: the checkpoint has no %s; they keep their initial values (hidden states do not use them)",
@@ -293,6 +299,6 @@ def _tied_to_loaded(model: Any, key: str, state: dict[str, Any]) -> bool:
     """True when parameter `key` shares storage with a parameter that was loaded."""
     params = dict(model.named_parameters(remove_duplicate=False))
     p = params.get(key)
-    if p is None:
+    if p is None or p.is_meta:
         return False
     return any(q.data_ptr() == p.data_ptr() for k, q in params.items() if k != key and k in state)
