@@ -40,6 +40,7 @@ FAMILIES: frozenset[str] = frozenset(
         "janusdna",
         "kmer",  # built-in k-mer frequency baseline
         "random-init",  # built-in untrained network of a real architecture
+        "harness",  # a GENEB harness extractor class (`extract_embeddings(seqs, batch_size)`)
     }
 )
 
@@ -80,6 +81,9 @@ class ModelSpec:
     reference_family: str = ""
     reference_hidden_tap: str = ""
     reference_pooling: str = ""
+    #: harness family: "path/to/module.py:ClassName", a class with the GENEB harness's
+    #: extractor interface; `weights` is what the harness passes as `name_model=`.
+    extractor: str = ""
     config: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -136,7 +140,24 @@ def _coerce(where: str, raw: dict[str, Any]) -> ModelSpec:
         )
     if spec.length_unit not in LENGTH_UNITS:
         raise CatalogError(f"{where}: model {spec.model_id!r}: length_unit must be tokens or bases")
+    if (spec.family == "harness") != bool(spec.extractor):
+        raise CatalogError(
+            f"{where}: model {spec.model_id!r}: " + (
+                "family 'harness' needs extractor = \"path/to/module.py:ClassName\"" if not spec.extractor
+                else f"'extractor' is for family 'harness', not {spec.family!r}"
+            )
+        )
+    if spec.extractor:
+        _split_extractor(where, spec.extractor)
     return spec
+
+
+def _split_extractor(where: str, ref: str) -> tuple[str, str]:
+    """`path/to/module.py:ClassName` -> (path, class name)."""
+    path, sep, cls = ref.rpartition(":")
+    if not sep or not path.endswith(".py") or not cls.isidentifier():
+        raise CatalogError(f"{where}: extractor must be 'path/to/module.py:ClassName', got {ref!r}")
+    return path, cls
 
 
 def _add(out: dict[str, ModelSpec], spec: ModelSpec, where: str) -> None:
@@ -188,6 +209,12 @@ def load_model_file(path: str | Path) -> list[ModelSpec]:
             raise CatalogError(f"{path}: [{mid}]: expected a table of fields")
         if mid in taken:
             raise CatalogError(f"{path}: [{mid}]: id already used by a catalog model")
+        body = dict(body)
+        if isinstance(body.get("extractor"), str) and ":" in body["extractor"]:
+            # a relative module path is relative to the model file, wherever geneb runs
+            mod, _, cls = body["extractor"].rpartition(":")
+            if not Path(mod).is_absolute():
+                body["extractor"] = f"{(path.parent / mod).resolve()}:{cls}"
         spec = _coerce(f"{path}: [{mid}]", {"model_id": mid, "source": "user", **body})
         _user_models[mid] = spec
         specs.append(spec)
@@ -215,6 +242,23 @@ def model_from_path(directory: str | Path, pooling: str = "mean", **overrides: A
     return spec
 
 
+def model_from_harness(ref: str, name_model: str = "") -> ModelSpec:
+    """A spec for `harness:PATH.py:CLASS[:NAME_MODEL]`: a GENEB harness extractor class,
+    constructed as the harness does (`CLASS(name_model=NAME_MODEL, device=...)`)."""
+    where = f"harness:{ref}"
+    mod, sep, rest = ref.partition(".py:")
+    if not sep:
+        raise CatalogError(f"{where}: expected harness:path/to/module.py:ClassName[:name_model]")
+    cls, _, nm = rest.partition(":")
+    path = Path(mod + ".py").resolve()
+    spec = _coerce(where, {
+        "model_id": where, "display": cls, "family": "harness", "extractor": f"{path}:{cls}",
+        "weights": nm or name_model, "source": "user",
+    })
+    _user_models[spec.model_id] = spec
+    return spec
+
+
 def all_models() -> dict[str, ModelSpec]:
     """Every known model by id: GENEB, built-in, then user-declared ones."""
     out: dict[str, ModelSpec] = {}
@@ -224,9 +268,12 @@ def all_models() -> dict[str, ModelSpec]:
 
 
 def get_model(model_id: str) -> ModelSpec:
-    """Look up a model by id; `path:DIR` declares a local HF directory on the fly."""
+    """Look up a model by id; `path:DIR` declares a local HF directory on the fly, and
+    `harness:PATH.py:CLASS[:NAME_MODEL]` a GENEB harness extractor class."""
     if model_id.startswith("path:") and model_id not in _user_models:
         return model_from_path(model_id[len("path:") :])
+    if model_id.startswith("harness:") and model_id not in _user_models:
+        return model_from_harness(model_id[len("harness:") :])
     models = all_models()
     if model_id not in models:
         raise KeyError(f"unknown model id {model_id!r}; see `geneb models` for the known ids")

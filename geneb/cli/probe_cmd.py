@@ -75,6 +75,9 @@ def register(sub) -> None:
     e.add_argument("--params", type=int, default=None, help="meta.params (default: the catalog's parameter count)")
     e.add_argument("--url", default=None, help="meta.url (default: the model's Hugging Face page)")
     e.add_argument("--training-data", default=None, help="meta.training_data (default: the catalog's pretraining data)")
+    e.add_argument("--model-file", action="append", default=[], metavar="FILE",
+                   help="user models (as given to `geneb embed`): their display, params, weights (for the url) "
+                   "and pretraining_data fill the meta (repeatable)")
     e.set_defaults(func=_export)
 
 
@@ -134,8 +137,11 @@ def _protocol_for(protocol: str, backend: str) -> str:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from ..catalog import load_model_file
     from ..probe.submission import export_submission
 
+    for f in args.model_file:
+        load_model_file(f)
     meta = {"submitted_by": args.submitted_by, "provenance": args.provenance, "zero_shot": args.zero_shot,
             "display": args.display, "params": args.params, "url": args.url, "training_data": args.training_data}
     paths = export_submission(args.results, args.out_dir, args.models, allow_partial=args.allow_partial, meta=meta,

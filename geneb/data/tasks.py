@@ -24,8 +24,16 @@ from .validate import SPLITS, TaskDataError, check_labels, normalize_sequence, p
 
 @dataclass(frozen=True)
 class Split:
-    sequences: tuple[str, ...]
+    sequences: tuple[str, ...]  # normalised (upper case, U->T, IUPAC codes->N), what adapters embed
     labels: np.ndarray  # int64, one per sequence
+    #: The file's text verbatim, kept only when some row differs from its normalised form
+    #: (lower case, U, IUPAC codes, surrounding blanks): the GENEB harness hands extractors
+    #: the raw text, so harness extractors get it too (`raw_sequences`).
+    raw: tuple[str, ...] | None = None
+
+    @property
+    def raw_sequences(self) -> tuple[str, ...]:
+        return self.sequences if self.raw is None else self.raw
 
     def __len__(self) -> int:
         return len(self.sequences)
@@ -42,6 +50,8 @@ class TaskData:
     test: Split
     content_hash: str  # sha256 over the normalised sequences and labels of both splits
     source: str  # file or directory it came from
+    #: sha256 over the raw text and labels; equals `content_hash` when the text is normalised
+    raw_hash: str = ""
 
     def split(self, name: str) -> Split:
         if name not in SPLITS:
@@ -83,33 +93,40 @@ def _read_rows_unchecked(path: Path, required: tuple[str, ...]) -> list[tuple[in
         return [(i, row) for i, row in enumerate(reader, start=2)]
 
 
-def content_hash(train: Split, test: Split) -> str:
+def content_hash(train: Split, test: Split, raw: bool = False) -> str:
     h = hashlib.sha256()
     for name, sp in (("train", train), ("test", test)):
         h.update(f"{name}:{len(sp)}\n".encode())
-        for s, y in zip(sp.sequences, sp.labels.tolist(), strict=True):
+        for s, y in zip(sp.raw_sequences if raw else sp.sequences, sp.labels.tolist(), strict=True):
             h.update(s.encode())
             h.update(f"\t{y}\n".encode())
     return h.hexdigest()
 
 
-def _build(task_id: str, source: str, rows: dict[str, list[tuple[str, int]]]) -> TaskData:
+def _build(task_id: str, source: str, rows: dict[str, list[tuple[str, int, str]]]) -> TaskData:
+    """`rows[split]` holds (normalised text, label, raw text) in file order."""
     splits = {}
     for name in SPLITS:
         items = rows.get(name, [])
         if not items:
             raise TaskDataError(f"{source}: task {task_id!r} has no {name!r} rows")
+        seqs = tuple(s for s, _, _ in items)
+        raw = tuple(r for _, _, r in items)
         splits[name] = Split(
-            sequences=tuple(s for s, _ in items),
-            labels=np.asarray([y for _, y in items], dtype=np.int64),
+            sequences=seqs,
+            labels=np.asarray([y for _, y, _ in items], dtype=np.int64),
+            raw=None if raw == seqs else raw,
         )
     check_labels(task_id, source, splits["train"].labels, splits["test"].labels)
+    norm = content_hash(splits["train"], splits["test"])
+    has_raw = splits["train"].raw is not None or splits["test"].raw is not None
     return TaskData(
         task_id=task_id,
         train=splits["train"],
         test=splits["test"],
-        content_hash=content_hash(splits["train"], splits["test"]),
+        content_hash=norm,
         source=source,
+        raw_hash=content_hash(splits["train"], splits["test"], raw=True) if has_raw else norm,
     )
 
 
@@ -117,13 +134,13 @@ def read_flat_file(path: str | Path, task_id: str | None = None) -> TaskData:
     """Read the reference-harness layout: one CSV with `text,label,split`."""
     path = Path(path)
     tid = task_id or _strip_suffixes(path.name)
-    rows: dict[str, list[tuple[str, int]]] = {s: [] for s in SPLITS}
+    rows: dict[str, list[tuple[str, int, str]]] = {s: [] for s in SPLITS}
     for line, row in _read_rows(path, ("text", "label", "split")):
         where = f"{path}: line {line}"
         split = (row.get("split") or "").strip().lower()
         if split not in SPLITS:
             raise TaskDataError(f"{where}: unknown or missing split {row.get('split')!r} (expected train or test)")
-        rows[split].append((normalize_sequence(row["text"], where), parse_label(row["label"], where)))
+        rows[split].append((normalize_sequence(row["text"], where), parse_label(row["label"], where), row["text"]))
     return _build(tid, str(path), rows)
 
 
@@ -131,13 +148,13 @@ def read_split_dir(directory: str | Path, task_id: str | None = None) -> TaskDat
     """Read the HF layout: a directory with train.csv and test.csv (`text,label`)."""
     d = Path(directory)
     tid = task_id or d.name
-    rows: dict[str, list[tuple[str, int]]] = {}
+    rows: dict[str, list[tuple[str, int, str]]] = {}
     for split in SPLITS:
         path = _find(d, split)
         if path is None:
             raise TaskDataError(f"{d}: task {tid!r}: missing {split}.csv")
         rows[split] = [
-            (normalize_sequence(r["text"], f"{path}: line {i}"), parse_label(r["label"], f"{path}: line {i}"))
+            (normalize_sequence(r["text"], f"{path}: line {i}"), parse_label(r["label"], f"{path}: line {i}"), r["text"])
             for i, r in _read_rows(path, ("text", "label"))
         ]
     return _build(tid, str(d), rows)

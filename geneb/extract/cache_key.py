@@ -21,9 +21,11 @@ def resolved_compute_dtype(options_compute: str, device: str) -> str:
     return "bfloat16" if device.startswith("cuda") else "float32"
 
 
-def build_cache_key(spec: ModelSpec, adapter: Adapter, task_id: str, task_hash: str) -> dict[str, Any]:
+def build_cache_key(spec: ModelSpec, adapter: Adapter, task_id: str, task_hash: str,
+                    raw_hash: str | None = None) -> dict[str, Any]:
     """The key dict stored with a pair (validated by `geneb.store.make_cache_key`).
-    Uses `adapter.describe()`, which works before `load()`."""
+    Uses `adapter.describe()`, which works before `load()`. `raw_hash` (the task's hash over
+    its text verbatim) enters the key of adapters that embed that text when it differs."""
     from ..store import make_cache_key
 
     desc = dict(adapter.describe())
@@ -41,10 +43,15 @@ def build_cache_key(spec: ModelSpec, adapter: Adapter, task_id: str, task_hash: 
         "compute_dtype": resolved_compute_dtype(o.compute_dtype, adapter.device) if adapter.neural else None,
         "task": task_id,
     }
+    if adapter.takes_raw_text and raw_hash and raw_hash != task_hash:
+        extra["raw_text_hash"] = raw_hash
     if desc:
         extra["adapter"] = {k: desc[k] for k in sorted(desc)}
+    model_id = spec.model_id
+    if spec.family == "harness" and model_id.startswith("harness:"):
+        model_id = f"harness:{desc['extractor']}"  # where the file lies does not change its vectors
     return make_cache_key(
-        model_id=spec.model_id,
+        model_id=model_id,
         revision=revision,
         layer=adapter.layer,
         pooling=adapter.pooling,

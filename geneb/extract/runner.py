@@ -30,7 +30,7 @@ from ..catalog import ModelSpec, get_model
 from ..data import TaskData, load_task
 from .adapters import Adapter, ExtractError, ExtractOptions, adapter_class, make_adapter
 from .adapters.base import TokenAudit, UnsupportedSequenceError
-from .batching import Piece, pieces_for, plan_batches
+from .batching import Piece, pieces_for
 from .cache_key import EXTRACTOR_VERSION, build_cache_key, key_diff
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ def embed_rows(
     n_tok = [adapter.n_tokens(p) for p in prepared]
     sums: np.ndarray | None = None
     counts = np.zeros(len(sequences), dtype=np.int64)
-    for idx in plan_batches(n_tok, b.tokens, MAX_BATCH):
+    for idx in adapter.plan_batches(n_tok, b.tokens, MAX_BATCH):
         vecs = _embed_retry(adapter, [prepared[i] for i in idx], b)
         if sums is None:
             sums = np.zeros((len(sequences), vecs.shape[1]), dtype=np.float64)
@@ -197,11 +197,15 @@ _STORE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+\-]*$")
 
 
 def store_model_id(spec: ModelSpec) -> str:
-    """The model's name in the store: its id, or for `path:DIR` the directory's name made
-    safe as a path segment (two directories of the same name are told apart by the cache key)."""
+    """The model's name in the store: its id, or for `path:DIR` the directory's name (for
+    `harness:PATH.py:CLASS` the class name) made safe as a path segment (two directories of the
+    same name are told apart by the cache key)."""
     if _STORE_ID.match(spec.model_id):
         return spec.model_id
-    name = Path(spec.weights or spec.model_id.removeprefix("path:")).name
+    if spec.family == "harness":  # harness:PATH.py:CLASS -> the class name
+        name = spec.extractor.rpartition(":")[2]
+    else:
+        name = Path(spec.weights or spec.model_id.removeprefix("path:")).name
     safe = re.sub(r"[^A-Za-z0-9._+\-]", "_", name).lstrip("._") or "model"
     return safe[:200]
 
@@ -255,13 +259,20 @@ def _n_params(adapter: Adapter) -> int | None:
 
 
 # -- one pair ---------------------------------------------------------------------------------
+def _inputs(adapter: Adapter, task: TaskData, split: str) -> tuple[str, ...]:
+    """What the adapter embeds: normalised sequences, or the file's text for adapters that
+    take it as the GENEB harness gives it."""
+    sp = task.split(split)
+    return sp.raw_sequences if adapter.takes_raw_text else sp.sequences
+
+
 def audit_pair(adapter: Adapter, task: TaskData, strict: bool = False) -> TokenAudit:
     """Validate every split (characters the tokenizer raises on are refused) and count the
     bases the tokenizer cannot represent; warn once per pair, or refuse when `strict`."""
     total = TokenAudit()
     for split in SPLITS:
         where = f"task {task.task_id!r} ({task.source}) split {split!r}"
-        seqs = task.split(split).sequences
+        seqs = _inputs(adapter, task, split)
         adapter.validate(seqs, where)
         total.add(adapter.audit(seqs, where))
     if total.affected_bases:
@@ -302,13 +313,13 @@ def run_pair(
     spec = adapter.spec
     mid, tid = store_model_id(spec), task.task_id
     mismatch_error, lock_busy = _store_errors()
-    key = build_cache_key(spec, adapter, tid, task.content_hash)
+    key = build_cache_key(spec, adapter, tid, task.content_hash, task.raw_hash)
     status = store.status(mid, tid)
     old = store.cache_key(mid, tid) if status != "missing" else None
     if old == key and status == "complete":  # --overwrite replaces only a different key
         return PairResult(mid, tid, "skipped")
     adapter.load()
-    key = build_cache_key(spec, adapter, tid, task.content_hash)  # revision resolved by loading
+    key = build_cache_key(spec, adapter, tid, task.content_hash, task.raw_hash)  # revision resolved by loading
     if not overwrite and old is not None and old != key:
         raise mismatch_error(
             f"store already holds {mid!r} x {tid!r} under another cache key ("
@@ -327,7 +338,7 @@ def run_pair(
             mid, tid, cache_key=key,
             n_rows={s: len(task.split(s)) for s in SPLITS}, dim=int(adapter.dim),
             labels={s: task.split(s).labels for s in SPLITS}, dtype=adapter.options.dtype,
-            overwrite=overwrite, lock_timeout=0.0, block_rows=block_rows or DEFAULT_BLOCK_ROWS,
+            overwrite=overwrite, lock_timeout=0.0, block_rows=adapter.block_rows(block_rows or DEFAULT_BLOCK_ROWS),
         )
     except lock_busy:
         log.warning("%s x %s is being written by another process; skipping it", mid, tid)
@@ -345,7 +356,7 @@ def run_pair(
         o = adapter.options
         plans = []
         for split, blk in work:
-            seqs = task.split(split).sequences[blk.start : blk.stop]
+            seqs = _inputs(adapter, task, split)[blk.start : blk.stop]
             plans.append((split, blk, seqs, pieces_for(seqs, o.window, o.stride, o.reverse_complement)))
         total = sum(len(p[3]) for p in plans)
         bar = _progress_bar(total, f"{mid} | {tid}", progress)

@@ -163,6 +163,9 @@ class Adapter(abc.ABC):
     #: Names of the `geneb.extract.compat` differences this family may apply; those active
     #: on the installed transformers enter `describe()` and so the cache key.
     differences: ClassVar[tuple[str, ...]] = ()
+    #: True: the runner hands `prepare` each row's text as the task file holds it (the GENEB
+    #: harness passes CSV text verbatim) instead of the normalised sequence.
+    takes_raw_text: ClassVar[bool] = False
 
     def __init__(self, spec: ModelSpec, options: ExtractOptions, device: str) -> None:
         self.spec = spec
@@ -229,6 +232,18 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     def embed(self, batch: list[Any]) -> np.ndarray:
         """Pooled float32 vectors, shape (len(batch), dim); pads per batch."""
+
+    def plan_batches(self, n_tokens: list[int], token_budget: int, max_batch: int) -> list[np.ndarray]:
+        """Index batches over one block's pieces. Default: longest first under the token
+        budget; a family whose vectors depend on which rows share a call overrides it."""
+        from ..batching import plan_batches
+
+        return plan_batches(n_tokens, token_budget, max_batch)
+
+    def block_rows(self, requested: int) -> int:
+        """Store rows per block (the resume unit) for a new pair; `requested` is the
+        runner's or the user's choice. Batches never cross a block."""
+        return requested
 
     def describe(self) -> dict[str, Any]:
         """Identity of weights and tokenizer for the cache key and provenance. Must work
