@@ -26,8 +26,13 @@ for f in configuration_caduceus.py modeling_caduceus.py modeling_rcps.py tokeniz
   raw kuleshov-group/caduceus 0060a6d8079b6a040fc55d505e15972a327b70a6 "caduceus/$f" "$DIR/caduceus/$f"
 done
 
+# The GENEB harness itself (run_GENEB.py, its example k-mer extractor and base class, the spec)
+git -c advice.detachedHead=false clone -q https://github.com/chenkenbio/GENEB "$DIR/GENEB"
+git -C "$DIR/GENEB" -c advice.detachedHead=false checkout -q 09d90dd8c4e80ff3cfed0d8df96884f241fbe4ed
+
+GENEB_HARNESS_UPSTREAM="$DIR/GENEB" \
 GENEB_DNABERT2_UPSTREAM="$DIR/dnabert2" GENEB_GENA_LM_UPSTREAM="$DIR/gena" GENEB_MUTBERT_UPSTREAM="$DIR/mutbert" \
 GENEB_CADUCEUS_UPSTREAM="$DIR/caduceus" \
   "$PYTHON" -m pytest -p no:cacheprovider -q -k upstream \
   tests/test_family_dnabert2.py tests/test_family_gena_lm.py tests/test_family_mutbert.py \
-  tests/test_family_caduceus.py "$@"
+  tests/test_family_caduceus.py tests/test_harness_extractor.py "$@"

@@ -7,7 +7,7 @@ split's text verbatim to `extract_embeddings(texts, batch_size)`, fit
 and on the k-shot draws, average MCC/accuracy/macro-F1 over the five seeds and round to 4
 decimals. geneb, with its default settings, must give the same numbers in the exported
 submission, and store the vectors one harness-style call gives. The real harness and its
-real example extractor are run against geneb by `test_real_harness_equals_geneb`, with
+real example extractor are run against geneb by `test_upstream_harness_equals_geneb`, with
 GENEB_HARNESS_UPSTREAM pointing at a checkout of the GENEB repository.
 """
 
@@ -320,7 +320,7 @@ UPSTREAM = os.environ.get("GENEB_HARNESS_UPSTREAM")
 
 @pytest.mark.skipif(not UPSTREAM, reason="GENEB_HARNESS_UPSTREAM (a checkout of the GENEB repository) not set")
 @pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning")
-def test_real_harness_equals_geneb(tmp_path):
+def test_upstream_harness_equals_geneb(tmp_path):
     """The real `harness/run_GENEB.py` with its real `example_kmer.py`, and geneb running
     that same class through `harness:`, on the same task files: identical MCC, accuracy
     and F1 in every (task, regime) cell."""
@@ -344,3 +344,14 @@ def test_real_harness_equals_geneb(tmp_path):
     for regime in ("full", "10shot", "1shot"):
         for tid in ids:
             assert ours["results"][regime][tid] == official["results"][regime][tid], (tid, regime)
+
+
+def test_on_dask_equals_in_process(tmp_path, probe_task):
+    ref = f"harness:{FIX / 'input_probe.py'}:InputProbeExtractor:w"
+    a, b = str(tmp_path / "a.zarr"), str(tmp_path / "b.zarr")
+    common = ["--models", ref, "--data", str(probe_task), "--tasks", "mixed", "--block-rows", "24", "--no-progress"]
+    assert main(["embed", *common, "--store", a]) == 0
+    assert main(["embed", *common, "--store", b, "--dask", "local:1"]) == 0
+    for split in ("train", "test"):
+        np.testing.assert_array_equal(_store_X(a, "InputProbeExtractor", "mixed", split),
+                                      _store_X(b, "InputProbeExtractor", "mixed", split))

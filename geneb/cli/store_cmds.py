@@ -12,7 +12,7 @@ DEFAULT_STORE = os.environ.get("GENEB_STORE", "stores/default.zarr")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("store", help="inspect and maintain an embedding store (ls, show, verify, export, rm)")
+    p = sub.add_parser("store", help="inspect and maintain an embedding store (ls, show, verify, export, import, rm)")
     acts = p.add_subparsers(dest="action", metavar="ACTION")
     acts.required = True
 
@@ -49,6 +49,31 @@ def register(sub) -> None:
     a.add_argument("--out", "-o", default=".", help="output directory (default: .)")
     a.add_argument("--allow-partial", action="store_true", help="export only the finished rows of an incomplete pair")
     a.set_defaults(func=_export)
+
+    a = acts.add_parser(
+        "import", help="add a pair's vectors computed elsewhere (.npy or parquet per split) under a stated cache key",
+        description="Write one (model, task) pair from per-split files: .npy matrices, or parquet with an "
+        "'embedding' column (what `store export` writes) or one float column per dimension; rows in the task "
+        "file's order. Labels and the task's content hash come from the task file (--data), so the pair is "
+        "fingerprinted like an embedded one. The cache key (--key) states what produced the vectors: at least "
+        "revision and pooling, any of " + ", ".join(("layer", "special_tokens", "max_length", "window",
+        "reverse_complement", "tokenizer", "extractor_version", "extra")) + "; model_id, dtype and "
+        "task_content_hash are filled in. Everything is checked before the store is touched.")
+    common(a)
+    a.add_argument("model")
+    a.add_argument("task")
+    src = a.add_mutually_exclusive_group(required=True)
+    src.add_argument("--from", dest="from_dir", metavar="DIR",
+                     help="a folder in the `store export` layout: MODEL__TASK__{train,test}.X.npy (+ .y.npy) or .parquet")
+    src.add_argument("--train", metavar="FILE", help="train matrix (.npy or .parquet); needs --test")
+    a.add_argument("--test", metavar="FILE", help="test matrix (.npy or .parquet)")
+    a.add_argument("--key", required=True, metavar="JSON",
+                   help="the cache key: a JSON file, or inline JSON such as '{\"revision\": \"abc\", \"pooling\": \"mean\"}'")
+    a.add_argument("--data", metavar="DIR", default=None, help="task data folder (default: $GENEB_DATA / the fetched GENEB data)")
+    a.add_argument("--dtype", default="float32", choices=["float32", "float16"],
+                   help="storage dtype (default float32: bit-equal to the files' float32 values, as geneb-v1 stores)")
+    a.add_argument("--overwrite", action="store_true", help="replace the pair if it exists under another cache key")
+    a.set_defaults(func=_import)
 
     a = acts.add_parser("rm", help="remove a model, or one (model, task) pair")
     common(a)
@@ -126,6 +151,50 @@ def _export(args: argparse.Namespace) -> int:
     for path in export_pair(st, args.model, args.task, args.out, fmt=args.format, splits=args.split,
                             allow_partial=args.allow_partial):
         print(path)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from ..data import load_task
+    from ..store.importer import StoreImportError, import_pair
+
+    if args.from_dir:
+        d, stem = Path(args.from_dir), f"{args.model}__{args.task}"
+        files = {}
+        for split in ("train", "test"):
+            cands = [d / f"{stem}__{split}.X.npy", d / f"{stem}__{split}.parquet"]
+            found = [c for c in cands if c.is_file()]
+            if not found:
+                raise StoreImportError(f"{d}: no {cands[0].name} or {cands[1].name}")
+            files[split] = found[0]
+    else:
+        if not args.test:
+            raise StoreImportError("--train needs --test")
+        files = {"train": args.train, "test": args.test}
+    text = args.key
+    if not text.lstrip().startswith("{"):
+        text = Path(args.key).read_text(encoding="utf-8")
+    try:
+        key = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StoreImportError(f"--key: not valid JSON ({exc})") from None
+    if not isinstance(key, dict):
+        raise StoreImportError("--key: expected a JSON object of cache-key fields")
+    task = load_task(args.task, args.data)
+    if args.from_dir:  # the export layout's label files are checked against the task's too
+        import numpy as np
+
+        for split, f in files.items():
+            y_file = Path(str(f).replace(".X.npy", ".y.npy"))
+            if str(f).endswith(".X.npy") and y_file.is_file():
+                y = np.load(y_file)
+                if not np.array_equal(y, task.split(split).labels):
+                    raise StoreImportError(f"{y_file}: labels differ from the task file's ({task.source})")
+    res = import_pair(_open(args, mode="a"), args.model, task, files, key, dtype=args.dtype, overwrite=args.overwrite)
+    print(f"{res.status} {res.model}/{res.task}: " + ", ".join(f"{s} {n} x {res.dim}" for s, n in res.rows.items()))
     return 0
 
 

@@ -16,6 +16,7 @@ from .errors import (
     StoreError,
     UnknownEncoding,
 )
+from .importer import StoreImportError, import_pair
 from .schema import ENCODING_VERSION, SUPPORTED_VERSIONS
 from .store import Store, open_store
 from .verify import Problem
@@ -23,6 +24,7 @@ from .writer import Block, Writer
 
 __all__ = [
     "CACHE_KEY_FIELDS", "ENCODING_VERSION", "SUPPORTED_VERSIONS", "Block", "CacheKeyMismatch", "CorruptData",
-    "IncompleteData", "LockBusy", "Problem", "Store", "StoreError", "UnknownEncoding", "Writer",
-    "cache_key_hash", "make_cache_key", "open_store", "validate_cache_key",
+    "IncompleteData", "LockBusy", "Problem", "Store", "StoreError", "StoreImportError",
+    "UnknownEncoding", "Writer",
+    "cache_key_hash", "import_pair", "make_cache_key", "open_store", "validate_cache_key",
 ]
