@@ -25,7 +25,8 @@ def register(sub) -> None:
     g.add_argument("--models", action="append", default=[], metavar="IDS",
                    help="comma-separated model ids (repeatable): catalog ids, 'default' (the built-in "
                    "default set), 'builtin' (every built-in model), 'geneb' (the 40 published models), or path:DIR for a local HF model "
-                   "directory (family detected from config.json). Default: default")
+                   "directory (family detected from config.json), or harness:PATH.py:CLASS[:NAME_MODEL] for a GENEB "
+                   "harness extractor class. Default: default")
     g.add_argument("--model-file", action="append", default=[], metavar="FILE",
                    help="declare user models from this TOML/YAML file (repeatable)")
     g.add_argument("--trust-remote-code", action="store_true",
