@@ -64,6 +64,20 @@ def test_exported_pair_imports_bit_equal_under_its_own_key(tmp_path, data):
         assert embed(["kmer-3"], ["tri"], url, data_dir=str(data), progress=False).counts() == {"skipped": 1}
 
 
+def test_export_layout_labels_are_checked(tmp_path, data, capsys):
+    a, b = str(tmp_path / "a.zarr"), str(tmp_path / "b.zarr")
+    assert main(["embed", "--models", "kmer-3", "--data", str(data), "--tasks", "tri", "--store", a, "--no-progress"]) == 0
+    out = tmp_path / "npy"
+    assert main(["store", "export", "kmer-3", "tri", "--store", a, "--out", str(out)]) == 0
+    y = np.load(out / "kmer-3__tri__test.y.npy")
+    np.save(out / "kmer-3__tri__test.y.npy", np.roll(y, 1))  # rows out of the task's order
+    key = json.dumps(open_store(a).cache_key("kmer-3", "tri"))
+    assert main(["store", "import", "kmer-3", "tri", "--store", b, "--data", str(data), "--from", str(out),
+                 "--key", key]) == 2
+    assert "kmer-3__tri__test.X.npy: row 0: label" in capsys.readouterr().err
+    assert not (tmp_path / "b.zarr").exists() or open_store(b).status("kmer-3", "tri") == "missing"
+
+
 def test_npy_files_import_and_probe(tmp_path, data):
     url = str(tmp_path / "s.zarr")
     m = _matrices()

@@ -148,16 +148,16 @@ def _coerce(where: str, raw: dict[str, Any]) -> ModelSpec:
             )
         )
     if spec.extractor:
-        _split_extractor(where, spec.extractor)
+        split_extractor(spec.extractor, where)
     return spec
 
 
-def _split_extractor(where: str, ref: str) -> tuple[str, str]:
-    """`path/to/module.py:ClassName` -> (path, class name)."""
+def split_extractor(ref: str, where: str = "extractor") -> tuple[Path, str]:
+    """`path/to/module.py:ClassName` -> (module path, class name)."""
     path, sep, cls = ref.rpartition(":")
     if not sep or not path.endswith(".py") or not cls.isidentifier():
         raise CatalogError(f"{where}: extractor must be 'path/to/module.py:ClassName', got {ref!r}")
-    return path, cls
+    return Path(path), cls
 
 
 def _add(out: dict[str, ModelSpec], spec: ModelSpec, where: str) -> None:
@@ -210,10 +210,10 @@ def load_model_file(path: str | Path) -> list[ModelSpec]:
         if mid in taken:
             raise CatalogError(f"{path}: [{mid}]: id already used by a catalog model")
         body = dict(body)
-        if isinstance(body.get("extractor"), str) and ":" in body["extractor"]:
+        if isinstance(body.get("extractor"), str):
             # a relative module path is relative to the model file, wherever geneb runs
-            mod, _, cls = body["extractor"].rpartition(":")
-            if not Path(mod).is_absolute():
+            mod, cls = split_extractor(body["extractor"], f"{path}: [{mid}]")
+            if not mod.is_absolute():
                 body["extractor"] = f"{(path.parent / mod).resolve()}:{cls}"
         spec = _coerce(f"{path}: [{mid}]", {"model_id": mid, "source": "user", **body})
         _user_models[mid] = spec

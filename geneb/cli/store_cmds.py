@@ -184,15 +184,6 @@ def _import(args: argparse.Namespace) -> int:
     if not isinstance(key, dict):
         raise StoreImportError("--key: expected a JSON object of cache-key fields")
     task = load_task(args.task, args.data)
-    if args.from_dir:  # the export layout's label files are checked against the task's too
-        import numpy as np
-
-        for split, f in files.items():
-            y_file = Path(str(f).replace(".X.npy", ".y.npy"))
-            if str(f).endswith(".X.npy") and y_file.is_file():
-                y = np.load(y_file)
-                if not np.array_equal(y, task.split(split).labels):
-                    raise StoreImportError(f"{y_file}: labels differ from the task file's ({task.source})")
     res = import_pair(_open(args, mode="a"), args.model, task, files, key, dtype=args.dtype, overwrite=args.overwrite)
     print(f"{res.status} {res.model}/{res.task}: " + ", ".join(f"{s} {n} x {res.dim}" for s, n in res.rows.items()))
     return 0

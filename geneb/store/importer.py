@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .cachekey import CACHE_KEY_FIELDS, validate_cache_key
+from .cachekey import CACHE_KEY_FIELDS, cache_key_hash, validate_cache_key
 from .errors import StoreError
 
 #: cache-key fields an import must state; the rest default to None ("not used")
@@ -52,7 +52,8 @@ class ImportResult:
 
 
 def read_matrix(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """(X, row numbers or None, labels or None) from a `.npy` or `.parquet` file."""
+    """(X, row numbers or None, labels or None) from a `.npy` or `.parquet` file; the labels
+    of `NAME.X.npy` are its sibling `NAME.y.npy` when there is one (the `store export` layout)."""
     p = Path(path)
     if not p.is_file():
         raise StoreImportError(f"{p}: no such file")
@@ -61,7 +62,9 @@ def read_matrix(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, np.nda
             X = np.load(p, allow_pickle=False)
         except (ValueError, OSError) as exc:
             raise StoreImportError(f"{p}: not a readable .npy array ({exc})") from None
-        return _matrix(p, X), None, None
+        y_file = p.with_name(p.name[: -len(".X.npy")] + ".y.npy") if p.name.endswith(".X.npy") else None
+        labels = np.load(y_file, allow_pickle=False) if y_file is not None and y_file.is_file() else None
+        return _matrix(p, X), None, labels
     if p.suffix == ".parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -169,8 +172,6 @@ def import_pair(store: Any, model: str, task: Any, files: Mapping[str, str | Pat
         raise StoreImportError(f"train and test have different widths: {dims}")
     dim = dims["train"]
     rows = {s: int(X.shape[0]) for s, X in data.items()}
-    from .cachekey import cache_key_hash
-
     if store.status(model, task.task_id) == "complete" and not overwrite:
         old = store.cache_key(model, task.task_id)
         if old is not None and cache_key_hash(old) == cache_key_hash(full):

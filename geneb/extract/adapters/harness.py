@@ -27,6 +27,7 @@ colleague's copy resolve to the same vectors.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -39,6 +40,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ...catalog.models import split_extractor
 from .base import Adapter, ExtractError, MissingExtraError
 
 DEFAULT_BATCH_SIZE = 8  # run_GENEB.py --batch_size default
@@ -47,11 +49,6 @@ DEFAULT_CALL_ROWS = 256
 _WHOLE_SPLIT = 1 << 40
 #: embedded once at load: learns the dimension and catches a wrong output shape before writing
 _PROBE = ("ACGT" * 16, "ACGTN" * 8)
-
-
-def split_ref(ref: str) -> tuple[Path, str]:
-    path, _, cls = ref.rpartition(":")
-    return Path(path), cls
 
 
 def _package_name(directory: Path) -> str:
@@ -88,7 +85,7 @@ def _package(directory: Path) -> str:
 def load_extractor_class(ref: str, model_id: str = "") -> type:
     """Import `path/to/module.py:ClassName`; a clear error for a missing file, a failing
     import, a missing package, or a class without `extract_embeddings`."""
-    path, cls_name = split_ref(ref)
+    path, cls_name = split_extractor(ref)
     who = f"model {model_id!r}: " if model_id else ""
     if not path.is_file():
         raise ExtractError(f"{who}harness extractor {path}: no such file")
@@ -133,7 +130,10 @@ def source_files(cls: type) -> list[Path]:
     return sorted(files)
 
 
+@functools.cache
 def source_hash(cls: type) -> str:
+    """Read once per class, when first asked (right after its import): the key describes the
+    code that runs in this process, and describe() before and after load reads no file."""
     h = hashlib.sha256()
     for f in source_files(cls):
         h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
@@ -170,15 +170,16 @@ class HarnessAdapter(Adapter):
         self.batch_size = _int_setting(spec.model_id, spec.config, "batch_size", DEFAULT_BATCH_SIZE, 1)
         rows = _int_setting(spec.model_id, spec.config, "call_rows", DEFAULT_CALL_ROWS, 0)
         self.call_rows = math.ceil(rows / self.batch_size) * self.batch_size  # 0 stays 0: a whole split
-        self.path, self.class_name = split_ref(spec.extractor)
+        self.path, self.class_name = split_extractor(spec.extractor)
         self.extractor: Any = None
         self._cls: type | None = None
 
     @classmethod
     def check_available(cls, spec):
         ok, why = super().check_available(spec)
-        if ok and not split_ref(spec.extractor)[0].is_file():
-            return False, f"harness extractor {split_ref(spec.extractor)[0]} not found"
+        path = split_extractor(spec.extractor)[0]
+        if ok and not path.is_file():
+            return False, f"harness extractor {path} not found"
         return ok, why
 
     def extractor_class(self) -> type:
