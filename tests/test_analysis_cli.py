@@ -50,7 +50,8 @@ def test_analyze_writes_summary_tables_and_figures(results_file, tmp_path, capsy
     for key in ("mean_macro", "scale", "pairs", "pareto", "reranks", "high_variance", "recommendations", "uncertainty"):
         assert key in s
     assert s["macro_over_all_categories"] is True and s["macro_categories"]["full"] == list(category_order())
-    assert s["scale"]["n"] == 6 and s["scale"]["excluded"] == ["evo-1-131k-base"]  # the prokaryotic model, by filter
+    # the prokaryotic model by filter, the k-mer baseline for having no parameters
+    assert s["scale"]["n"] == 5 and s["scale"]["excluded"] == ["evo-1-131k-base", "kmer-3"] and s["scale"]["no_params"] == ["kmer-3"]
     assert s["pairs"]["where"] == ["source=geneb"]
     assert all(m != "kmer-3" for pair in s["pairs"]["pairs"] for m in pair)
     for name in ("model_scores", "leaderboard_full", "pairs", "pareto", "bootstrap", "ablation_effects", "issues"):

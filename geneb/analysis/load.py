@@ -171,8 +171,15 @@ def load_results(
     submissions: PathLike | Iterable[PathLike] | None = None,
     metadata_csv: PathLike | pl.DataFrame | None = None,
     protocol: str | None = None,
+    published: bool = False,
 ) -> pl.DataFrame:
     """Load results tables and/or GENEB submissions into one long frame with metadata.
+
+    `published=True` adds the 40 published GENEB results shipped with geneb; the column
+    `published` marks their rows. A user model with a published model's id keeps its id
+    and the published one becomes `<id>@published`, so a reproduction ranks beside the
+    original. Only results on the GENEB tasks rank with the published ones: a user row on
+    another task, or on task data whose hash is not the pinned one, is an error.
 
     Raises `AnalysisError` for unreadable files, unknown categories or task ids,
     duplicate (model, task, regime, seed, protocol) rows and a `protocol` that is absent.
@@ -181,16 +188,37 @@ def load_results(
     """
     files = results_files(paths_or_dirs) if paths_or_dirs else []
     frames = [read_results_table(p, protocol) for p in files]
-    sub_meta = {}
-    if submissions is not None:
-        for s in read_submissions(_as_list(submissions), _task_categories()):
-            frames.append(
-                s.rows.select([pl.col(c) if c in s.rows.columns else pl.lit(None, dtype=t).alias(c) for c, t in RESULT_SCHEMA.items()])
-                .with_columns(pl.lit(str(s.path)).alias("input"), *_submission_protocol(s.meta))
-            )
-            sub_meta[s.model_id] = s.meta
-    if not frames:
+    subs = read_submissions(_as_list(submissions), _task_categories()) if submissions is not None else []
+    if not frames and not subs and not published:
         raise AnalysisError("no inputs: give at least one results table or submission")
+    parts = []
+    if frames or subs:
+        user = _combine(frames, subs, metadata_csv, protocol, files)
+        if published:
+            _check_rankable_with_published(user)
+        parts.append(user.with_columns(pl.lit(False).alias("published")))
+    if published:
+        from .published import published_submissions
+
+        pub = _combine([], published_submissions(), metadata_csv, protocol, [])
+        taken = set(parts[0]["model"].unique().to_list()) if parts else set()
+        if taken:
+            pub = pub.with_columns(pl.when(pl.col("model").is_in(list(taken))).then(pl.col("model") + "@published")
+                                   .otherwise(pl.col("model")).alias("model"))
+        parts.append(pub.with_columns(pl.lit(True).alias("published")))
+    return parts[0] if len(parts) == 1 else pl.concat(parts, how="diagonal_relaxed")
+
+
+def _combine(frames: list[pl.DataFrame], subs: list, metadata_csv, protocol: str | None, files: list[Path]) -> pl.DataFrame:
+    """Rows of results tables and parsed submissions, checked, with their metadata joined."""
+    frames = list(frames)
+    sub_meta = {}
+    for s in subs:
+        frames.append(
+            s.rows.select([pl.col(c) if c in s.rows.columns else pl.lit(None, dtype=t).alias(c) for c, t in RESULT_SCHEMA.items()])
+            .with_columns(pl.lit(str(s.path)).alias("input"), *_submission_protocol(s.meta))
+        )
+        sub_meta[s.model_id] = s.meta
     df = pl.concat(frames, how="vertical")
     if df.is_empty() and protocol is None:
         raise AnalysisError("the inputs hold no result rows")
@@ -203,6 +231,32 @@ def load_results(
             raise AnalysisError(f"no rows with protocol {protocol!r}; the inputs have {present}")
     meta = build_metadata(df["model"].unique(maintain_order=True).to_list(), sub_meta, metadata_csv)
     return df.join(meta, on="model", how="left")
+
+
+def _check_rankable_with_published(df: pl.DataFrame) -> None:
+    """A user's rows rank among the published ones only on the GENEB tasks and data."""
+    from geneb.catalog import all_tasks
+
+    from .checks import FLAGGED, data_fingerprint
+
+    geneb = {tid for tid, t in all_tasks().items() if t.suite == "geneb"}
+    off = df.filter(~pl.col("task").is_in(list(geneb))).select("model", "task", "input").unique(maintain_order=True)
+    if off.height:
+        r = off.row(0, named=True)
+        models = sorted(set(off["model"].to_list()))
+        raise AnalysisError(
+            f"{r['input']}: model {r['model']!r} has results on task {r['task']!r}, which is not one of the 100 GENEB "
+            f"tasks ({off.height} such (model, task) pair(s), models {models}); only results on the GENEB tasks rank "
+            "with the published models (results on the built-in mini suite measure another benchmark)")
+    fp = data_fingerprint(df)
+    bad = fp.filter(pl.col("flagged") & pl.col("status").is_in(list(FLAGGED)))
+    if bad.height:
+        r = bad.row(0, named=True)
+        why = (f"is not the pinned GENEB one ({r['pinned_hash']})" if r["pinned_hash"]
+               else "differs from the other models' hashes for this task")
+        raise AnalysisError(
+            f"model {r['model']!r}, task {r['task']!r}: its task data hash {r['task_hash']} {why} "
+            f"({bad.height} such (model, task) cell(s)); scores on other data cannot rank with the published models")
 
 
 def load_predictions(

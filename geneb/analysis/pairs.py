@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 import polars as pl
 
-from ._select import regime_models, require_column
+from ._select import regime_models, require_column, with_param_counts
 from .metadata import Where
 
 
@@ -26,19 +26,18 @@ def smaller_beats_larger(
 ) -> pl.DataFrame:
     """Every pair as a row (smaller, larger, their params and macros, ratio, margin).
 
-    Ties in macro are not wins; models without a parameter count are skipped. A model with
-    0 parameters (a k-mer baseline) is `F` times smaller than any model with >= 0."""
+    Ties in macro are not wins; models without a meaningful parameter count (none, 0 — a
+    k-mer baseline — or untrained) are left out (`pair_models` says who is counted)."""
     if factor < 1:
         raise ValueError(f"factor must be >= 1, got {factor}")
     ms = regime_models(results, regime, metric, protocol, where, exclude, exclude_where, scores)
     require_column(ms, param, "smaller_beats_larger")
-    ms = ms.filter(pl.col(param).is_not_null())
+    ms, _ = with_param_counts(ms, param)
     ids = ms["model"].to_numpy()
     p = ms[param].to_numpy().astype(float)
     m = ms["macro"].to_numpy()
     a, b = np.nonzero((p[None, :] >= factor * p[:, None]) & (m[:, None] > m[None, :]))
-    with np.errstate(divide="ignore"):
-        ratio = np.where(p[a] > 0, p[b] / np.where(p[a] > 0, p[a], 1), np.inf)
+    ratio = p[b] / p[a]
     out = pl.DataFrame(
         {
             "smaller": ids[a].astype(str), "larger": ids[b].astype(str),
@@ -53,3 +52,18 @@ def smaller_beats_larger(
     return out.with_columns(pl.lit(regime).alias("regime"), pl.lit(factor).alias("factor")).sort(
         "margin", "smaller", "larger", descending=[True, False, False]
     )
+
+
+def pair_models(
+    results: pl.DataFrame,
+    param: str = "params",
+    regime: str = "full",
+    metric: str = "mcc",
+    where: Where = None,
+    scores: pl.DataFrame | None = None,
+) -> tuple[list[str], dict[str, list[str]]]:
+    """The models the pair count is taken over (the `where` subset with parameter counts),
+    and those left out for lacking a meaningful count."""
+    ms = regime_models(results, regime, metric, None, where, scores=scores)
+    kept, left = with_param_counts(ms, param)
+    return sorted(kept["model"].to_list()), left

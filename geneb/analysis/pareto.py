@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import polars as pl
 
-from ._select import require_column
+from ._select import require_column, with_param_counts
 from .metadata import Where, select_models
 from .schema import ordered_regimes
 from .scores import model_scores
@@ -33,10 +33,12 @@ def pareto_frontier(
     exclude_where: Where = None,
     scores: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Every selected model per regime with `on_frontier`; frontier rows sorted by params."""
+    """Every selected model per regime with `on_frontier`; frontier rows sorted by params.
+
+    Models without a meaningful parameter count (none, 0, untrained) are left out."""
     ms = scores if scores is not None else model_scores(results, metric, protocol)
     require_column(ms, param, "pareto_frontier")
-    ms = ms.filter(pl.col("macro").is_not_null() & pl.col(param).is_not_null())
+    ms, _ = with_param_counts(ms.filter(pl.col("macro").is_not_null()), param)
     keep = select_models(ms.unique("model"), where, exclude, exclude_where)["model"]
     ms = ms.filter(pl.col("model").is_in(keep.implode()))
     parts = []

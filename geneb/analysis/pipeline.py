@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 
 from . import ablations as ab
+from ._select import MIN_MODELS, TOO_FEW, with_param_counts
 from .bootstrap import bootstrap_over_tasks
 from .checks import (
     NOT_GENEB_DATA,
@@ -19,11 +20,12 @@ from .checks import (
     data_fingerprint,
     model_data_status,
 )
+from .compare import nearest_published
 from .errors import AnalysisError
 from .fewshot import drop_vs_ceiling, few_shot_drops
 from .groups import group_means
 from .load import model_table
-from .pairs import smaller_beats_larger
+from .pairs import pair_models, smaller_beats_larger
 from .pareto import pareto_frontier
 from .predictions import bootstrap_predictions, paired_comparison
 from .recommend import recommendations
@@ -72,6 +74,9 @@ class AnalysisOptions:
     seed: int = 0
     paired: tuple[str, str] | None = None
     example_bootstrap: bool = False  # per-task CIs over test examples (base regime; needs predictions)
+    min_models: int = MIN_MODELS  # fewer models: scale, pairs and Pareto say "too few models"
+    preset: str | None = None  # the named preset these options came from ("paper": summary gets the paper table)
+    neighbours: int = 2  # published models above and below each of a user's models (with published results)
 
 
 @dataclass
@@ -121,9 +126,11 @@ def run_analysis(results: pl.DataFrame, options: AnalysisOptions | None = None, 
         t[f"leaderboard_{r}"] = leaderboard(results, r, o.metric).join(data_status, on="model", how="left")
     t["regime_summary"] = regime_summary(results, o.metric, base=o.base_regime)
     t["scale"] = scale_correlation(results, o.param, o.base_regime, scores=ms, exclude=o.scale_exclude,
-                                   exclude_where=o.scale_exclude_where or None)
+                                   exclude_where=o.scale_exclude_where or None, min_models=o.min_models)
     t["pairs"] = smaller_beats_larger(results, o.pairs_factor, o.param, o.base_regime, scores=ms, where=o.pairs_where or None)
     t["pareto"] = pareto_frontier(results, o.param, scores=ms)
+    if "published" in results.columns and results["published"].any() and not results["published"].all():
+        t["neighbours"] = nearest_published(results, o.base_regime, o.neighbours, o.metric, max(o.n_boot, 200), o.ci, o.seed)
     t["category_winners"] = category_winners(results, o.metric)
     t["reranking"] = reranking(t["category_winners"], o.base_regime)
     t["rerank_counts"] = rerank_counts(t["category_winners"], o.base_regime)
@@ -159,6 +166,12 @@ def run_analysis(results: pl.DataFrame, options: AnalysisOptions | None = None, 
     elif o.paired or o.example_bootstrap:
         raise AnalysisError("a paired comparison or example bootstrap needs test predictions (<results stem>.preds.parquet beside the results)")
     summary = _summary(results, t, o, protocol, regimes)
+    if o.preset == "paper":
+        from .published import paper_models, paper_vs_computed
+
+        rows = paper_vs_computed(results, o.metric)
+        summary["paper"] = _clean({"rows": rows, "all_match": all(r["match"] is not False for r in rows),
+                                   **paper_models(results)})
     return Analysis(tables=t, summary=summary, options=o, results=full_results, preds=preds)
 
 
@@ -216,6 +229,58 @@ def _task_data_summary(fp: pl.DataFrame) -> dict[str, Any]:
     return out
 
 
+def describe_models(results: pl.DataFrame) -> str:
+    """One line on what the ranked models are and which tasks they were scored on, so a
+    page of built-in baselines on the mini suite never passes for the GENEB leaderboard."""
+    from geneb.catalog import all_tasks
+
+    meta = model_table(results)
+    suites = {all_tasks()[t].suite if t in all_tasks() else "user" for t in results["task"].unique().to_list()}
+    n_tasks = results["task"].n_unique()
+    where = {frozenset({"geneb"}): f"{n_tasks} GENEB task(s)" if n_tasks != 100 else "the 100 GENEB tasks",
+             frozenset({"mini"}): "the built-in mini suite (geneb-mini), not the GENEB benchmark"}.get(
+        frozenset(suites), f"{n_tasks} task(s) of " + ", ".join(sorted(suites)) + " suites")
+    n_pub = meta.filter(pl.col("published").fill_null(False)).height if "published" in meta.columns else 0
+    if n_pub and n_pub == meta.height:
+        return f"The {n_pub} published GENEB models (the official submissions shipped with geneb) on {where}."
+    if n_pub:
+        return f"{meta.height - n_pub} of your model(s) ranked among the {n_pub} published GENEB models on {where}."
+    src = meta["source"].fill_null("unknown").to_list()
+    kinds = []
+    untrained = int(meta["untrained"].fill_null(False).sum()) if "untrained" in meta.columns else 0
+    if src.count("builtin"):
+        kinds.append(f"{src.count('builtin')} built-in baseline(s)" + (f" ({untrained} untrained)" if untrained else ""))
+    if src.count("geneb"):
+        kinds.append(f"{src.count('geneb')} GENEB catalog model(s)")
+    other = len(src) - src.count("builtin") - src.count("geneb")
+    if other:
+        kinds.append(f"{other} other model(s)")
+    return f"{', '.join(kinds)} on {where}."
+
+
+def _placement(t: dict[str, pl.DataFrame], o: AnalysisOptions, regimes: list[str]) -> dict[str, Any]:
+    """summary.json `published`: each of the user's models' rank among the published ones
+    (per regime, with the bootstrap rank interval) and its nearest published neighbours."""
+    boot = t.get("bootstrap")
+    out: dict[str, Any] = {"models": {}}
+    for r in regimes:
+        lb = t[f"leaderboard_{r}"]
+        ranked = lb.filter(pl.col("macro").is_not_null())
+        for row in ranked.filter(~pl.col("published").fill_null(False)).iter_rows(named=True):
+            m = row["model"]
+            rec = out["models"].setdefault(m, {})
+            ci = None
+            if boot is not None:
+                b = boot.filter((pl.col("regime") == r) & (pl.col("model") == m) & (pl.col("scope") == "macro"))
+                ci = [b["rank_lo"][0], b["rank_hi"][0]] if b.height else None
+            rec[r] = {"rank": row["rank"], "of": ranked.height, "macro": row["macro"], "rank_ci": ci}
+    nb = t["neighbours"]
+    for m in out["models"]:
+        out["models"][m]["neighbours"] = nb.filter(pl.col("model") == m).drop("model", "rank").to_dicts()
+    out["regime"] = o.base_regime
+    return out
+
+
 def _summary(results: pl.DataFrame, t: dict[str, pl.DataFrame], o: AnalysisOptions, protocol: str, regimes: list[str]) -> dict[str, Any]:
     from geneb import __version__
     from geneb.catalog import category_order
@@ -226,6 +291,15 @@ def _summary(results: pl.DataFrame, t: dict[str, pl.DataFrame], o: AnalysisOptio
     sc = t["scale"].row(0, named=True)
     meta = model_table(results)
     boot = t.get("bootstrap")
+    counted, left = with_param_counts(ms.filter(pl.col("regime") == o.base_regime), o.param)
+    n_counted, left_out = counted["model"].n_unique(), left
+    pair_set, pair_left = pair_models(results, o.param, o.base_regime, o.metric, o.pairs_where or None, scores=ms)
+    param_note = "; ".join(f"{k}: {', '.join(v)}" for k, v in left.items())
+    if param_note:
+        param_note = f"left out of scale, pairs and Pareto ({param_note})"
+    if n_counted < o.min_models:
+        param_note = (param_note + "; " if param_note else "") + (
+            f"{n_counted} model(s) with parameter counts: {TOO_FEW} (fewer than {o.min_models}) for scale statistics")
     s: dict[str, Any] = {
         "geneb_version": __version__,
         "protocol": protocol,
@@ -243,11 +317,19 @@ def _summary(results: pl.DataFrame, t: dict[str, pl.DataFrame], o: AnalysisOptio
         "leaders": {
             r: ms.filter((pl.col("regime") == r) & (pl.col("rank") == 1))["model"].sort().to_list() for r in regimes
         },
+        "models": describe_models(results),
+        "param_counts": {"param": o.param, "min_models": o.min_models, "n_counted": n_counted, "left_out": left_out,
+                         "note": param_note},
         "scale": {"param": sc["param"], "regime": sc["regime"], "rho": sc["rho"], "p": sc["p"], "n": sc["n"],
-                  "excluded": sc["excluded"], "exclude_where": o.scale_exclude_where},
-        "pairs": {"factor": o.pairs_factor, "param": o.param, "where": o.pairs_where, "count": t["pairs"].height,
+                  "status": sc["status"], "excluded": sc["excluded"], "exclude_where": o.scale_exclude_where,
+                  "no_params": sc["no_params"], "untrained": sc["untrained"]},
+        "pairs": {"factor": o.pairs_factor, "param": o.param, "where": o.pairs_where,
+                  "status": "ok" if len(pair_set) >= o.min_models else TOO_FEW,
+                  "count": t["pairs"].height if len(pair_set) >= o.min_models else None,
+                  "n_models": len(pair_set), "models": pair_set, "left_out": pair_left,
                   "pairs": [[a, b] for a, b in t["pairs"].select("smaller", "larger").iter_rows()]},
         "pareto": {r: t["pareto"].filter((pl.col("regime") == r) & pl.col("on_frontier"))["model"].to_list() for r in regimes},
+        "pareto_status": "ok" if n_counted >= o.min_models else TOO_FEW,
         "winners": {r: dict(t["category_winners"].filter(pl.col("regime") == r).select("category", "winner").iter_rows()) for r in regimes},
         "reranks": {"base": o.base_regime, **{
             row["regime"]: {"n_reranked": row["n_reranked"], "n_categories": row["n_categories"], "categories": row["categories"]}
@@ -289,6 +371,8 @@ def _summary(results: pl.DataFrame, t: dict[str, pl.DataFrame], o: AnalysisOptio
             "macro": {r: {row["model"]: {"macro": row["estimate"], "lo": row["lo"], "hi": row["hi"], "rank_lo": row["rank_lo"], "rank_hi": row["rank_hi"]}
                           for row in mb.filter(pl.col("regime") == r).iter_rows(named=True)} for r in regimes},
         }
+    if "neighbours" in t:
+        s["published"] = _placement(t, o, regimes)
     if "paired_comparison" in t:
         ov = t["paired_comparison"].filter(pl.col("task") == "overall").row(0, named=True)
         s["paired_comparison"] = {"a": o.paired[0], "b": o.paired[1], "diff": ov["diff"], "lo": ov["lo"], "hi": ov["hi"], "p": ov["p"]}

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from ._select import regime_models, require_column
+from ._select import MIN_MODELS, TOO_FEW, regime_models, require_column, with_param_counts
 from .metadata import Where
 from .scores import model_scores
 
@@ -35,20 +35,24 @@ def scale_correlation(
     exclude: Iterable[str] = (),
     exclude_where: Where = None,
     scores: pl.DataFrame | None = None,
+    min_models: int = MIN_MODELS,
 ) -> pl.DataFrame:
     """One row: rho, p (two-sided, scipy), n, the parameter column and the excluded models.
 
-    `excluded` lists every model left out: by id, by filter, or for lacking a parameter count."""
+    `excluded` lists every model left out: by id, by filter, or for lacking a meaningful
+    parameter count (none, 0 or untrained: `left_out` says which); with fewer than
+    `min_models` models rho and p are NaN and `status` says "too few models"."""
     if scores is None:
         scores = model_scores(results, metric, protocol)
     ms = regime_models(results, regime, metric, protocol, where, exclude, exclude_where, scores)
     everyone = regime_models(results, regime, metric, protocol, scores=scores)
     left_out = set(everyone["model"].to_list()) - set(ms["model"].to_list())
     require_column(ms, param, "scale_correlation")
-    no_param = ms.filter(pl.col(param).is_null())["model"].to_list()
-    ms = ms.filter(pl.col(param).is_not_null())
+    ms, left = with_param_counts(ms, param)
+    no_param = [m for v in left.values() for m in v]
     n = ms.height
-    if n >= 3:
+    status = "ok" if n >= max(min_models, 3) else TOO_FEW
+    if status == "ok":
         res = stats.spearmanr(ms[param].to_numpy().astype(float), ms["macro"].to_numpy())
         rho, p = float(res.statistic), float(res.pvalue)
     else:
@@ -56,6 +60,7 @@ def scale_correlation(
     return pl.DataFrame(
         {
             "regime": [regime], "param": [param], "rho": [rho], "p": [p], "n": [n],
-            "excluded": [sorted(left_out | set(no_param))],
+            "excluded": [sorted(left_out | set(no_param))], "status": [status],
+            "no_params": [left.get("no parameter count", [])], "untrained": [left.get("untrained baseline", [])],
         }
     )

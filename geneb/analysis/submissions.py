@@ -61,9 +61,15 @@ def _submission_paths(paths: str | Path | list[str | Path]) -> list[Path]:
 def read_submission(path: str | Path, task_categories: dict[str, str]) -> Submission:
     """Parse and check one submission file; `task_categories` maps known task ids to categories."""
     path = Path(path)
+    return parse_submission(path.read_bytes(), path, task_categories)
+
+
+def parse_submission(text: str | bytes, path: str | Path, task_categories: dict[str, str]) -> Submission:
+    """Parse and check one submission's JSON text; `path` names it in errors and in `input`."""
+    path = Path(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise AnalysisError(f"{path}: not valid JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise AnalysisError(f"{path}: expected a JSON object at top level")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 
 def _inputs(p: argparse.ArgumentParser) -> None:
@@ -16,10 +17,22 @@ def _inputs(p: argparse.ArgumentParser) -> None:
                         "that overrides and extends the catalog")
     g.add_argument("--protocol", default=None,
                    help="keep only rows of this protocol (required when the inputs mix protocols)")
+    g.add_argument("--published", action="store_true",
+                   help="the 40 published GENEB results, shipped with geneb (offline); alone, or with "
+                        "--results/--submissions to rank your models among them")
+    g.add_argument("--with-published", action="store_true", dest="published",
+                   help="same as --published: add the 40 published results to yours (your models are marked; "
+                        "only results on the 100 GENEB tasks are accepted)")
 
 
 def _options(p: argparse.ArgumentParser) -> None:
+    from geneb.analysis.published import PRESETS
+
     g = p.add_argument_group("analysis options")
+    g.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                   help="a named set of the options below; 'paper' = the paper's (params_v1, F = 5 over the 36 "
+                        "in-domain models, ...) and a 'paper vs computed' table of every headline number "
+                        "(needs --published). Options given explicitly win.")
     g.add_argument("--metric", default="mcc", choices=("mcc", "acc", "f1"), help="score to aggregate (default mcc)")
     g.add_argument("--base-regime", default="full", metavar="REGIME", help="the reference regime for scale, pairs, drops, reranking (default full)")
     g.add_argument("--param", default="params", metavar="COLUMN", help="metadata column with parameter counts (params or params_v1)")
@@ -52,6 +65,9 @@ def _options(p: argparse.ArgumentParser) -> None:
                         "(needs .preds.parquet; cost grows with n-boot x test size)")
     g.add_argument("--paired", nargs=2, default=None, metavar=("MODEL_A", "MODEL_B"),
                    help="paired bootstrap comparison of two models over test predictions (needs .preds.parquet)")
+    g.add_argument("--min-models", type=int, default=5, metavar="N",
+                   help="fewest models with parameter counts for a scale correlation, pair count or Pareto "
+                        "frontier; fewer are reported as 'too few models' (default 5)")
 
 
 def register(sub) -> None:
@@ -62,7 +78,7 @@ def register(sub) -> None:
     a.add_argument("--out", default="analysis", metavar="DIR", help="output directory (default analysis/)")
     a.add_argument("--no-figures", action="store_true", help="skip the figures (faster)")
     _options(a)
-    a.set_defaults(func=_analyze)
+    a.set_defaults(func=_analyze, flags={x.dest: x.option_strings for x in a._actions})
 
     r = sub.add_parser("report", help="write the static, self-contained HTML leaderboard",
                        description="Build one HTML file (no server, works offline from file://): sortable table, "
@@ -75,7 +91,30 @@ def register(sub) -> None:
     r.add_argument("--title", default="GENEB leaderboard", help="page title")
     r.add_argument("--no-figures", action="store_true", help="leave the figures out of the page")
     _options(r)
-    r.set_defaults(func=_report)
+    r.set_defaults(func=_report, flags={x.dest: x.option_strings for x in r._actions})
+
+
+# AnalysisOptions field -> CLI dest, where the names differ
+_DEST_FOR = {"variance_top_k": "top_k"}
+
+
+def _given(args, parser_flags: dict[str, list[str]]) -> set[str]:
+    """The dests whose flags appear on the command line (`--flag value` or `--flag=value`)."""
+    typed = {tok.split("=", 1)[0] for tok in getattr(args, "argv", []) if tok.startswith("-")}
+    return {dest for dest, flags in parser_flags.items() if typed & set(flags)}
+
+
+def _apply_preset(args, opts):
+    """Preset values for every option not given on the command line (explicit flags win)."""
+    from dataclasses import replace
+
+    from geneb.analysis.published import PRESETS
+
+    if not args.preset:
+        return opts
+    typed = _given(args, args.flags)
+    chosen = {k: v for k, v in PRESETS[args.preset].items() if _DEST_FOR.get(k, k) not in typed}
+    return replace(opts, **chosen, preset=args.preset)
 
 
 def _run(args):
@@ -83,9 +122,12 @@ def _run(args):
 
     from . import CLIError
 
-    if not args.results and not args.submissions:
-        raise CLIError("give --results and/or --submissions")
-    df = load_results(args.results or None, args.submissions, args.metadata, None if args.compare_by == "protocol" else args.protocol)
+    if not args.results and not args.submissions and not args.published:
+        raise CLIError("give --results and/or --submissions, or --published for the published GENEB results")
+    if args.preset == "paper" and not args.published:
+        raise CLIError("--preset paper reproduces the paper from the published results: add --published")
+    df = load_results(args.results or None, args.submissions, args.metadata,
+                      None if args.compare_by == "protocol" else args.protocol, published=args.published)
     preds = None
     if args.results and (args.paired or args.example_bootstrap):
         # only what is asked for: prediction files are large
@@ -99,9 +141,21 @@ def _run(args):
         ablation_files=args.ablations, recommend_regime=args.recommend_regime, max_params=args.max_params,
         compare_by=args.compare_by, compare_a=args.compare[0], compare_b=args.compare[1],
         n_boot=args.n_boot, ci=args.ci, seed=args.seed, paired=tuple(args.paired) if args.paired else None,
-        example_bootstrap=args.example_bootstrap,
+        example_bootstrap=args.example_bootstrap, min_models=args.min_models,
     )
-    return run_analysis(df, opts, preds)
+    return run_analysis(df, _apply_preset(args, opts), preds)
+
+
+def print_paper_table(paper: dict) -> None:
+    """The 'paper vs computed' table on stdout."""
+    print("  paper vs computed (geneb --preset paper over the packaged published results):")
+    for r in paper["rows"]:
+        mark = {True: "ok", False: "DIFFERS", None: "  "}[r["match"]]
+        digits = 0 if not r["tolerance"] else max(0, round(-math.log10(2 * r["tolerance"])))
+        paper_v = "" if r["paper"] is None else f"{r['paper']:.{digits}f}"
+        comp = f"{r['computed']:.4f}" if isinstance(r["computed"], float) else str(r["computed"])
+        print(f"    {mark:7s} {r['what'][:62]:62s} paper {paper_v:>6s}  computed {comp:>8s}")
+    print(f"  in-domain models for the pair count: {len(paper['in_domain'])} (left out: {', '.join(paper['left_out'])})")
 
 
 def _analyze(args) -> int:
@@ -113,10 +167,24 @@ def _analyze(args) -> int:
     print(f"wrote {len(written)} files to {args.out}/ (summary.json, tables/, figures/)")
     for r, v in s["mean_macro"].items():
         print(f"  mean macro {r}: {v:.3f}" if v is not None else f"  mean macro {r}: n/a")
+    print(f"  models: {s['models']}")
     sc = s["scale"]
     if sc["rho"] is not None:
         print(f"  scale: Spearman rho({sc['param']}, macro) = {sc['rho']:.3f} (p = {sc['p']:.2g}, n = {sc['n']})")
-    print(f"  smaller-beats-larger pairs at F={s['pairs']['factor']:g}: {s['pairs']['count']}")
+    else:
+        print(f"  scale: {sc['status']} (n = {sc['n']} with parameter counts)")
+    pc = s["pairs"]
+    shown = pc["count"] if pc["count"] is not None else pc["status"]
+    print(f"  smaller-beats-larger pairs at F={pc['factor']:g}: {shown} (over {pc['n_models']} models)")
+    if s["param_counts"]["note"]:
+        print(f"  {s['param_counts']['note']}")
+    for m, rec in (s.get("published") or {}).get("models", {}).items():
+        for r, v in rec.items():
+            if isinstance(v, dict):
+                ci = f" (95% interval {v['rank_ci'][0]}-{v['rank_ci'][1]})" if v.get("rank_ci") else ""
+                print(f"  {m}: rank {v['rank']} of {v['of']} at {r}{ci}")
+    if "paper" in s:
+        print_paper_table(s["paper"])
     if s["issues"]:
         print(f"  {len(s['issues'])} data issue(s): see tables/issues.md")
     if s.get("task_data", {}).get("warning"):
