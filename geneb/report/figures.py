@@ -58,38 +58,64 @@ def heatmap(a: Analysis) -> Figure:
     return fig
 
 
+def _spread(ys: list[float], gap: float) -> list[float]:
+    """Label heights for points at `ys` (ascending order kept): each at least `gap` above
+    the previous, then the block centred back on the points so labels stay near them."""
+    out: list[float] = []
+    for y in ys:
+        out.append(y if not out else max(y, out[-1] + gap))
+    shift = (sum(out) - sum(ys)) / len(out) if out else 0.0
+    return [v - shift for v in out]
+
+
 def pareto(a: Analysis) -> Figure:
-    """Params (log) vs macro per regime, frontier connected."""
+    """Params (log) vs macro, one panel per regime: every counted model as a grey point, the
+    frontier as a coloured staircase with its models labelled (labels spread apart)."""
     p = a.tables["pareto"]
-    fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
-    lab, un = _labels(a), _untrained(a)
-    for i, regime in enumerate(p["regime"].unique(maintain_order=True).to_list()):
+    regimes = p["regime"].unique(maintain_order=True).to_list() or [a.options.base_regime]
+    fig, axes = plt.subplots(1, len(regimes), figsize=(5.2 * len(regimes), 5.2), layout="constrained", squeeze=False)
+    lab = _labels(a)
+    status = a.summary.get("pareto_status", "ok")
+    for i, (ax, regime) in enumerate(zip(axes[0], regimes, strict=True)):
         r = p.filter(pl.col("regime") == regime)
+        ax.set_xscale("log")
+        ax.set_title(regime)
+        ax.set_xlabel(f"parameters ({a.options.param}, log)")
+        if status != "ok" or r.is_empty():
+            ax.text(0.5, 0.5, "too few models with parameter counts", transform=ax.transAxes, ha="center", va="center", color="0.4")
+            continue
+        off = r.filter(~pl.col("on_frontier"))
+        ax.scatter(off["params"].to_numpy().astype(float), off["macro"], s=16, color="0.65", zorder=2, label="dominated")
+        f = r.filter(pl.col("on_frontier")).sort("params", "macro")
+        fx, fy = f["params"].to_numpy().astype(float), f["macro"].to_numpy()
         color = f"C{i}"
-        is_un = r["model"].is_in(list(un))
-        for sub, hollow in ((r.filter(~is_un), False), (r.filter(is_un), True)):
-            if sub.height:
-                x = np.maximum(sub["params"].to_numpy().astype(float), 1.0)
-                ax.scatter(x, sub["macro"], s=18, alpha=0.6, edgecolors=color, facecolors="none" if hollow else color,
-                           label=None if hollow else regime)
-        f = r.filter(pl.col("on_frontier")).sort("params")
-        fx = np.maximum(f["params"].to_numpy().astype(float), 1.0)
-        ax.step(fx, f["macro"], where="post", color=color, lw=1.2)
-        for m, xx, yy in zip(f["model"].to_list(), fx, f["macro"].to_list(), strict=True):
-            ax.annotate(lab[m], (xx, yy), fontsize=6, xytext=(3, 3), textcoords="offset points")
-    ax.set_xscale("log")
-    ax.set_xlabel(f"{a.options.param} (log; 0 shown at 1)")
-    ax.set_ylabel(f"macro {a.options.metric.upper()}")
-    ax.set_title("Pareto frontier over (parameters, macro)")
-    ax.legend(title="regime", fontsize=8)
+        # the staircase: from each frontier point right to the next one's params, then up
+        sx = np.repeat(fx, 2)[1:]
+        sy = np.repeat(fy, 2)[:-1]
+        ax.plot(np.append(sx, fx[-1] * 1.6), np.append(sy, fy[-1]), color=color, lw=1.6, zorder=3, label="frontier")
+        ax.scatter(fx, fy, s=30, color=color, edgecolors="k", linewidths=0.4, zorder=4)
+        y0, y1 = float(r["macro"].min()), float(r["macro"].max())
+        span = max(y1 - y0, 1e-3)
+        ax.set_ylim(y0 - 0.08 * span, y1 + 0.12 * span + 0.045 * span * len(f))
+        ly = _spread(list(fy), 0.055 * span)
+        for m, xx, yy, ty in zip(f["model"].to_list(), fx, fy, ly, strict=True):
+            ax.annotate(lab[m], (xx, yy), xytext=(xx / 1.25, ty + 0.03 * span), fontsize=7, ha="right", va="bottom",
+                        arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.5}, zorder=5)
+        ax.set_xlim(fx.min() / 12 if fx.size else None, max(r["params"].max() * 2.5, 10))
+        if i == 0:
+            ax.set_ylabel(f"macro {a.options.metric.upper()}")
+            ax.legend(fontsize=8, loc="lower right")
+    fig.suptitle("Pareto frontier over (parameters, macro): no model has fewer parameters and a higher macro", fontsize=10)
     return fig
 
 
 def scale_scatter(a: Analysis) -> Figure:
     """Params vs base-regime macro, annotated with Spearman rho, p and n."""
+    from geneb.analysis._select import with_param_counts
+
     s = a.summary["scale"]
     ms = a.tables["model_scores"].filter((pl.col("regime") == s["regime"]) & pl.col("macro").is_not_null())
-    ms = ms.filter(pl.col(s["param"]).is_not_null())
+    ms, _ = with_param_counts(ms, s["param"])
     excluded = set(s["excluded"])
     fig, ax = plt.subplots(figsize=(6.5, 4.5), layout="constrained")
     lab, un = _labels(a), _untrained(a)
@@ -101,9 +127,9 @@ def scale_scatter(a: Analysis) -> Figure:
         if m in un or m in excluded:
             ax.annotate(lab[m], (xx, yy), fontsize=6, xytext=(3, -8), textcoords="offset points")
     ax.set_xscale("log")
-    rho = "n/a" if s["rho"] is None else f"{s['rho']:.3f}"
-    pv = "n/a" if s["p"] is None else f"{s['p']:.2g}"
-    ax.text(0.02, 0.97, f"Spearman \u03c1 = {rho} (p = {pv}, n = {s['n']})", transform=ax.transAxes, va="top",
+    text = (f"Spearman \u03c1 = {s['rho']:.3f} (p = {s['p']:.2g}, n = {s['n']})" if s["rho"] is not None
+            else f"\u03c1: {s.get('status', 'n/a')} (n = {s['n']} with parameter counts)")
+    ax.text(0.02, 0.97, text, transform=ax.transAxes, va="top",
             bbox={"boxstyle": "round", "fc": "w", "alpha": 0.8})
     ax.set_xlabel(f"{s['param']} (log; 0 shown at 1)")
     ax.set_ylabel(f"macro {a.options.metric.upper()} ({s['regime']})")
@@ -136,11 +162,11 @@ def rerank_chart(a: Analysis) -> Figure:
     cats = category_order_for(w["category"].to_list())
     lab = _labels(a)
     base = a.options.base_regime
-    fig, ax = plt.subplots(figsize=(2.2 + 2.6 * len(regimes), 0.42 * len(cats) + 1.4), layout="constrained")
+    fig, ax = plt.subplots(figsize=(2.4 + 3.2 * len(regimes), 0.62 * len(cats) + 1.4), layout="constrained")
     ax.set_xlim(-0.5, len(regimes) - 0.5)
     ax.set_ylim(len(cats) - 0.5, -0.5)
     ax.set_xticks(range(len(regimes)), regimes)
-    ax.set_yticks(range(len(cats)), cats, fontsize=8)
+    ax.set_yticks(range(len(cats)), cats, fontsize=9.5)
     win = {(r, c): (m, s) for r, c, m, s in w.select("regime", "category", "winner", "score").iter_rows()}
     for i, c in enumerate(cats):
         bw = win.get((base, c), (None, None))[0]
@@ -150,7 +176,7 @@ def rerank_chart(a: Analysis) -> Figure:
             m, s = win[(r, c)]
             color = "#f4cccc" if (r != base and m != bw) else ("#d9ead3" if r != base else "#e8e8e8")
             ax.add_patch(plt.Rectangle((j - 0.48, i - 0.45), 0.96, 0.9, color=color))
-            ax.text(j, i, f"{lab.get(m, m)}\n{s:.3f}", ha="center", va="center", fontsize=6)
+            ax.text(j, i, f"{lab.get(m, m)}\n{s:.3f}", ha="center", va="center", fontsize=8.5)
     rc = a.tables["rerank_counts"]
     sub = ", ".join(f"{r}: {n}/{k} rerank" for r, n, k in rc.select("regime", "n_reranked", "n_categories").iter_rows())
     ax.set_title(f"Category winners per regime ({sub})", fontsize=9)

@@ -23,7 +23,7 @@ from geneb.analysis.scores import category_order_for
 
 from .figures import FIGURES, figure_bytes
 
-_META = ("display", "params", "architecture", "tokenization", "pretraining_data", "untrained", "source", "task_data")
+_META = ("display", "params", "architecture", "tokenization", "pretraining_data", "untrained", "source", "task_data", "published")
 _FIG_TITLES = {
     "heatmap": "Category x model heatmap", "pareto": "Pareto frontier", "scale": "Scale vs quality",
     "few_shot_drop": "Few-shot drop", "rerank": "Category winners and reranking",
@@ -62,7 +62,65 @@ def report_data(a: Analysis) -> dict[str, Any]:
             out.append(rec)
         rows[r] = out
     return {"regimes": regimes, "categories": cats, "rows": rows, "metric": a.options.metric,
-            "protocol": a.summary["protocol"], "ci": a.options.ci if boot is not None else None}
+            "protocol": a.summary["protocol"], "ci": a.options.ci if boot is not None else None,
+            "mixed": _mixed_published(a), **task_table(a)}
+
+
+def _mixed_published(a: Analysis) -> bool:
+    """True when a user's models are ranked among the published ones (rows get marked)."""
+    ms = a.tables["model_scores"]
+    return "published" in ms.columns and bool(ms["published"].fill_null(False).any()) and not bool(ms["published"].fill_null(False).all())
+
+
+def task_table(a: Analysis) -> dict[str, Any]:
+    """Per-task scores for the model page and the two-model comparison: task ids in
+    category order, and per regime and model a list aligned with them (null = no score);
+    `task_std` holds the seed std where models have more than one seed."""
+    ts = a.tables["task_scores"]
+    cats = category_order_for(ts["category"].to_list())
+    order = {c: i for i, c in enumerate(cats)}
+    tasks = ts.select("task", "category").unique().sort(
+        pl.col("category").replace_strict(order, return_dtype=pl.Int64), "task")
+    ids = tasks["task"].to_list()
+    from geneb.catalog import all_tasks
+
+    known = all_tasks()
+    out: dict[str, Any] = {"tasks": {"ids": ids, "category": tasks["category"].to_list(),
+                                     "label": [known[t].label if t in known else t for t in ids]},
+                           "task_scores": {}, "task_std": {}}
+    multi_seed = bool((ts["n_seeds"] > 1).any())
+    for (regime,), g in ts.group_by("regime", maintain_order=True):
+        wide = g.pivot(on="model", index="task", values="score")
+        wide = pl.DataFrame({"task": ids}).join(wide, on="task", how="left")
+        out["task_scores"][regime] = {m: [None if v is None else round(v, 5) for v in wide[m].to_list()] for m in wide.columns if m != "task"}
+        if multi_seed:
+            sd = pl.DataFrame({"task": ids}).join(g.pivot(on="model", index="task", values="seed_std"), on="task", how="left")
+            out["task_std"][regime] = {m: [None if v is None else round(v, 5) for v in sd[m].to_list()] for m in sd.columns if m != "task"}
+    return out
+
+
+def winners_table(a: Analysis) -> dict[str, Any]:
+    """Category winners per regime as rows (the HTML table): winner display name, score and
+    whether it differs from the base regime's winner."""
+    w = a.tables["category_winners"]
+    names = display_names(a)
+    regimes = w["regime"].unique(maintain_order=True).to_list()
+    base = a.options.base_regime
+    win = {(r, c): (m, sc, ws) for r, c, m, sc, ws in w.select("regime", "category", "winner", "score", "winners").iter_rows()}
+    rows = []
+    for c in category_order_for(w["category"].to_list()):
+        base_w = set(win.get((base, c), (None, None, []))[2] or [])
+        cells = []
+        for r in regimes:
+            if (r, c) not in win:
+                cells.append(None)
+                continue
+            m, sc, ws = win[(r, c)]
+            cells.append({"model": m, "name": names.get(m, m), "score": sc,
+                          "reranked": r != base and not (set(ws or [m]) & base_w)})
+        rows.append({"category": c, "cells": cells})
+    counts = {row["regime"]: (row["n_reranked"], row["n_categories"]) for row in a.tables["rerank_counts"].iter_rows(named=True)}
+    return {"regimes": regimes, "rows": rows, "base": base, "counts": counts}
 
 
 def display_names(a: Analysis) -> dict[str, str]:
@@ -105,12 +163,15 @@ def render_report(a: Analysis, title: str = "GENEB leaderboard", figures: bool =
     data = json.dumps(report_data(a), separators=(",", ":")).replace("</", "<\\/")
     s = a.summary
     names = display_names(a)
+    sc, pc = s["scale"], s["pairs"]
     headline = [
         ("Models", str(s["n_models"])),
         ("Protocol", s["protocol"]),
         *[(f"Mean macro, {r}", f"{v:.3f}") for r, v in s["mean_macro"].items() if v is not None],
-        ("Scale \u03c1 (" + s["scale"]["param"] + ")", "n/a" if s["scale"]["rho"] is None else f"{s['scale']['rho']:.3f} (p={s['scale']['p']:.2g}, n={s['scale']['n']})"),
-        (f"Smaller beats {s['pairs']['factor']:g}\u00d7 larger", f"{s['pairs']['count']} pairs"),
+        ("Scale \u03c1 (" + sc["param"] + ")", sc.get("status", "n/a") if sc["rho"] is None
+         else f"{sc['rho']:.3f} (p={sc['p']:.2g}, n={sc['n']})"),
+        (f"Smaller beats {pc['factor']:g}\u00d7 larger", pc.get("status", "n/a") if pc["count"] is None
+         else f"{pc['count']} pairs over {pc['n_models']} models"),
         *[(f"Reranked categories, {r}", f"{v['n_reranked']} of {v['n_categories']}") for r, v in s["reranks"].items() if isinstance(v, dict)],
     ]
     task_data = s.get("task_data") or {}
@@ -129,7 +190,20 @@ def render_report(a: Analysis, title: str = "GENEB leaderboard", figures: bool =
         stability=a.tables["stability"].to_dicts() if "stability" in a.tables else [],
         issues=s["issues"], untrained=s["untrained_models"], version=s["geneb_version"],
         data_warning=task_data.get("warning", ""),
+        models_line=s.get("models", ""), param_note=(s.get("param_counts") or {}).get("note", ""),
+        winners=winners_table(a), paper=_paper_rows(s.get("paper")),
     )
+
+
+def _paper_rows(paper: dict | None) -> dict | None:
+    """The paper table with each paper value written at the precision the paper gives it."""
+    if not paper:
+        return None
+    rows = []
+    for r in paper["rows"]:
+        digits = 0 if not r["tolerance"] else max(0, round(-math.log10(2 * r["tolerance"])))
+        rows.append({**r, "paper_text": "" if r["paper"] is None else f"{r['paper']:.{digits}f}"})
+    return {**paper, "rows": rows}
 
 
 def build_report(a: Analysis, out: str | Path, title: str = "GENEB leaderboard", figures: bool = True) -> Path:
