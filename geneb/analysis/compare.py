@@ -24,7 +24,8 @@ def paired_difference(
     seed: int = 0,
 ) -> pl.DataFrame:
     """Rows per scope (each category, then "macro"): score_a, score_b, diff = a - b, the
-    paired bootstrap interval of diff over tasks, and the share of resamples where a > b."""
+    paired bootstrap interval of diff over tasks (NaN for a one-task category), and the
+    share of resamples where a > b."""
     ts = task_scores(results, metric).filter((pl.col("regime") == regime) & pl.col("model").is_in([a, b]))
     for m in (a, b):
         if ts.filter(pl.col("model") == m).is_empty():
@@ -43,6 +44,8 @@ def paired_difference(
     sb = np.array([S[1, g].mean() for g in groups])
     boot_m = boot.mean(axis=0)
     lo, hi = np.percentile(boot, q, axis=1)
+    single = np.array([len(g) < 2 for g in groups])  # one task: resampling it is no interval
+    lo, hi = np.where(single, np.nan, lo), np.where(single, np.nan, hi)
     lo_m, hi_m = np.percentile(boot_m, q)
     return pl.DataFrame({
         "a": a, "b": b, "regime": regime,
