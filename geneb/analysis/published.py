@@ -19,6 +19,8 @@ from typing import Any
 
 import polars as pl
 
+from geneb.catalog.presets import analysis_presets
+
 from .errors import AnalysisError
 from .submissions import Submission, parse_submission
 
@@ -87,14 +89,8 @@ def published_results(metadata_csv=None) -> pl.DataFrame:
 # --- the paper's options and headline numbers ------------------------------------------
 
 #: The paper's in-domain model set for the pair count (36 of the 40: the prokaryotic,
-#: plant and microbial-only models left out).
-IN_DOMAIN = "pretraining_data!=prokaryotic,plant-genomes,multi-species-microbial"
-
-#: `--preset NAME`: analysis options, as AnalysisOptions fields.
-PRESETS: dict[str, dict[str, Any]] = {
-    "paper": {"param": "params_v1", "pairs_factor": 5.0, "pairs_where": [IN_DOMAIN], "base_regime": "full",
-              "metric": "mcc", "variance_threshold": 0.12, "variance_top_k": 3},
-}
+#: plant and microbial-only models left out), as the `paper` preset declares it.
+IN_DOMAIN = analysis_presets()["paper"]["pairs_where"][0]
 
 
 @dataclass(frozen=True)

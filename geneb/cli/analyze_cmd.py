@@ -26,10 +26,10 @@ def _inputs(p: argparse.ArgumentParser) -> None:
 
 
 def _options(p: argparse.ArgumentParser) -> None:
-    from geneb.analysis.published import PRESETS
+    from geneb.catalog.presets import analysis_presets
 
     g = p.add_argument_group("analysis options")
-    g.add_argument("--preset", choices=sorted(PRESETS), default=None,
+    g.add_argument("--preset", choices=sorted(analysis_presets()), default=None,
                    help="a named set of the options below; 'paper' = the paper's (params_v1, F = 5 over the 36 "
                         "in-domain models, ...) and a 'paper vs computed' table of every headline number "
                         "(needs --published). Options given explicitly win.")
@@ -108,12 +108,12 @@ def _apply_preset(args, opts):
     """Preset values for every option not given on the command line (explicit flags win)."""
     from dataclasses import replace
 
-    from geneb.analysis.published import PRESETS
+    from geneb.catalog.presets import analysis_presets
 
     if not args.preset:
         return opts
     typed = _given(args, args.flags)
-    chosen = {k: v for k, v in PRESETS[args.preset].items() if _DEST_FOR.get(k, k) not in typed}
+    chosen = {k: v for k, v in analysis_presets()[args.preset].items() if _DEST_FOR.get(k, k) not in typed}
     return replace(opts, **chosen, preset=args.preset)
 
 
