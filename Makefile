@@ -77,7 +77,7 @@ analyze: $(STAMP) ## all analyses over RESULTS -> ANALYSIS (summary.json, tables
 	$(GENEB) analyze --results $(RESULTS) --protocol $(PROTOCOL) --out $(ANALYSIS)
 
 report: $(STAMP) ## the static HTML leaderboard -> REPORT
-	$(GENEB) report --analysis $(ANALYSIS) --out $(REPORT)
+	$(GENEB) report --analysis $(ANALYSIS) --out $(REPORT) --title "geneb leaderboard: $(MODELS) models on $(BENCHMARK)"
 
 published: $(STAMP) ## the 40 published GENEB results with the paper's options -> PUBLISHED (paper vs computed)
 	$(GENEB) analyze --published --preset paper --out $(PUBLISHED)

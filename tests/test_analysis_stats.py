@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import polars as pl
 import pytest
@@ -167,8 +169,10 @@ def test_few_shot_drops_and_ceiling_correlation():
     got = dict(d.select("model", "drop").iter_rows())
     assert got == pytest.approx({"A": 0.6, "B": 0.3, "C": 0.1, "D": 0.05})
     assert d.filter(pl.col("model") == "A")["relative_drop"][0] == pytest.approx(0.75)
-    c = drop_vs_ceiling(d).row(0, named=True)
+    c = drop_vs_ceiling(d, min_models=4).row(0, named=True)
     assert c["spearman"] == pytest.approx(1.0) and c["n"] == 4 and c["mean_drop"] == pytest.approx(0.2625)
+    few = drop_vs_ceiling(d).row(0, named=True)  # 4 models < the default minimum of 5
+    assert few["status"] == "too few models" and math.isnan(few["spearman"]) and few["mean_drop"] == pytest.approx(0.2625)
     assert c["pearson"] == pytest.approx(stats.pearsonr(list(full.values()), [0.6, 0.3, 0.1, 0.05]).statistic)
 
 

@@ -41,14 +41,17 @@ def few_shot_drops(
     )
 
 
-def drop_vs_ceiling(drops: pl.DataFrame) -> pl.DataFrame:
-    """Per regime: correlation of the drop with the full-data macro (takes `few_shot_drops`)."""
+def drop_vs_ceiling(drops: pl.DataFrame, min_models: int = 5) -> pl.DataFrame:
+    """Per regime: correlation of the drop with the full-data macro (takes `few_shot_drops`);
+    with fewer than `min_models` models the correlations are NaN and `status` says so."""
+    from ._select import TOO_FEW
+
     rows = []
     for regime in drops["regime"].unique(maintain_order=True).to_list():
         d = drops.filter(pl.col("regime") == regime)
         x, y = d["macro_base"].to_numpy(), d["drop"].to_numpy()
         n = len(x)
-        ok = n >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0
+        ok = n >= max(3, min_models) and np.ptp(x) > 0 and np.ptp(y) > 0
         sp = stats.spearmanr(x, y) if ok else None
         pe = stats.pearsonr(x, y) if ok else None
         rows.append(
@@ -56,7 +59,9 @@ def drop_vs_ceiling(drops: pl.DataFrame) -> pl.DataFrame:
                 "regime": regime, "n": n, "mean_drop": float(np.mean(y)) if n else float("nan"),
                 "spearman": float(sp.statistic) if sp else float("nan"), "spearman_p": float(sp.pvalue) if sp else float("nan"),
                 "pearson": float(pe.statistic) if pe else float("nan"), "pearson_p": float(pe.pvalue) if pe else float("nan"),
+                "status": "ok" if n >= max(3, min_models) else TOO_FEW,
             }
         )
     return pl.DataFrame(rows, schema={"regime": pl.String, "n": pl.Int64, "mean_drop": pl.Float64, "spearman": pl.Float64,
-                                      "spearman_p": pl.Float64, "pearson": pl.Float64, "pearson_p": pl.Float64})
+                                      "spearman_p": pl.Float64, "pearson": pl.Float64, "pearson_p": pl.Float64,
+                                      "status": pl.String})

@@ -135,7 +135,7 @@ def run_analysis(results: pl.DataFrame, options: AnalysisOptions | None = None, 
     t["reranking"] = reranking(t["category_winners"], o.base_regime)
     t["rerank_counts"] = rerank_counts(t["category_winners"], o.base_regime)
     t["few_shot_drops"] = few_shot_drops(results, o.base_regime, scores=ms)
-    t["drop_vs_ceiling"] = drop_vs_ceiling(t["few_shot_drops"])
+    t["drop_vs_ceiling"] = drop_vs_ceiling(t["few_shot_drops"], o.min_models)
     t["high_variance_tasks"] = high_variance_tasks(results, o.variance_threshold, o.base_regime, o.variance_top_k, o.tally_column, metric=o.metric)
     t["top_k_tally"] = top_k_tally(t["high_variance_tasks"])
     meta = model_table(results)
