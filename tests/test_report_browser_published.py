@@ -104,6 +104,12 @@ def test_ranking_of_41_marks_the_users_model(page, tmp_path):
     assert "mine" in mine and 'class="badge mine"' in mine and "yours" in mine
     lb = dom.split('id="leaderboard"')[1].split("</table>")[0]
     assert len(re.findall(r'<tr[^>]*class="[^"]*\bpub\b', lb)) == 40 and 'id="mixed-legend"' in dom
+    # the placement table: rank per regime and the nearest published models
+    place = re.search(r'<table id="placement">.*?</table>', dom, re.S).group(0)
+    rank = a.summary["published"]["models"]["my-dna-model"]["full"]["rank"]
+    assert f"{rank} of 41" in place
+    assert {n["neighbour"] for n in a.summary["published"]["models"]["my-dna-model"]["neighbours"]} == set(
+        re.findall(r'data-neighbour="([^"]+)"', place))
 
 
 def test_model_page_from_the_dom(page, tmp_path):

@@ -191,8 +191,19 @@ def render_report(a: Analysis, title: str = "GENEB leaderboard", figures: bool =
         issues=s["issues"], untrained=s["untrained_models"], version=s["geneb_version"],
         data_warning=task_data.get("warning", ""),
         models_line=s.get("models", ""), param_note=(s.get("param_counts") or {}).get("note", ""),
-        winners=winners_table(a), paper=_paper_rows(s.get("paper")),
+        winners=winners_table(a), paper=_paper_rows(s.get("paper")), placement=_placement(a, names),
     )
+
+
+def _placement(a: Analysis, names: dict[str, str]) -> dict | None:
+    """The user's models' ranks among the published ones and their nearest neighbours."""
+    pub = a.summary.get("published")
+    if not pub:
+        return None
+    models = [{"model": m, "name": names.get(m, m), "ranks": {r: rec.get(r) for r in a.summary["regimes"]},
+               "neighbours": [{**n, "name": names.get(n["neighbour"], n["neighbour"])} for n in rec.get("neighbours", [])]}
+              for m, rec in pub["models"].items()]
+    return {"regimes": a.summary["regimes"], "regime": pub["regime"], "models": models}
 
 
 def _paper_rows(paper: dict | None) -> dict | None:
