@@ -100,9 +100,9 @@ def test_ranking_of_41_marks_the_users_model(page, tmp_path):
     models = re.findall(r'<tr[^>]*data-model="([^"]+)"', dom.split('id="leaderboard"')[1].split("</table>")[0])
     assert len(models) == 41
     assert models == a.tables["leaderboard_full"]["model"].to_list()
-    mine = re.search(r'<tr[^>]*data-model="my-dna-model"[^>]*>.*?</tr>', dom, re.S).group(0)
-    assert "mine" in mine and 'class="badge mine"' in mine and "yours" in mine
     lb = dom.split('id="leaderboard"')[1].split("</table>")[0]
+    mine = re.search(r'<tr[^>]*data-model="my-dna-model"[^>]*>.*?</tr>', lb, re.S).group(0)
+    assert "mine" in mine and 'class="badge mine"' in mine and "yours" in mine
     assert len(re.findall(r'<tr[^>]*class="[^"]*\bpub\b', lb)) == 40 and 'id="mixed-legend"' in dom
     # the placement table: rank per regime and the nearest published models
     place = re.search(r'<table id="placement">.*?</table>', dom, re.S).group(0)
