@@ -53,6 +53,47 @@ def split_path(model: str, task: str, split: str) -> str:
     return f"{model}/{task}/{split}"
 
 
+#: Split attributes holding the sha256 of y and row_index (int64, little-endian): a chunk
+#: that is missing (it would read as the fill value), truncated or changed is corruption.
+DIGEST_ATTRS = {"y": "y_sha256", "row_index": "row_index_sha256"}
+
+
+def int_digest(values: Any) -> str:
+    """sha256 of an integer array as little-endian int64 bytes."""
+    import hashlib
+
+    import numpy as np
+
+    return hashlib.sha256(np.ascontiguousarray(values, dtype="<i8").tobytes()).hexdigest()
+
+
+def check_array_meta(meta: Any, lay: Layout, name: str, where: str) -> None:
+    """An array's zarr.json against the split's recorded layout (what every reader and
+    `verify` check before reading): shape, data type, chunking and encoding version."""
+    if not isinstance(meta, dict) or meta.get("node_type") != "array" or meta.get("zarr_format") != 3:
+        raise StoreError(f"{where}: not a Zarr v3 array")
+    if name == "X":
+        want_shape, want_dtype = [lay.n_rows, lay.dim], lay.dtype
+        want_chunks = [lay.block_rows, lay.dim]
+    else:
+        want_shape, want_dtype, want_chunks = [lay.n_rows], "int64", None
+    shape, dtype = list(meta.get("shape") or []), meta.get("data_type")
+    if shape != want_shape or dtype != want_dtype:
+        raise StoreError(f"{where}: {name} is {shape} {dtype}, the split's layout says {want_shape} {want_dtype}")
+    chunks = ((meta.get("chunk_grid") or {}).get("configuration") or {}).get("chunk_shape")
+    if want_chunks is not None and list(chunks or []) != want_chunks:
+        raise StoreError(f"{where}: {name} chunks are {chunks}, the split's layout says {want_chunks}")
+    if name == "X":
+        inner = [c for c in meta.get("codecs") or [] if c.get("name") == "sharding_indexed"]
+        got = inner[0]["configuration"].get("chunk_shape") if inner else None
+        if inner and list(got or []) != [lay.chunk_rows, lay.dim]:
+            raise StoreError(f"{where}: X inner chunks are {got}, the split's layout says {[lay.chunk_rows, lay.dim]}")
+    attrs = meta.get("attributes") or {}
+    if "encoding-version" in attrs and attrs["encoding-version"] not in SUPPORTED_VERSIONS:
+        raise UnknownEncoding(f"{where}: encoding-version {attrs['encoding-version']!r} of {name} is not supported "
+                              f"by this geneb (supported: {', '.join(sorted(SUPPORTED_VERSIONS))})")
+
+
 def meta_key(path: str) -> str:
     return f"{path}/zarr.json" if path else "zarr.json"
 

@@ -155,12 +155,22 @@ class Store:
         return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
     # -- reading -------------------------------------------------------------------
-    def _x_meta(self, model: str, task: str, split: str) -> dict[str, Any]:
-        key = f"{S.split_path(model, task, split)}/X/zarr.json"
+    def _array_meta(self, model: str, task: str, split: str, name: str) -> dict[str, Any]:
+        """An array's zarr.json, parsed and checked against the split's layout (so a reader
+        refuses exactly what `verify` reports)."""
+        key = f"{S.split_path(model, task, split)}/{name}/zarr.json"
         raw = self._kv.get(key)
         if raw is None:
             raise StoreError(f"{self.url}/{key} is missing")
-        return json.loads(raw)
+        try:
+            meta = json.loads(raw)
+        except ValueError as exc:
+            raise StoreError(f"{self.url}/{key}: not valid JSON ({exc})") from None
+        S.check_array_meta(meta, self.layout(model, task, split), name, f"{self.url}/{key}")
+        return meta
+
+    def _x_meta(self, model: str, task: str, split: str) -> dict[str, Any]:
+        return self._array_meta(model, task, split, "X")
 
     def _reader(self, model: str, task: str, split: str) -> _MatrixReader:
         layout = self.layout(model, task, split)
@@ -221,15 +231,21 @@ class Store:
         return self._int_array(model, task, split, "row_index", None)
 
     def _int_array(self, model: str, task: str, split: str, name: str, rows: Any) -> np.ndarray:
+        """y or row_index, metadata checked and (stores that record one) content digest
+        verified: a missing chunk would read as the fill value, so it is corruption."""
         import zarr
 
         lay = self.layout(model, task, split)
+        self._array_meta(model, task, split, name)
         path = f"{S.split_path(model, task, split)}/{name}"
         try:
             arr = zarr.open_array(self._zarr_store, path=path, mode="r")
             full = np.asarray(arr[:], dtype=np.int64) if lay.n_rows else np.empty(0, np.int64)
         except Exception as exc:
-            raise StoreError(f"{self.url}/{path}: cannot read ({exc})") from exc
+            raise CorruptData(f"{self.url}/{path}: cannot read ({exc})") from exc
+        want = self._split_attrs(model, task, split).get(S.DIGEST_ATTRS[name])
+        if want is not None and S.int_digest(full) != want:
+            raise CorruptData(f"{self.url}/{path}: content checksum mismatch (a chunk is missing, truncated or damaged)")
         if rows is None:
             return full
         return full[_normalise_rows(rows, lay.n_rows, f"{model}/{task}/{split}")]

@@ -7,7 +7,6 @@ metadata that does not parse or carries an unknown encoding.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -97,26 +96,27 @@ def _verify_split(store: Store, model: str, task: str, split: str, expect: dict,
     if complete and not all(flags):
         add(split, S.meta_key(sp), "done-flags",
             f"pair is marked complete but blocks {[i for i, d in enumerate(flags) if not d][:10]} are not done")
-    # X metadata and shape
-    xkey = f"{sp}/X/zarr.json"
-    raw = store._kv.get(xkey)
-    if raw is None:
-        add(split, xkey, "missing", "X array metadata is missing")
-        return []
-    meta = json.loads(raw)
-    if list(meta.get("shape", [])) != [lay.n_rows, lay.dim] or meta.get("data_type") != lay.dtype:
-        add(split, xkey, "shape", f"X is {meta.get('shape')} {meta.get('data_type')}, expected [{lay.n_rows}, {lay.dim}] {lay.dtype}")
-        return []
-    # labels / row index
+    # metadata of every array against the split's layout (what the readers check too)
+    for name in ("X", "y", "row_index"):
+        key = f"{sp}/{name}/zarr.json"
+        try:
+            store._array_meta(model, task, split, name)
+        except StoreError as exc:
+            kind = "missing" if store._kv.get(key) is None else "metadata"
+            add(split, key, kind, str(exc))
+            if name == "X":
+                return []
+    # labels / row index: content digest (and chunk crc32c) checked on read
     for name in ("y", "row_index"):
         try:
             v = store._int_array(model, task, split, name, None)
-            if v.shape != (lay.n_rows,):
-                add(split, f"{sp}/{name}", "shape", f"{name} has shape {v.shape}, expected ({lay.n_rows},)")
-            elif name == "row_index" and not np.array_equal(v, np.arange(lay.n_rows)):
+            if name == "row_index" and not np.array_equal(v, np.arange(lay.n_rows)):
                 add(split, f"{sp}/{name}", "row-index", "row_index is not 0..n-1 (rows must be in task-file order)")
+        except CorruptData as exc:
+            add(split, f"{sp}/{name}", "corrupt", str(exc))
         except (StoreError, KeyError) as exc:
-            add(split, f"{sp}/{name}", "unreadable", str(exc))
+            if "zarr.json" not in str(exc):
+                add(split, f"{sp}/{name}", "unreadable", str(exc))
     reader = store._reader(model, task, split)
     for b, done in enumerate(flags):
         if not done:

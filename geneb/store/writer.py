@@ -204,6 +204,7 @@ class Writer:
 
     def _create(self) -> None:
         import zarr
+        from zarr.codecs import Crc32cCodec, ZstdCodec
 
         kv, st = self.store._kv, self.store
         kv.delete_prefix(S.pair_path(self.model, self.task))  # leftovers of an interrupted delete
@@ -220,13 +221,19 @@ class Writer:
         kv.set(S.meta_key(pair), S.group_document(S.TYPE_PAIR, {**base, "layout_ready": False}))
         for split, lay in self.layouts.items():
             sp = S.split_path(self.model, self.task, split)
-            kv.set(S.meta_key(sp), S.group_document(S.TYPE_SPLIT, {**lay.to_attrs(), "done": S.encoding_bitmap([False] * lay.n_blocks)}))
+            ints = {"y": np.asarray(self._labels[split], dtype=np.int64), "row_index": np.arange(lay.n_rows, dtype=np.int64)}
+            digests = {S.DIGEST_ATTRS[k]: S.int_digest(v) for k, v in ints.items()}
+            kv.set(S.meta_key(sp), S.group_document(S.TYPE_SPLIT, {**lay.to_attrs(), **digests,
+                                                                   "done": S.encoding_bitmap([False] * lay.n_blocks)}))
             meta = st._zarr_store
             _create_x(meta, f"{sp}/X", lay, self._compressor)
             rows = max(1, min(lay.n_rows, S.LABEL_CHUNK_ROWS))
-            for name, values in (("y", self._labels[split]), ("row_index", np.arange(lay.n_rows, dtype=np.int64))):
+            for name, values in ints.items():
+                # crc32c per chunk (a flipped byte is named at its chunk) and the digest in the
+                # split's attributes (a deleted chunk would otherwise read as the fill value)
                 arr = zarr.create_array(meta, name=f"{sp}/{name}", shape=(lay.n_rows,), dtype="int64",
                                         chunks=(rows,), fill_value=0, overwrite=True,
+                                        compressors=[ZstdCodec(level=0), Crc32cCodec()], dimension_names=("row",),
                                         config={"write_empty_chunks": True})
                 if lay.n_rows:
                     arr[:] = values
@@ -370,7 +377,7 @@ def _create_x(zstore: Any, name: str, lay: S.Layout, compressor: str):
         },
     })
     return zarr.create_array(
-        zstore, name=name, shape=(lay.n_rows, lay.dim), dtype=lay.dtype,
+        zstore, name=name, shape=(lay.n_rows, lay.dim), dtype=lay.dtype, dimension_names=("row", "feature"),
         chunks=(lay.block_rows, lay.dim), serializer=sharding, compressors=None, filters=None,
         fill_value=float("nan"), config={"write_empty_chunks": True}, overwrite=True,
         attributes={"encoding-type": "geneb-embedding-matrix", "encoding-version": S.ENCODING_VERSION},

@@ -1,0 +1,94 @@
+"""Labels and row indexes are protected like X: a flipped byte, a deleted or truncated
+chunk of y / row_index, or an array whose zarr.json disagrees with the split's layout is
+named by `verify` and refused by every reader (so `geneb probe` never fits on it)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from geneb.store import CorruptData, StoreError, open_store
+from geneb.store.testing import random_embeddings, write_pair
+
+
+@pytest.fixture
+def store(tmp_path):
+    st = open_store(tmp_path / "s.zarr", mode="a")
+    X, y = random_embeddings({"train": 300, "test": 60}, 8, seed=3, n_classes=3)
+    write_pair(st, "m", "t", X, y, block_rows=64)
+    assert st.verify() == []
+    return st, tmp_path / "s.zarr", y
+
+
+def _chunks(root, split, name):
+    return sorted(p for p in (root / "m" / "t" / split / name / "c").rglob("*") if p.is_file())
+
+
+def _damage(path, how):
+    data = path.read_bytes()
+    if how == "flip":
+        b = bytearray(data)
+        b[len(b) // 2] ^= 0x01
+        path.write_bytes(bytes(b))
+    elif how == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    else:
+        path.unlink()
+
+
+@pytest.mark.parametrize("name", ["y", "row_index"])
+@pytest.mark.parametrize("how", ["flip", "truncate", "delete"])
+def test_damaged_labels_are_named_and_refused(store, name, how):
+    st, root, _ = store
+    chunk = _chunks(root, "train", name)[0]
+    _damage(chunk, how)
+    st = open_store(root)
+    problems = st.verify()
+    assert problems and all(p.split == "train" for p in problems)
+    assert any(name in p.key for p in problems), problems
+    with pytest.raises(CorruptData, match=name):
+        (st.y if name == "y" else st.row_index)("m", "t", "train")
+
+
+def test_labels_read_back_exactly(store):
+    st, _, y = store
+    for split in ("train", "test"):
+        np.testing.assert_array_equal(st.y("m", "t", split), y[split])
+
+
+@pytest.mark.parametrize("edit", [
+    ("X", {"data_type": "float32"}),          # the stored bytes are float16: read as float32 they are garbage
+    ("X", {"shape": [301, 8]}),
+    ("y", {"data_type": "int32"}),
+    ("X", {"attributes": {"encoding-type": "geneb-embedding-matrix", "encoding-version": "9.0.0"}}),
+])
+def test_readers_check_array_metadata_like_verify(store, edit):
+    st, root, _ = store
+    name, change = edit
+    meta_path = root / "m" / "t" / "train" / name / "zarr.json"
+    meta = json.loads(meta_path.read_text())
+    meta.update(change)
+    meta_path.write_text(json.dumps(meta))
+    st = open_store(root)
+    problems = st.verify()
+    assert any(p.key.endswith(f"train/{name}/zarr.json") for p in problems), problems
+    read = st.X if name == "X" else st.y
+    with pytest.raises(StoreError, match=f"train/{name}/zarr.json"):
+        read("m", "t", "train")
+
+
+def test_a_broken_zarr_json_is_named(store):
+    st, root, _ = store
+    (root / "m" / "t" / "test" / "X" / "zarr.json").write_text("{not json")
+    with pytest.raises(StoreError, match=r"test/X/zarr.json: not valid JSON"):
+        open_store(root).X("m", "t", "test")
+
+
+def test_arrays_carry_dimension_names(store):
+    _, root, _ = store
+    x = json.loads((root / "m" / "t" / "train" / "X" / "zarr.json").read_text())
+    y = json.loads((root / "m" / "t" / "train" / "y" / "zarr.json").read_text())
+    assert x["dimension_names"] == ["row", "feature"] and y["dimension_names"] == ["row"]
+    assert [c["name"] for c in y["codecs"]][-1] == "crc32c"
