@@ -19,7 +19,7 @@ from .backends import resolve_backend_name
 from .errors import ProbeError, ProbeSkip
 from .pair import probe_pair
 from .source import as_store, store_url
-from .table import merge, read_preds, read_results, rows_to_frames, write_results
+from .table import journal_unit, merge, read_journal, read_preds, read_results, rows_to_frames, write_results
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ def plan_run(
     if blas_threads is not None and blas_threads < 1:
         raise ValueError(f"blas_threads must be >= 1, got {blas_threads}")
     backend = resolve_backend_name(backend, proto)
-    table, preds = read_results(out), read_preds(out)
+    table, preds = recover_journal(out, read_results(out), read_preds(out), protocol)
     units = plan_grid(st, table, protocol, models, tasks, regimes, overwrite, report)
     for (m, t), why in report.skipped.items():
         log.warning("skipping %s/%s: %s", m, t, why)
@@ -184,16 +184,47 @@ def plan_run(
     return GridRun(protocol, regimes, backend, units, ResultsWriter(Path(out), protocol, table, preds, every))
 
 
+def recover_journal(out: str | Path, table: pl.DataFrame, preds: pl.DataFrame, protocol: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Fold the units a killed run had finished (its journal) into the table, so they are
+    not refitted; the table is rewritten and the journal removed."""
+    res, prd, files = read_journal(out)
+    if not files:
+        return table, preds
+    if res.height:
+        table = merge(drop_stale(table, res, protocol), res)
+        preds = merge(drop_stale_preds(preds, table), prd)
+        write_results(out, table, preds)
+        n = res.select("model", "task").unique().height
+        log.warning("recovered %d finished (model, task) unit(s) of an interrupted run from %s", n, files[0].parent)
+    for f in files:
+        f.unlink(missing_ok=True)
+    _drop_empty(files[0].parent)
+    return table, preds
+
+
+def _drop_empty(d: Path) -> None:
+    try:
+        d.rmdir()
+    except OSError:  # not empty (another run's units) or already gone
+        pass
+
+
 class ResultsWriter:
-    """Collects finished units' rows and merges them into the results table and its
-    predictions side file: at checkpoints (every ``every`` seconds) and at ``save()``."""
+    """Collects finished units' rows: each unit is journaled to disk as it finishes (a
+    kill loses only the units in flight) and merged into the results table and its
+    predictions side file at checkpoints (every ``every`` seconds) and at ``save()``."""
 
     def __init__(self, out: Path, protocol: str, table: pl.DataFrame, preds: pl.DataFrame, every: float) -> None:
         self.out, self.protocol, self.table, self.preds, self.every = out, protocol, table, preds, every
         self.rows: list[dict[str, Any]] = []
+        self.journaled: list[Path] = []
         self.last = time.perf_counter()
 
     def add(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            res, prd = rows_to_frames(rows)
+            name = f"{time.time_ns():020d}-{os.getpid()}-{len(self.journaled)}"
+            self.journaled += journal_unit(self.out, res, prd, name)
         self.rows.extend(rows)
         if self.rows and time.perf_counter() - self.last > self.every:
             self.save()
@@ -205,6 +236,11 @@ class ResultsWriter:
         self.table = merge(drop_stale(self.table, res, self.protocol), res)
         self.preds = merge(drop_stale_preds(self.preds, self.table), prd)
         write_results(self.out, self.table, self.preds)
+        for f in self.journaled:  # folded into the table: the journal's work is done
+            f.unlink(missing_ok=True)
+        if self.journaled:
+            _drop_empty(self.journaled[0].parent)
+        self.journaled = []
         self.rows = []
         self.last = time.perf_counter()
 

@@ -126,3 +126,41 @@ def write_results(out: str | Path, results: pl.DataFrame, preds: pl.DataFrame) -
     order = list(ROW_KEY)
     _atomic_parquet(preds.sort(order), preds_path(out))
     _atomic_parquet(results.sort(order), out)
+
+
+# --- the journal: every finished unit on disk at once -------------------------------------
+
+def journal_dir(out: str | Path) -> Path:
+    """``<results>.journal/``: one pair of small parquet files per finished unit, written
+    the moment the unit finishes and folded into the table at the next checkpoint, so a
+    killed ``geneb probe`` loses only the units in flight."""
+    out = Path(out)
+    return out.with_name(out.name + ".journal")
+
+
+def journal_unit(out: str | Path, results: pl.DataFrame, preds: pl.DataFrame, name: str) -> list[Path]:
+    """Write one unit's rows: predictions first, then the rows file, which commits it."""
+    d = journal_dir(out)
+    d.mkdir(parents=True, exist_ok=True)
+    p_path, r_path = d / f"{name}.preds.parquet", d / f"{name}.rows.parquet"
+    _atomic_parquet(preds, p_path)
+    _atomic_parquet(results, r_path)
+    return [r_path, p_path]
+
+
+def read_journal(out: str | Path) -> tuple[pl.DataFrame, pl.DataFrame, list[Path]]:
+    """Committed units of an interrupted run (rows files; a predictions file without its
+    rows file is an uncommitted unit and is dropped): results, predictions, files."""
+    d = journal_dir(out)
+    if not d.is_dir():
+        return empty_results(), empty_preds(), []
+    res, prd, files = [], [], []
+    for r_path in sorted(d.glob("*.rows.parquet")):
+        p_path = r_path.with_name(r_path.name.replace(".rows.parquet", ".preds.parquet"))
+        res.append(_check_schema(pl.read_parquet(r_path), RESULT_SCHEMA, r_path))
+        if p_path.is_file():
+            prd.append(_check_schema(pl.read_parquet(p_path), PRED_SCHEMA, p_path))
+        files += [r_path, p_path]
+    files += [p for p in d.glob("*.preds.parquet") if p not in files]  # uncommitted leftovers
+    cat = (lambda fs, empty: pl.concat(fs, how="vertical") if fs else empty)
+    return cat(res, empty_results()), cat(prd, empty_preds()), files
