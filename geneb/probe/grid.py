@@ -19,7 +19,15 @@ from .backends import resolve_backend_name
 from .errors import ProbeError, ProbeSkip
 from .pair import probe_pair
 from .source import as_store, store_url
-from .table import journal_unit, merge, read_journal, read_preds, read_results, rows_to_frames, write_results
+from .table import (
+    journal_unit,
+    merge,
+    read_journal,
+    read_preds,
+    read_results,
+    rows_to_frames,
+    write_results,
+)
 
 log = logging.getLogger(__name__)
 

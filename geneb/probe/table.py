@@ -162,5 +162,6 @@ def read_journal(out: str | Path) -> tuple[pl.DataFrame, pl.DataFrame, list[Path
             prd.append(_check_schema(pl.read_parquet(p_path), PRED_SCHEMA, p_path))
         files += [r_path, p_path]
     files += [p for p in d.glob("*.preds.parquet") if p not in files]  # uncommitted leftovers
-    cat = (lambda fs, empty: pl.concat(fs, how="vertical") if fs else empty)
-    return cat(res, empty_results()), cat(prd, empty_preds()), files
+    results = pl.concat(res, how="vertical") if res else empty_results()
+    predictions = pl.concat(prd, how="vertical") if prd else empty_preds()
+    return results, predictions, files
