@@ -104,6 +104,8 @@ def test_partial_pair_is_skipped_and_reported(store_url, tmp_path, caplog):
     assert "not fully embedded" in rep.skipped[("m1", "c")]
     assert "c" not in set(table["task"])
     assert "m1/c" in caplog.text
+    # the summary counts only what was fitted: the 3 probed units' 3 regimes each
+    assert len(rep.probed) == 3 and rep.cells_fitted == 9
     with pytest.raises(ProbeError, match="m1/c: not fully embedded"):
         probe_pair(store_url, "m1", "c", backend="sklearn")
 

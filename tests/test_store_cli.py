@@ -46,7 +46,18 @@ def test_show(store_path, capsys):
 
 def test_verify_ok(store_path, capsys):
     assert main(["store", "verify", "-s", str(store_path)]) == 0
-    assert "no problems" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "ok: 4 pair(s) verified, no problems" in out and "1 partial" in out and "m2/t9" in out
+
+
+def test_verify_takes_model_and_task_like_show_and_export(store_path, capsys):
+    assert main(["store", "verify", "-s", str(store_path), "m1", "t2"]) == 0
+    out = capsys.readouterr().out
+    assert "ok: 1 pair(s) verified" in out and "partial" not in out
+    assert main(["store", "verify", "-s", str(store_path), "m2"]) == 0
+    assert "ok: 2 pair(s) verified" in capsys.readouterr().out
+    assert main(["store", "verify", "-s", str(store_path), "--model", "m1", "--task", "t1"]) == 0  # the old flags
+    assert "ok: 1 pair(s)" in capsys.readouterr().out
 
 
 def test_export_npy_and_parquet(store_path, tmp_path, capsys):

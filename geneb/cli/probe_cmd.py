@@ -110,8 +110,8 @@ def _probe(args: argparse.Namespace) -> int:
         for (m, t), why in sorted(report.skipped.items()):
             print(f"skipped {m}/{t}: {why}", file=sys.stderr)
     print(
-        f"probed {len(report.probed)} (model, task) unit(s), {report.cells_todo} cell(s) fitted, "
-        f"{report.cells_done} already done, {len(report.skipped)} skipped in {report.seconds:.1f}s; "
+        f"probed {len(report.probed)} (model, task) unit(s) ({report.cells_fitted} cell(s) fitted), "
+        f"{report.cells_done} cell(s) already done, {len(report.skipped)} unit(s) skipped in {report.seconds:.1f}s; "
         f"{args.out}: {table.height} rows"
     )
     return 0

@@ -36,8 +36,11 @@ def register(sub) -> None:
 
     a = acts.add_parser("verify", help="read every chunk; check checksums, NaN/inf, shapes, done flags")
     common(a)
-    a.add_argument("--model", help="only this model")
-    a.add_argument("--task", help="only this task (with --model)")
+    # positional like show/export/rm; --model/--task kept for scripts written against them
+    a.add_argument("model_pos", nargs="?", metavar="MODEL", help="only this model")
+    a.add_argument("task_pos", nargs="?", metavar="TASK", help="only this task of MODEL")
+    a.add_argument("--model", help=argparse.SUPPRESS)
+    a.add_argument("--task", help=argparse.SUPPRESS)
     a.set_defaults(func=_verify)
 
     a = acts.add_parser("export", help="write a pair's matrices and labels as .npy or parquet")
@@ -128,15 +131,19 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    st = _open(args)
-    if args.task and not args.model:
-        from . import CLIError
+    from . import CLIError
 
-        raise CLIError("--task needs --model")
-    problems = st.verify(model=args.model, task=args.task, progress=sys.stderr.isatty())
-    n = len(st.pairs()) if not args.model else (1 if args.task else len(st.tasks(args.model)))
+    st = _open(args)
+    model, task = args.model_pos or args.model, args.task_pos or args.task
+    if task and not model:
+        raise CLIError("a task needs its model: geneb store verify MODEL TASK")
+    problems = st.verify(model=model, task=task, progress=sys.stderr.isatty())
+    pairs = [(m, t) for m, t in st.pairs() if (not model or m == model) and (not task or t == task)]
+    partial = [f"{m}/{t}" for m, t in pairs if st.status(m, t) == "partial"]
     if not problems:
-        print(f"ok: {n} pair(s) verified, no problems")
+        note = (f"; {len(partial)} partial (being written or interrupted: only their finished blocks were checked): "
+                + ", ".join(partial[:10]) + (" ..." if len(partial) > 10 else "")) if partial else ""
+        print(f"ok: {len(pairs)} pair(s) verified, no problems{note}")
         return 0
     for p in problems:
         print(str(p))

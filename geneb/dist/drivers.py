@@ -239,6 +239,7 @@ def probe_all(
             log.warning("skipping %s", r.info["skipped"])
         else:
             report.probed.append(pair)
+            report.cells_fitted += len(getattr(r.unit, "regimes", ()))
     log.info("probe: %s", run)
     bad = run.failed
     if bad:

@@ -49,6 +49,7 @@ class GridReport:
     """What a run did: units probed, grid cells already done, pairs skipped and why."""
 
     probed: list[tuple[str, str]] = field(default_factory=list)
+    cells_fitted: int = 0  # cells of the probed units (planned cells of skipped or failed units excluded)
     cells_done: int = 0
     cells_todo: int = 0
     skipped: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -303,6 +304,7 @@ def run_probes(
         else:
             writer.add(rows)
             report.probed.append((unit.model, unit.task))
+            report.cells_fitted += len(unit.regimes)
 
     try:
         if jobs == 1 or len(units) == 1:
