@@ -191,3 +191,25 @@ def test_layer_taps_a_family_cannot_give_fail_before_loading(model_id, monkeypat
     cls = adapter_class(spec.family)
     with pytest.raises(ExtractError, match="layer -1"):
         cls(spec, ExtractOptions(layer=3), "cpu")
+
+
+def test_check_says_needs_hub_access_for_uncached_hub_weights(tmp_path, monkeypatch, capsys):
+    """An HF-hub model whose files are not in the local cache cannot run on an offline
+    machine: its status is "needs hub access", not "yes"; built-in models run anywhere."""
+    import json
+
+    from geneb.catalog import all_models
+    from geneb.cli import main
+    from geneb.extract.availability import NEEDS_HUB, run_status
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    spec = all_models()["nucleotide-transformer-v2-50m-multi-species"]
+    ok, _ = can_run(spec)
+    status, why = run_status(spec)
+    assert status == (NEEDS_HUB if ok else "no")
+    if ok:
+        assert spec.weights in why
+    assert run_status(all_models()["kmer-3"]) == ("yes", run_status(all_models()["kmer-3"])[1])
+    assert main(["models", "--check", "--source", "builtin", "--json"]) == 0
+    assert {r["runs_here"] for r in json.loads(capsys.readouterr().out)} == {"yes"}

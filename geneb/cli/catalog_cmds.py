@@ -55,12 +55,10 @@ def _models(args: argparse.Namespace) -> int:
         return _deep(models, args)
     rows = [m.to_dict() for m in models]
     if args.check:
-        from ..extract.availability import can_run
+        from ..extract.availability import run_status
 
         for r, m in zip(rows, models, strict=True):
-            ok, why = can_run(m)
-            r["runs_here"] = ok
-            r["why"] = why
+            r["runs_here"], r["why"] = run_status(m)
     if args.json:
         print_json(rows)
         return 0
