@@ -77,6 +77,11 @@ def test_nan_shape_flags_and_metadata_problems(healthy):
     sp = root / "m" / "t2" / "test" / "zarr.json"
     doc = json.loads(sp.read_text())
     doc["attributes"]["done"] = "00"
+    # as a geneb bug would write it (a valid checksum), not as damage (which the checksum catches)
+    from geneb.store import schema as S
+
+    attrs = {k: v for k, v in doc["attributes"].items() if k != S.CHECKSUM_ATTR}
+    doc["attributes"][S.CHECKSUM_ATTR] = S.attrs_checksum(attrs)
     sp.write_text(json.dumps(doc))
     # labels of the wrong length
     zarr.create_array(st._zarr_store, name="m/t3/train/y", shape=(7,), dtype="int64", overwrite=True)

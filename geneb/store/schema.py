@@ -58,6 +58,24 @@ def split_path(model: str, task: str, split: str) -> str:
 DIGEST_ATTRS = {"y": "y_sha256", "row_index": "row_index_sha256"}
 
 
+#: Split attribute: array name -> sha256 of its zarr.json as written.
+META_DIGESTS = "array_meta_sha256"
+#: Group attribute: sha256 of the other attributes (canonical JSON), so a changed byte in
+#: any geneb metadata document is detected, not only in the fields readers use.
+CHECKSUM_ATTR = "geneb-checksum"
+
+
+def bytes_digest(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def attrs_checksum(attrs: dict[str, Any]) -> str:
+    """The `geneb-checksum` of a group's attributes (every other attribute, canonical JSON)."""
+    return bytes_digest(json.dumps(attrs, sort_keys=True, separators=(",", ":"), allow_nan=False).encode())
+
+
 def int_digest(values: Any) -> str:
     """sha256 of an integer array as little-endian int64 bytes."""
     import hashlib
@@ -101,6 +119,8 @@ def meta_key(path: str) -> str:
 def group_document(encoding_type: str, attrs: dict[str, Any]) -> bytes:
     """A complete Zarr v3 group ``zarr.json`` carrying our encoding attributes."""
     attributes = {"encoding-type": encoding_type, "encoding-version": ENCODING_VERSION, **attrs}
+    attributes.pop(CHECKSUM_ATTR, None)
+    attributes[CHECKSUM_ATTR] = attrs_checksum(attributes)
     doc = {"zarr_format": 3, "node_type": "group", "attributes": attributes}
     return json.dumps(doc, indent=1, sort_keys=True, allow_nan=False).encode()
 
@@ -113,8 +133,13 @@ def parse_group_document(raw: bytes, expected_type: str, where: str) -> dict[str
         raise StoreError(f"{where}: metadata is not valid JSON ({exc})") from None
     if not isinstance(doc, dict) or doc.get("zarr_format") != 3 or doc.get("node_type") != "group":
         raise StoreError(f"{where}: not a Zarr v3 group")
-    attrs = doc.get("attributes") or {}
-    check_encoding(attrs, expected_type, where)
+    attrs = dict(doc.get("attributes") or {})
+    want = attrs.pop(CHECKSUM_ATTR, None)  # documents of geneb < this check have none
+    check_encoding(attrs, expected_type, where)  # first: another version may checksum differently
+    if want is not None and attrs_checksum(attrs) != want:
+        from .errors import CorruptData
+
+        raise CorruptData(f"{where}: metadata checksum mismatch (the file was changed or damaged)")
     return attrs
 
 

@@ -166,7 +166,11 @@ class Store:
             meta = json.loads(raw)
         except ValueError as exc:
             raise StoreError(f"{self.url}/{key}: not valid JSON ({exc})") from None
-        S.check_array_meta(meta, self.layout(model, task, split), name, f"{self.url}/{key}")
+        attrs = self._split_attrs(model, task, split)
+        S.check_array_meta(meta, S.Layout.from_attrs(attrs), name, f"{self.url}/{key}")  # the specific message first
+        want = (attrs.get(S.META_DIGESTS) or {}).get(name)
+        if want is not None and S.bytes_digest(raw) != want:
+            raise CorruptData(f"{self.url}/{key}: checksum mismatch (the array metadata was changed or damaged)")
         return meta
 
     def _x_meta(self, model: str, task: str, split: str) -> dict[str, Any]:

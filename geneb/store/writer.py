@@ -237,6 +237,11 @@ class Writer:
                                         config={"write_empty_chunks": True})
                 if lay.n_rows:
                     arr[:] = values
+            # the arrays' own zarr.json, fixed from now on: their digests make any change to
+            # them (not only the fields readers check) detectable
+            metas = {name: S.bytes_digest(kv.get(f"{sp}/{name}/zarr.json") or b"") for name in ("X", *ints)}
+            kv.set(S.meta_key(sp), S.group_document(S.TYPE_SPLIT, {**lay.to_attrs(), **digests, S.META_DIGESTS: metas,
+                                                                   "done": S.encoding_bitmap([False] * lay.n_blocks)}))
         kv.set(S.meta_key(pair), S.group_document(S.TYPE_PAIR, {**base, "layout_ready": True}))
 
     # -- writing ---------------------------------------------------------------
