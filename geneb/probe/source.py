@@ -56,6 +56,12 @@ def load_pair(store: Any, model: str, task: str) -> PairArrays:
         if X.dtype != np.float32:
             X = X.astype(np.float32)
         arrays[split] = (X, np.asarray(st.y(model, task, split), dtype=np.int64))
+        if hasattr(st, "row_index"):
+            # the rows are in task-file order only if row_index is intact (0..n-1): a damaged
+            # one is refused like damaged vectors, not ignored
+            idx = st.row_index(model, task, split)
+            if not np.array_equal(idx, np.arange(len(X))):
+                raise ProbeError(f"{model}/{task}/{split}: row_index is not 0..n-1; the store is damaged (geneb store verify)")
     return PairArrays(
         arrays["train"][0], arrays["train"][1], arrays["test"][0], arrays["test"][1],
         str(st.cache_key_hash(model, task)),

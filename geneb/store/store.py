@@ -80,6 +80,9 @@ class Store:
         pair = self._require_pair(model, task)  # also refuses an unknown pair encoding
         attrs = self._group_attrs(S.split_path(model, task, split), S.TYPE_SPLIT)
         if attrs is None:
+            if split in (pair.get("layouts") or {}):
+                raise CorruptData(f"{self.url}/{S.meta_key(S.split_path(model, task, split))} is missing "
+                                  f"(the pair's layout lists split {split!r}): the store is damaged")
             raise KeyError(f"{model}/{task} in {self.url} has no split {split!r} (splits: {', '.join(pair.get('layouts', {}))})")
         return attrs
 
@@ -119,6 +122,8 @@ class Store:
         attrs = self._pair_attrs(model, task)
         if attrs is None:
             return "missing"
+        if self._group_attrs(model, S.TYPE_MODEL) is None:  # parsed too: a damaged one is named
+            raise CorruptData(f"{self.url}/{S.meta_key(model)} is missing but {model}/{task} exists: the store is damaged")
         return "complete" if attrs.get("status") == "complete" and attrs.get("layout_ready") else "partial"
 
     def cache_key(self, model: str, task: str) -> dict[str, Any] | None:

@@ -43,7 +43,34 @@ def verify_store(store: Store, model: str | None = None, task: str | None = None
 
     for m, t in progress_iter(pairs, "verify", "pair", progress):
         problems += verify_pair(store, m, t)
+    if task is None:
+        problems += _orphans(store, model)
     return problems
+
+
+def _orphans(store: Store, model: str | None) -> list[Problem]:
+    """Data no metadata accounts for (a deleted or damaged group zarr.json, or the leftovers
+    of an interrupted delete): invisible to every reader, so named here."""
+    out: list[Problem] = []
+    kv = store._kv
+    names = [model] if model is not None else [d for d in kv.list_dir("") if not d.startswith(".") and d != "zarr.json"]
+    for m in names:
+        key = S.meta_key(m)
+        if not kv.exists(key):
+            if kv.list_dir(m):
+                out.append(Problem(m, "", None, key, "orphan", "data without its model metadata (deleted or damaged "
+                                   "zarr.json, or an interrupted delete): re-embed the model's pairs to rebuild them"))
+            continue
+        try:
+            store._group_attrs(m, S.TYPE_MODEL)
+        except StoreError as exc:
+            out.append(Problem(m, "", None, key, "metadata", str(exc)))
+        for t in kv.list_dir(m):
+            if t != "zarr.json" and not kv.exists(S.meta_key(S.pair_path(m, t))):
+                out.append(Problem(m, t, None, S.meta_key(S.pair_path(m, t)), "orphan",
+                                   "data without its pair metadata (deleted or damaged zarr.json, or an interrupted "
+                                   "delete): re-embed the pair to rebuild it"))
+    return out
 
 
 def verify_pair(store: Store, model: str, task: str) -> list[Problem]:
