@@ -43,6 +43,9 @@ def register(sub) -> None:
                    help="refuse a task when the model's tokenizer cannot represent some of its bases "
                    "(default: embed them as the authors' tokenizer does, N -> its unknown token, and "
                    "record the count in the provenance)")
+    g.add_argument("--repair", action="store_true",
+                   help="verify each stored pair first (reads every stored vector once) and re-embed any that "
+                        "`geneb store verify` would flag, instead of skipping it (local runs)")
     g.add_argument("--overwrite", action="store_true",
                    help="replace pairs stored under a different cache key (default: refuse)")
 
@@ -149,10 +152,14 @@ def _run(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     if args.dask:
+        if args.repair:
+            from . import CLIError
+
+            raise CLIError("--repair runs locally: run `geneb embed --repair` without --dask on the damaged pairs")
         return _run_dask(args, models, tasks, options)
     summary = embed(models, tasks, args.store, data_dir=args.data, device=args.device, options=options,
                     token_budget=args.token_budget, overwrite=args.overwrite, progress=not args.no_progress,
-                    block_rows=args.block_rows, strict_tokens=args.strict_tokens)
+                    block_rows=args.block_rows, strict_tokens=args.strict_tokens, repair=args.repair)
     from ._table import print_table
 
     rows = [{"model": p.model, "task": p.task, "status": p.status, "rows": p.rows,

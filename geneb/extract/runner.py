@@ -301,8 +301,12 @@ def run_pair(
     progress: bool = True,
     block_rows: int | None = None,
     strict_tokens: bool = False,
+    repair: bool = False,
 ) -> PairResult:
     """Embed one (model, task) pair into an open store, resuming what is already there.
+
+    `repair` verifies a stored pair first (every stored byte read once) and re-embeds it
+    when it is damaged, or when its metadata is unreadable, instead of skipping it.
 
     Bases the model's tokenizer maps to its unknown token or drops are counted, warned
     about once and recorded in the provenance (`tokenization`); `strict_tokens` refuses
@@ -314,8 +318,7 @@ def run_pair(
     mid, tid = store_model_id(spec), task.task_id
     mismatch_error, lock_busy = _store_errors()
     key = build_cache_key(spec, adapter, tid, task.content_hash, task.raw_hash)
-    status = store.status(mid, tid)
-    old = store.cache_key(mid, tid) if status != "missing" else None
+    status, old = _stored_state(store, mid, tid, repair)
     if old == key and status == "complete":  # --overwrite replaces only a different key
         return PairResult(mid, tid, "skipped")
     adapter.load()
@@ -463,6 +466,27 @@ def _specs(models: Iterable[str | ModelSpec]) -> list[ModelSpec]:
     return out
 
 
+def _stored_state(store: Any, mid: str, tid: str, repair: bool) -> tuple[str, dict | None]:
+    """(status, cache key) of the stored pair; with `repair`, a damaged pair is dropped
+    first (and reported as missing, so it is embedded again)."""
+    from geneb.store import StoreError
+
+    try:
+        status = store.status(mid, tid)
+        old = store.cache_key(mid, tid) if status != "missing" else None
+        problems = store.verify(model=mid, task=tid) if repair and status != "missing" else []
+    except StoreError as exc:
+        if not repair:
+            raise
+        problems = [exc]
+    if not problems:
+        return status, old
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+    log.warning("%s x %s is damaged (%s%s): dropping it and embedding it again", mid, tid, problems[0], more)
+    store.discard_damaged(mid, tid)
+    return "missing", None
+
+
 def embed(
     models: Iterable[str | ModelSpec],
     tasks: Iterable[str],
@@ -475,11 +499,13 @@ def embed(
     progress: bool = True,
     block_rows: int | None = None,
     strict_tokens: bool = False,
+    repair: bool = False,
 ) -> EmbedSummary:
     """Embed every (model, task) pair into `store` (a path/URL or an open store).
 
     Checks everything it can before writing: model ids, installed extras, device, task
     files. Pairs already complete under the same cache key are skipped; partial ones resume.
+    `repair` verifies stored pairs and re-embeds the damaged ones.
     """
     options = options or ExtractOptions()
     specs = _specs(models)
@@ -499,7 +525,7 @@ def embed(
         try:
             for t in task_ids:
                 task = data[t] if t in data else load_task(t, data_dir)
-                res = run_pair(st, adapter, task, token_budget, overwrite, progress, block_rows, strict_tokens)
+                res = run_pair(st, adapter, task, token_budget, overwrite, progress, block_rows, strict_tokens, repair)
                 summary.pairs.append(res)
                 log.info("%s x %s: %s (%d rows, %.1f seq/s)", res.model, res.task, res.status, res.rows, res.seq_per_s)
         finally:

@@ -88,6 +88,13 @@ def int_digest(values: Any) -> str:
 def check_array_meta(meta: Any, lay: Layout, name: str, where: str) -> None:
     """An array's zarr.json against the split's recorded layout (what every reader and
     `verify` check before reading): shape, data type, chunking and encoding version."""
+    try:
+        _check_array_meta(meta, lay, name, where)
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:  # a damaged document's shape
+        raise StoreError(f"{where}: malformed array metadata ({type(exc).__name__}: {exc})") from None
+
+
+def _check_array_meta(meta: Any, lay: Layout, name: str, where: str) -> None:
     if not isinstance(meta, dict) or meta.get("node_type") != "array" or meta.get("zarr_format") != 3:
         raise StoreError(f"{where}: not a Zarr v3 array")
     if name == "X":

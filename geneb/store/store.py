@@ -339,6 +339,17 @@ class Store:
             self._kv.delete_prefix(model)
         return removed
 
+    def discard_damaged(self, model: str, task: str, lock_timeout: float = 0.0) -> None:
+        """Drop a damaged pair whatever state its metadata is in (so it can be re-embedded),
+        and a model document that no longer parses (the writer rewrites it)."""
+        self._require_writable()
+        with PairLock(self._kv, model, task).acquire(lock_timeout):
+            S.drop_pair(self._kv, model, task)
+        try:
+            self._group_attrs(model, S.TYPE_MODEL)
+        except StoreError:
+            self._kv.delete(S.meta_key(model))
+
     def verify(self, model: str | None = None, task: str | None = None, progress: bool = False) -> list:
         """Read every chunk; return a list of :class:`~geneb.store.verify.Problem` (empty = healthy)."""
         from .verify import verify_store
