@@ -92,3 +92,15 @@ def test_arrays_carry_dimension_names(store):
     y = json.loads((root / "m" / "t" / "train" / "y" / "zarr.json").read_text())
     assert x["dimension_names"] == ["row", "feature"] and y["dimension_names"] == ["row"]
     assert [c["name"] for c in y["codecs"]][-1] == "crc32c"
+
+
+def test_xarray_opens_a_split_and_the_store(store):
+    """An analyst's tools: a split opens as an xarray Dataset with named dimensions, the
+    whole store as a DataTree."""
+    xr = pytest.importorskip("xarray")
+    _, root, y = store
+    ds = xr.open_zarr(root, group="m/t/train", consolidated=False)
+    assert ds["X"].dims == ("row", "feature") and ds["X"].shape == (300, 8)
+    np.testing.assert_array_equal(ds["y"].values, y["train"])
+    tree = xr.open_datatree(root, engine="zarr", consolidated=False)
+    assert tree["m/t/test"]["X"].shape == (60, 8)
