@@ -63,6 +63,8 @@ META_DIGESTS = "array_meta_sha256"
 #: Group attribute: sha256 of the other attributes (canonical JSON), so a changed byte in
 #: any geneb metadata document is detected, not only in the fields readers use.
 CHECKSUM_ATTR = "geneb-checksum"
+#: Root attribute of stores whose every document carries CHECKSUM_ATTR (older stores: absent).
+CHECKSUMS_ATTR, CHECKSUM_ALGO = "checksums", "sha256"
 
 
 def bytes_digest(data: bytes) -> str:
@@ -132,8 +134,9 @@ def group_document(encoding_type: str, attrs: dict[str, Any]) -> bytes:
     return json.dumps(doc, indent=1, sort_keys=True, allow_nan=False).encode()
 
 
-def parse_group_document(raw: bytes, expected_type: str, where: str) -> dict[str, Any]:
-    """Parse a group ``zarr.json`` and check its encoding; returns the attributes."""
+def parse_group_document(raw: bytes, expected_type: str, where: str, require_checksum: bool = False) -> dict[str, Any]:
+    """Parse a group ``zarr.json``, check its encoding and its checksum (required in stores
+    that declare checksums, and in a root document that declares them); returns the attributes."""
     try:
         doc = json.loads(raw)
     except ValueError as exc:
@@ -143,6 +146,10 @@ def parse_group_document(raw: bytes, expected_type: str, where: str) -> dict[str
     attrs = dict(doc.get("attributes") or {})
     want = attrs.pop(CHECKSUM_ATTR, None)  # documents of geneb < this check have none
     check_encoding(attrs, expected_type, where)  # first: another version may checksum differently
+    if want is None and (require_checksum or CHECKSUMS_ATTR in attrs):
+        from .errors import CorruptData
+
+        raise CorruptData(f"{where}: metadata checksum missing in a store that checksums every document (damaged)")
     if want is not None and attrs_checksum(attrs) != want:
         from .errors import CorruptData
 

@@ -46,18 +46,22 @@ def open_store(
     if raw is None:
         if mode == "r":
             raise StoreError(f"no geneb store at {kv.url} (no zarr.json)")
-        kv.set("zarr.json", S.group_document(S.TYPE_STORE, {}))
+        root = {S.CHECKSUMS_ATTR: S.CHECKSUM_ALGO}  # a new store: every document must carry its checksum
+        kv.set("zarr.json", S.group_document(S.TYPE_STORE, root))
     else:
-        S.parse_group_document(raw, S.TYPE_STORE, f"{kv.url}/zarr.json")
-    return Store(kv, mode)
+        root = S.parse_group_document(raw, S.TYPE_STORE, f"{kv.url}/zarr.json")
+    return Store(kv, mode, require_checksums=root.get(S.CHECKSUMS_ATTR) == S.CHECKSUM_ALGO)
 
 
 class Store:
     """A geneb embedding store (see :func:`open_store`)."""
 
-    def __init__(self, kv: KV, mode: str) -> None:
+    def __init__(self, kv: KV, mode: str, require_checksums: bool = False) -> None:
         self._kv, self.mode = kv, mode
         self.url = kv.url
+        # stores created by a geneb that checksums every document: a document without one
+        # is damaged (e.g. its checksum key was hit), not old
+        self._require_checksums = require_checksums
 
     def __repr__(self) -> str:
         return f"<geneb Store {self.url} mode={self.mode!r}>"
@@ -71,7 +75,7 @@ class Store:
         raw = self._kv.get(S.meta_key(path))
         if raw is None:
             return None
-        return S.parse_group_document(raw, etype, f"{self.url}/{S.meta_key(path)}")
+        return S.parse_group_document(raw, etype, f"{self.url}/{S.meta_key(path)}", self._require_checksums)
 
     def _pair_attrs(self, model: str, task: str) -> dict[str, Any] | None:
         return self._group_attrs(S.pair_path(model, task), S.TYPE_PAIR)
