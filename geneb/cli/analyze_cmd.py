@@ -199,8 +199,8 @@ def _report(args) -> int:
     from . import CLIError
 
     if args.analysis:
-        if args.results or args.submissions:
-            raise CLIError("give either --analysis or --results/--submissions, not both")
+        if args.results or args.submissions or args.published:
+            raise CLIError("give either --analysis or --results/--submissions/--published, not both")
         a = load_analysis(args.analysis)
     else:
         a = _run(args)
