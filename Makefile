@@ -110,4 +110,4 @@ lint: $(STAMP) ## ruff over the package and the tests
 	$(BIN)/ruff check geneb tests benchmarks scripts
 
 clean-store: ## delete the default store and analysis outputs
-	rm -rf $(STORE) $(RESULTS) $(ANALYSIS) $(PUBLISHED)
+	rm -rf $(STORE) $(STORE).locks $(RESULTS) $(ANALYSIS) $(PUBLISHED)

@@ -5,6 +5,7 @@ named by `verify` and refused by every reader (so `geneb probe` never fits on it
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -96,9 +97,12 @@ def test_arrays_carry_dimension_names(store):
 
 def test_xarray_opens_a_split_and_the_store(store):
     """An analyst's tools: a split opens as an xarray Dataset with named dimensions, the
-    whole store as a DataTree."""
+    whole store as a DataTree, and nothing in the store (pair locks included: they live
+    beside it) makes zarr or xarray warn."""
     xr = pytest.importorskip("xarray")
     _, root, y = store
+    assert (root.parent / (root.name + ".locks")).is_dir()  # the writer's locks, outside the hierarchy
+    warnings.simplefilter("error")
     ds = xr.open_zarr(root, group="m/t/train", consolidated=False)
     assert ds["X"].dims == ("row", "feature") and ds["X"].shape == (300, 8)
     np.testing.assert_array_equal(ds["y"].values, y["train"])

@@ -121,11 +121,13 @@ def test_lease_lock_on_fsspec_store(monkeypatch):
     with pytest.raises(LockBusy, match=f"pid {os.getpid()}.*lease"):
         st.open_writer("m", "t", **kw)
     w1.close()
-    key = ".locks/m/t.json"
-    assert st._kv.get(key) is None  # released lease is deleted
+    locks = st._kv.beside(".locks")  # leases live beside the store, outside its hierarchy
+    assert locks.url == url + ".locks"
+    key = "m/t.json"
+    assert locks.get(key) is None and not st._kv.list_dir(".locks")  # released lease is deleted
 
     def put(doc):
-        st._kv.set(key, json.dumps(doc).encode())
+        locks.set(key, json.dumps(doc).encode())
 
     # a live holder on another host with an unexpired lease blocks
     put({"host": "elsewhere", "pid": 1, "token": "x", "expires": time.time() + 60, "since": "t0"})
@@ -142,10 +144,10 @@ def test_lease_lock_on_fsspec_store(monkeypatch):
     # a long writer renews its lease
     monkeypatch.setattr(L, "LEASE_SECONDS", 0.0)
     with st.open_writer("m", "t", **kw) as w:
-        before = json.loads(st._kv.get(key))["expires"]
+        before = json.loads(locks.get(key))["expires"]
         time.sleep(0.01)
         w.write_block("train", 0, np.ones((8, 4), np.float32))
-        assert json.loads(st._kv.get(key))["expires"] > before
+        assert json.loads(locks.get(key))["expires"] > before
 
 
 def test_embed_exits_with_its_locked_code_when_a_pair_is_held(tmp_path, capsys):

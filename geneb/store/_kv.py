@@ -39,6 +39,23 @@ class KV:
         self.url = url
         self.read_only = read_only
 
+    def beside(self, suffix: str) -> KV | None:
+        """A writable space next to the store, ``<store><suffix>`` (local directory or the same
+        fsspec file system), for state that is not part of the Zarr hierarchy (pair locks);
+        None for a wrapped zarr Store object, which has no "next to"."""
+        if self.local_root is not None:
+            from zarr.storage import LocalStore
+
+            root = self.local_root.with_name(self.local_root.name + suffix)
+            return KV(LocalStore(root), root, str(root), False)
+        fs, path = getattr(self.zstore, "fs", None), getattr(self.zstore, "path", None)
+        if fs is None or not path:
+            return None
+        from zarr.storage import FsspecStore
+
+        return KV(FsspecStore(fs, read_only=False, path=path.rstrip("/") + suffix), None,
+                  self.url.rstrip("/") + suffix, False)
+
     # -- reads ---------------------------------------------------------------
     def get(self, key: str) -> bytes | None:
         if self.local_root is not None:

@@ -1,10 +1,13 @@
 """One writer per (model, task): an fcntl lock for local stores, a lease elsewhere.
 
-Local: ``flock`` on ``<store>/.locks/<model>/<task>.lock``. The kernel drops it when
+Both live beside the store, in ``<store>.locks/`` (not inside: zarr and xarray would
+warn about a non-Zarr folder in the hierarchy).
+
+Local: ``flock`` on ``<store>.locks/<model>/<task>.lock``. The kernel drops it when
 the holder dies (kill -9 included), so a crashed writer never blocks the next one.
 The file also records the holder (host, pid, time) for the "busy" message.
 
-Remote / fsspec: a lease document ``.locks/<model>/<task>.json`` (host, pid, token,
+Remote / fsspec: a lease document ``<store>.locks/<model>/<task>.json`` (host, pid, token,
 expiry) refreshed while writing. A lease is taken over when it has expired, or when
 its holder ran on this host and that pid is gone. Object stores give no
 compare-and-swap, so two writers racing for a *free* lease within milliseconds could
@@ -23,7 +26,7 @@ from typing import Any
 
 from ._kv import KV
 from .errors import LockBusy
-from .schema import LOCK_DIR
+from .schema import LOCK_DIR, LOCK_SUFFIX
 
 try:  # POSIX; elsewhere local stores fall back to the lease
     import fcntl  # noqa: F401
@@ -60,7 +63,10 @@ class PairLock:
     """Exclusive lock on one (model, task) pair; ``timeout`` seconds to wait, 0 = refuse at once."""
 
     def __init__(self, kv: KV, model: str, task: str) -> None:
-        self.kv, self.model, self.task = kv, model, task
+        self.model, self.task = model, task
+        beside = kv.beside(LOCK_SUFFIX)
+        # where lock files / leases go: the space beside the store, else .locks/ inside
+        self.kv, self._prefix = (beside, "") if beside is not None else (kv, f"{LOCK_DIR}/")
         self._fd: int | None = None
         self._token: str | None = None
         self._renewed = 0.0
@@ -89,7 +95,7 @@ class PairLock:
         import fcntl
 
         assert self.kv.local_root is not None
-        path = self.kv.local_root / LOCK_DIR / self.model / f"{self.task}.lock"
+        path = self.kv.local_root / self._prefix / self.model / f"{self.task}.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         while True:
@@ -112,7 +118,7 @@ class PairLock:
     # -- remote: lease -------------------------------------------------------------
     @property
     def _lease_key(self) -> str:
-        return f"{LOCK_DIR}/{self.model}/{self.task}.json"
+        return f"{self._prefix}{self.model}/{self.task}.json"
 
     def _read_lease(self) -> dict[str, Any] | None:
         raw = self.kv.get(self._lease_key)

@@ -22,6 +22,10 @@ TYPE_PAIR = "geneb-embeddings"
 TYPE_SPLIT = "geneb-split"
 
 STORAGE_DTYPES = ("float16", "float32")
+#: Pair locks live beside the store, ``<store>.locks/`` (a folder inside would be a
+#: non-Zarr object in the hierarchy, which zarr and xarray warn about); a wrapped zarr
+#: Store object, which has no "beside", keeps them in ``.locks/`` inside.
+LOCK_SUFFIX = ".locks"
 LOCK_DIR = ".locks"
 
 #: Target sizes: inner chunks small enough that a random row gather decodes little but
@@ -80,11 +84,9 @@ def attrs_checksum(attrs: dict[str, Any]) -> str:
 
 def int_digest(values: Any) -> str:
     """sha256 of an integer array as little-endian int64 bytes."""
-    import hashlib
-
     import numpy as np
 
-    return hashlib.sha256(np.ascontiguousarray(values, dtype="<i8").tobytes()).hexdigest()
+    return bytes_digest(np.ascontiguousarray(values, dtype="<i8").tobytes())
 
 
 def check_array_meta(meta: Any, lay: Layout, name: str, where: str) -> None:

@@ -153,20 +153,19 @@ class Store:
         return S.Layout.from_attrs(self._split_attrs(model, task, split))
 
     def done_blocks(self, model: str, task: str, split: str) -> list[bool]:
-        attrs = self._split_attrs(model, task, split)
-        return S.decode_bitmap(attrs["done"], int(attrs["n_blocks"]))
+        return _flags(self._split_attrs(model, task, split))
 
     def done_rows(self, model: str, task: str, split: str) -> np.ndarray:
         """Row indices covered by blocks marked done (all rows when the split is complete)."""
-        lay = self.layout(model, task, split)
-        flags = self.done_blocks(model, task, split)
-        parts = [np.arange(*lay.block_bounds(i), dtype=np.int64) for i, d in enumerate(flags) if d]
-        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+        attrs = self._split_attrs(model, task, split)
+        return _rows_of(S.Layout.from_attrs(attrs), _flags(attrs))
 
     # -- reading -------------------------------------------------------------------
-    def _array_meta(self, model: str, task: str, split: str, name: str) -> dict[str, Any]:
+    def _array_meta(self, model: str, task: str, split: str, name: str,
+                    attrs: dict[str, Any] | None = None) -> dict[str, Any]:
         """An array's zarr.json, parsed and checked against the split's layout (so a reader
-        refuses exactly what `verify` reports)."""
+        refuses exactly what `verify` reports). ``attrs``: the split's attributes when the
+        caller has them already (one parse per read)."""
         key = f"{S.split_path(model, task, split)}/{name}/zarr.json"
         raw = self._kv.get(key)
         if raw is None:
@@ -175,7 +174,8 @@ class Store:
             meta = json.loads(raw)
         except ValueError as exc:
             raise StoreError(f"{self.url}/{key}: not valid JSON ({exc})") from None
-        attrs = self._split_attrs(model, task, split)
+        if attrs is None:
+            attrs = self._split_attrs(model, task, split)
         S.check_array_meta(meta, S.Layout.from_attrs(attrs), name, f"{self.url}/{key}")  # the specific message first
         want = (attrs.get(S.META_DIGESTS) or {}).get(name)
         if want is not None and S.bytes_digest(raw) != want:
@@ -185,10 +185,11 @@ class Store:
     def _x_meta(self, model: str, task: str, split: str) -> dict[str, Any]:
         return self._array_meta(model, task, split, "X")
 
-    def _reader(self, model: str, task: str, split: str) -> _MatrixReader:
-        layout = self.layout(model, task, split)
-        return _MatrixReader(self._kv, S.split_path(model, task, split), self._x_meta(model, task, split),
-                             layout, self._zarr_store)
+    def _reader(self, model: str, task: str, split: str, attrs: dict[str, Any] | None = None) -> _MatrixReader:
+        if attrs is None:
+            attrs = self._split_attrs(model, task, split)
+        return _MatrixReader(self._kv, S.split_path(model, task, split), self._array_meta(model, task, split, "X", attrs),
+                             S.Layout.from_attrs(attrs), self._zarr_store)
 
     def X(
         self,
@@ -213,9 +214,10 @@ class Store:
         dtype = np.dtype(dtype)
         if dtype not in (np.dtype(np.float32), np.dtype(np.float16), np.dtype(np.float64)):
             raise ValueError(f"dtype must be float16, float32 or float64, got {dtype}")
-        reader = self._reader(model, task, split)
+        attrs = self._split_attrs(model, task, split)  # parsed once for the whole read
+        reader = self._reader(model, task, split, attrs)
         lay = reader.layout
-        flags = self.done_blocks(model, task, split)
+        flags = _flags(attrs)
         where = f"{model}/{task}/{split}"
         if not all(flags) and not allow_partial:
             raise IncompleteData(
@@ -223,7 +225,7 @@ class Store:
                 "pass allow_partial=True to read the finished rows (see done_rows())"
             )
         if rows is None:
-            idx = None if all(flags) else self.done_rows(model, task, split)
+            idx = None if all(flags) else _rows_of(lay, flags)
         else:
             idx = _normalise_rows(rows, lay.n_rows, where)
             if not all(flags):
@@ -243,20 +245,23 @@ class Store:
         """Row i of X is row ``row_index[i]`` of the task's split file (always 0..n-1)."""
         return self._int_array(model, task, split, "row_index", None)
 
-    def _int_array(self, model: str, task: str, split: str, name: str, rows: Any) -> np.ndarray:
+    def _int_array(self, model: str, task: str, split: str, name: str, rows: Any,
+                   attrs: dict[str, Any] | None = None) -> np.ndarray:
         """y or row_index, metadata checked and (stores that record one) content digest
         verified: a missing chunk would read as the fill value, so it is corruption."""
         import zarr
 
-        lay = self.layout(model, task, split)
-        self._array_meta(model, task, split, name)
+        if attrs is None:
+            attrs = self._split_attrs(model, task, split)
+        lay = S.Layout.from_attrs(attrs)
+        self._array_meta(model, task, split, name, attrs)
         path = f"{S.split_path(model, task, split)}/{name}"
         try:
             arr = zarr.open_array(self._zarr_store, path=path, mode="r")
             full = np.asarray(arr[:], dtype=np.int64) if lay.n_rows else np.empty(0, np.int64)
         except Exception as exc:
             raise CorruptData(f"{self.url}/{path}: cannot read ({exc})") from exc
-        want = self._split_attrs(model, task, split).get(S.DIGEST_ATTRS[name])
+        want = attrs.get(S.DIGEST_ATTRS[name])
         if want is not None and S.int_digest(full) != want:
             raise CorruptData(f"{self.url}/{path}: content checksum mismatch (a chunk is missing, truncated or damaged)")
         if rows is None:
@@ -359,6 +364,16 @@ class Store:
         from .verify import verify_store
 
         return verify_store(self, model=model, task=task, progress=progress)
+
+
+def _flags(split_attrs: dict[str, Any]) -> list[bool]:
+    return S.decode_bitmap(split_attrs["done"], int(split_attrs["n_blocks"]))
+
+
+def _rows_of(lay: S.Layout, flags: list[bool]) -> np.ndarray:
+    """Row indices of the blocks marked done."""
+    parts = [np.arange(*lay.block_bounds(i), dtype=np.int64) for i, d in enumerate(flags) if d]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
 def _normalise_rows(rows: Any, n: int, where: str) -> np.ndarray:
