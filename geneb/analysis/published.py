@@ -8,11 +8,13 @@ claims beside what geneb computes from these files."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
+import math
 import tarfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -61,12 +63,18 @@ def published_files() -> dict[str, bytes]:
 
 
 def published_submissions() -> list[Submission]:
-    """The 40 published submissions, parsed and checked like user submission files."""
+    """The 40 published submissions, parsed and checked like user submission files (parsed
+    once per process; each call returns its own copies)."""
+    return [replace(s, meta=copy.deepcopy(s.meta)) for s in _parsed_submissions()]
+
+
+@cache
+def _parsed_submissions() -> tuple[Submission, ...]:
     from geneb.catalog import all_tasks
 
     cats = {tid: t.category for tid, t in all_tasks().items()}
-    return [parse_submission(data, PUBLISHED_INPUT_PREFIX + name, cats)
-            for name, data in sorted(published_files().items()) if name.startswith("submissions/")]
+    return tuple(parse_submission(data, PUBLISHED_INPUT_PREFIX + name, cats)
+                 for name, data in sorted(published_files().items()) if name.startswith("submissions/"))
 
 
 def published_model_ids() -> list[str]:
@@ -123,6 +131,15 @@ PAPER_NUMBERS: tuple[PaperNumber, ...] = (
     PaperNumber("tf_binding.enformer-official-rough", "Enformer's full-data TF Binding score (the category's winner)",
                 0.698, 0.0005),
 )
+
+
+def paper_text(value: float | None, tol: float) -> str:
+    """A paper value written at the precision the paper gives it (the digits its tolerance
+    implies: 0.0005 -> 3 decimals; integers and tolerance 0 -> none)."""
+    if value is None:
+        return ""
+    digits = 0 if not tol else max(0, round(-math.log10(2 * tol)))
+    return f"{value:.{digits}f}"
 
 
 def paper_vs_computed(results: pl.DataFrame, metric: str = "mcc") -> list[dict[str, Any]]:

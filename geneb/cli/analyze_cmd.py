@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 
 
 def _inputs(p: argparse.ArgumentParser) -> None:
@@ -148,11 +147,12 @@ def _run(args):
 
 def print_paper_table(paper: dict) -> None:
     """The 'paper vs computed' table on stdout."""
+    from geneb.analysis.published import paper_text
+
     print("  paper vs computed (geneb --preset paper over the packaged published results):")
     for r in paper["rows"]:
         mark = {True: "ok", False: "DIFFERS", None: "  "}[r["match"]]
-        digits = 0 if not r["tolerance"] else max(0, round(-math.log10(2 * r["tolerance"])))
-        paper_v = "" if r["paper"] is None else f"{r['paper']:.{digits}f}"
+        paper_v = paper_text(r["paper"], r["tolerance"])
         comp = f"{r['computed']:.4f}" if isinstance(r["computed"], float) else str(r["computed"])
         print(f"    {mark:7s} {r['what'][:62]:62s} paper {paper_v:>6s}  computed {comp:>8s}")
     print(f"  in-domain models for the pair count: {len(paper['in_domain'])} (left out: {', '.join(paper['left_out'])})")

@@ -225,7 +225,7 @@ class ResultsWriter:
 
     def __init__(self, out: Path, protocol: str, table: pl.DataFrame, preds: pl.DataFrame, every: float) -> None:
         self.out, self.protocol, self.table, self.preds, self.every = out, protocol, table, preds, every
-        self.rows: list[dict[str, Any]] = []
+        self.frames: list[tuple[pl.DataFrame, pl.DataFrame]] = []  # finished units, not yet in the table
         self.journaled: list[Path] = []
         self.last = time.perf_counter()
 
@@ -234,14 +234,15 @@ class ResultsWriter:
             res, prd = rows_to_frames(rows)
             name = f"{time.time_ns():020d}-{os.getpid()}-{len(self.journaled)}"
             self.journaled += journal_unit(self.out, res, prd, name)
-        self.rows.extend(rows)
-        if self.rows and time.perf_counter() - self.last > self.every:
+            self.frames.append((res, prd))
+        if self.frames and time.perf_counter() - self.last > self.every:
             self.save()
 
     def save(self) -> None:
-        if not self.rows:
+        if not self.frames:
             return
-        res, prd = rows_to_frames(self.rows)
+        res = pl.concat([r for r, _ in self.frames], how="vertical")
+        prd = pl.concat([p for _, p in self.frames], how="vertical")
         self.table = merge(drop_stale(self.table, res, self.protocol), res)
         self.preds = merge(drop_stale_preds(self.preds, self.table), prd)
         write_results(self.out, self.table, self.preds)
@@ -250,7 +251,7 @@ class ResultsWriter:
         if self.journaled:
             _drop_empty(self.journaled[0].parent)
         self.journaled = []
-        self.rows = []
+        self.frames = []
         self.last = time.perf_counter()
 
 

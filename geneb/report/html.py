@@ -210,11 +210,9 @@ def _paper_rows(paper: dict | None) -> dict | None:
     """The paper table with each paper value written at the precision the paper gives it."""
     if not paper:
         return None
-    rows = []
-    for r in paper["rows"]:
-        digits = 0 if not r["tolerance"] else max(0, round(-math.log10(2 * r["tolerance"])))
-        rows.append({**r, "paper_text": "" if r["paper"] is None else f"{r['paper']:.{digits}f}"})
-    return {**paper, "rows": rows}
+    from geneb.analysis.published import paper_text
+
+    return {**paper, "rows": [{**r, "paper_text": paper_text(r["paper"], r["tolerance"])} for r in paper["rows"]]}
 
 
 def build_report(a: Analysis, out: str | Path, title: str = "GENEB leaderboard", figures: bool = True) -> Path:
