@@ -191,3 +191,31 @@ def test_neural_model_on_cluster_is_bit_identical_to_in_process(client, tmp_path
     rep.raise_for_failures()
     embed(["random-bert-xs"], tasks, str(tmp_path / "h.zarr"), device="cpu", progress=False)
     _assert_same_store(open_store(tmp_path / "h.zarr"), open_store(tmp_path / "d.zarr"))
+
+
+def test_repair_on_the_cluster_reembeds_only_the_damaged_pairs(client, tmp_path):
+    """`embed --repair --dask`: each worker verifies its pair; a flipped shard byte and a
+    deleted label chunk are re-embedded, healthy pairs are skipped, and the store ends
+    equal to the undamaged one."""
+    import shutil
+
+    tasks = _mini_tasks()[:3]
+    pristine = tmp_path / "pristine.zarr"
+    embed_all(pristine, ["kmer-3"], tasks, device="cpu", progress=False).raise_for_failures()
+    work = tmp_path / "work.zarr"
+    shutil.copytree(pristine, work)
+    shard = sorted(p for p in (work / "kmer-3" / tasks[0] / "train" / "X" / "c").rglob("*") if p.is_file())[0]
+    raw = bytearray(shard.read_bytes())
+    raw[len(raw) // 3] ^= 0x10
+    shard.write_bytes(bytes(raw))
+    label_chunk = sorted(p for p in (work / "kmer-3" / tasks[1] / "test" / "y").rglob("*") if p.is_file()
+                         and p.name != "zarr.json")[0]
+    label_chunk.unlink()
+    assert len({p.task for p in open_store(work).verify()}) == 2
+    rep = embed_all(work, ["kmer-3"], tasks, dask=client, device="cpu", repair=True, progress=False)
+    rep.raise_for_failures()
+    status = {r.unit.task: r.value.status for r in rep.results}
+    assert status == {tasks[0]: "embedded", tasks[1]: "embedded", tasks[2]: "skipped"}
+    st = open_store(work)
+    assert st.verify() == []
+    _assert_same_store(open_store(pristine), st)

@@ -45,7 +45,7 @@ def register(sub) -> None:
                    "record the count in the provenance)")
     g.add_argument("--repair", action="store_true",
                    help="verify each stored pair first (reads every stored vector once) and re-embed any that "
-                        "`geneb store verify` would flag, instead of skipping it (local runs)")
+                        "`geneb store verify` would flag, instead of skipping it (with --dask too: each worker verifies its pair)")
     g.add_argument("--overwrite", action="store_true",
                    help="replace pairs stored under a different cache key (default: refuse)")
 
@@ -152,10 +152,6 @@ def _run(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     if args.dask:
-        if args.repair:
-            from . import CLIError
-
-            raise CLIError("--repair runs locally: run `geneb embed --repair` without --dask on the damaged pairs")
         return _run_dask(args, models, tasks, options)
     summary = embed(models, tasks, args.store, data_dir=args.data, device=args.device, options=options,
                     token_budget=args.token_budget, overwrite=args.overwrite, progress=not args.no_progress,
@@ -185,7 +181,7 @@ def _run_dask(args: argparse.Namespace, models: list[Any], tasks: list[str], opt
     report = embed_all(args.store, models, tasks, dask=args.dask, data_dir=args.data, device=args.device,
                        options=options, token_budget=args.token_budget, overwrite=args.overwrite,
                        block_rows=args.block_rows, progress=not args.no_progress,
-                       strict_tokens=args.strict_tokens)
+                       strict_tokens=args.strict_tokens, repair=args.repair)
     rows = []
     for r in report.results:
         v = r.value

@@ -90,8 +90,12 @@ def embed_all(
     progress: bool = True,
     n_workers: int | None = None,
     strict_tokens: bool = False,
+    repair: bool = False,
 ) -> RunReport:
     """Embed every (model, task) pair into ``store`` as independent units.
+
+    ``repair``: each unit verifies its stored pair and re-embeds it when damaged (every
+    stored byte read once, on the worker), like ``geneb embed --repair``.
 
     ``models`` are catalog ids or ModelSpecs (as the CLI resolves them, user models
     included); the specs travel to the workers, so they need not know user model files.
@@ -129,6 +133,7 @@ def embed_all(
         block_rows=block_rows,
         lock_wait=lock_wait,
         strict_tokens=strict_tokens,
+        repair=repair,
     )
     t0 = time.perf_counter()
     with _connected(dask, n_workers) as client:

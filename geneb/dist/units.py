@@ -192,6 +192,7 @@ def run_embed_unit(
     block_rows: int | None = None,
     lock_wait: float = LOCK_WAIT_SECONDS,
     strict_tokens: bool = False,
+    repair: bool = False,
 ) -> UnitResult:
     """Embed one pair into the store at ``store``: the body of
     :func:`geneb.extract.embed_pair` (open store, lock, resume, write, finish) with the
@@ -201,7 +202,8 @@ def run_embed_unit(
     model file or ``path:`` exist only there); other ids come from the catalog.
     A pair locked by another writer is waited for up to ``lock_wait`` seconds (it then
     ends "skipped" when that writer finished it). Permanent errors come back as a failed
-    result; transient ones are raised for the executor to retry."""
+    result; transient ones are raised for the executor to retry. ``repair`` verifies the
+    stored pair first and re-embeds it when damaged (as ``geneb embed --repair``)."""
     from ..catalog import get_model
     from ..data import load_task
     from ..extract.runner import run_pair
@@ -214,7 +216,7 @@ def run_embed_unit(
         st = _open(store, "a", storage_options)
         deadline = time.monotonic() + lock_wait
         while True:
-            res = run_pair(st, adapter, task, token_budget, overwrite, False, block_rows, strict_tokens)
+            res = run_pair(st, adapter, task, token_budget, overwrite, False, block_rows, strict_tokens, repair)
             if res.status != "locked" or time.monotonic() >= deadline:
                 break
             time.sleep(_LOCK_POLL_SECONDS)

@@ -318,7 +318,11 @@ def run_pair(
     mid, tid = store_model_id(spec), task.task_id
     mismatch_error, lock_busy = _store_errors()
     key = build_cache_key(spec, adapter, tid, task.content_hash, task.raw_hash)
-    status, old = _stored_state(store, mid, tid, repair)
+    try:
+        status, old = _stored_state(store, mid, tid, repair)
+    except lock_busy:  # repair found damage, but another writer holds the pair
+        log.warning("%s x %s is being written by another process; not repairing it now", mid, tid)
+        return PairResult(mid, tid, "locked")
     if old == key and status == "complete":  # --overwrite replaces only a different key
         return PairResult(mid, tid, "skipped")
     adapter.load()
