@@ -168,3 +168,26 @@ def test_embed_exits_with_its_locked_code_when_a_pair_is_held(tmp_path, capsys):
     assert rc == EXIT_LOCKED == 3
     assert f"1 pair(s) locked by another writer, not finished by this run: kmer-3 x {task}" in capsys.readouterr().err
     assert main(["embed", "--models", "kmer-3", "--tasks", task, "--store", str(store), "--no-progress"]) == 0
+
+
+def test_legacy_in_store_lock_folder_is_removed_when_free(tmp_path):
+    """Older versions kept `.locks/` inside the store (zarr and xarray warn about it):
+    opening the store for writing removes it, unless an older writer still holds a lock."""
+    import fcntl
+
+    store = tmp_path / "s.zarr"
+    open_store(store, mode="a")
+    legacy = store / ".locks" / "m"
+    legacy.mkdir(parents=True)
+    (legacy / "t.lock").write_text("{}")
+    fd = os.open(legacy / "t.lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # an older writer at work
+    try:
+        open_store(store, mode="a")
+        assert (legacy / "t.lock").exists()
+    finally:
+        os.close(fd)
+    open_store(store)  # read-only: never touches it
+    assert (legacy / "t.lock").exists()
+    open_store(store, mode="a")
+    assert not (store / ".locks").exists()

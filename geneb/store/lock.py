@@ -177,3 +177,34 @@ class PairLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def drop_legacy_lock_dir(kv: KV) -> bool:
+    """Remove the ``<store>/.locks/`` folder older geneb versions kept inside a local store
+    (zarr and xarray warn about it), when none of its locks is held: each lock file is
+    flocked first, so a running older writer keeps its folder. True when removed."""
+    if kv.local_root is None or not _HAVE_FCNTL or kv.beside(LOCK_SUFFIX) is None:
+        return False
+    import fcntl
+    import shutil
+
+    legacy = kv.local_root / LOCK_DIR
+    if not legacy.is_dir():
+        return False
+    held: list[int] = []
+    try:
+        for f in sorted(p for p in legacy.rglob("*") if p.is_file()):
+            fd = os.open(f, os.O_RDWR)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False  # an older writer is running: leave its locks alone
+            held.append(fd)
+        shutil.rmtree(legacy, ignore_errors=True)
+        return not legacy.exists()
+    except OSError:
+        return False
+    finally:
+        for fd in held:
+            os.close(fd)

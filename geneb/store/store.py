@@ -18,7 +18,7 @@ import numpy as np
 from . import schema as S
 from ._kv import KV, open_kv
 from .errors import CorruptData, IncompleteData, StoreError
-from .lock import PairLock
+from .lock import PairLock, drop_legacy_lock_dir
 from .shards import ShardCodec, cast_into
 
 _WORKERS: int | None = None  # reader threads (None: one per CPU, at most 8)
@@ -50,6 +50,8 @@ def open_store(
         kv.set("zarr.json", S.group_document(S.TYPE_STORE, root))
     else:
         root = S.parse_group_document(raw, S.TYPE_STORE, f"{kv.url}/zarr.json")
+    if mode == "a":
+        drop_legacy_lock_dir(kv)  # locks now live beside the store
     return Store(kv, mode, require_checksums=root.get(S.CHECKSUMS_ATTR) == S.CHECKSUM_ALGO)
 
 
