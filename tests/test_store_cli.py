@@ -60,6 +60,18 @@ def test_verify_takes_model_and_task_like_show_and_export(store_path, capsys):
     assert "ok: 1 pair(s)" in capsys.readouterr().out
 
 
+def test_a_store_path_where_a_model_goes_is_named(store_path, capsys):
+    """`geneb store verify PATH` (the store given where the model id goes) and an unknown
+    model say what is wrong, not "pair metadata is missing"."""
+    for action in (["verify"], ["show"], ["export"]):
+        assert main(["store", *action, str(store_path), "m1"]) == 2
+        err = capsys.readouterr().err
+        assert f"{str(store_path)!r} is a store, not a model id: pass it as --store {store_path}" in err
+    assert main(["store", "verify", "-s", str(store_path), "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "no model 'nope' in" in err and "(models: m1, m2)" in err
+
+
 def test_export_npy_and_parquet(store_path, tmp_path, capsys):
     st = open_store(store_path)
     out = tmp_path / "out"

@@ -87,8 +87,16 @@ def register(sub) -> None:
 
 
 def _open(args, mode: str = "r"):
-    from ..store import open_store
+    from pathlib import Path
 
+    from ..store import open_store
+    from . import CLIError
+
+    for name in ("model_pos", "model"):  # `geneb store verify PATH`: a store where a model id goes
+        v = getattr(args, name, None)
+        if v and (Path(v) / "zarr.json").is_file():
+            raise CLIError(f"{v!r} is a store, not a model id: pass it as --store {v} "
+                           f"(geneb store {args.action} --store PATH [MODEL [TASK]])")
     return open_store(args.store, mode=mode)
 
 
@@ -137,6 +145,8 @@ def _verify(args: argparse.Namespace) -> int:
     model, task = args.model_pos or args.model, args.task_pos or args.task
     if task and not model:
         raise CLIError("a task needs its model: geneb store verify MODEL TASK")
+    if model and model not in st.models() and not st._kv.list_dir(model):  # (an orphan folder: verify names it)
+        raise CLIError(f"no model {model!r} in {st.url} (models: {', '.join(st.models()) or 'none'})")
     problems = st.verify(model=model, task=task, progress=sys.stderr.isatty())
     pairs = [(m, t) for m, t in st.pairs() if (not model or m == model) and (not task or t == task)]
     partial = [f"{m}/{t}" for m, t in pairs if st.status(m, t) == "partial"]
