@@ -1,6 +1,7 @@
 """geneb-v1 through `geneb probe --backend sklearn` equals the reference harness procedure
 run inline (scikit-learn, one fit per seed per regime, the same sampling) on stored
-embeddings: every seed's MCC, accuracy and F1, exactly."""
+embeddings: every seed's MCC, accuracy and F1, exactly, at the same BLAS thread count
+(geneb-v1 fits on one BLAS thread, whatever --jobs or the machine's cores)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,15 @@ TASKS = [
 ]
 
 
-def reference_harness(X_train, y_train, X_test, y_test):
-    """The published procedure, inline: a fit per seed per regime."""
+def reference_harness(X_train, y_train, X_test, y_test, blas_threads=1):
+    """The published procedure, inline: a fit per seed per regime (on ``blas_threads``)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        return _reference(X_train, y_train, X_test, y_test)
+
+
+def _reference(X_train, y_train, X_test, y_test):
     out = {}
     for regime, k in (("full", None), ("10shot", 10), ("1shot", 1)):
         for seed in SEEDS:
@@ -73,6 +81,7 @@ def test_cli_equals_reference_seed_by_seed(probed, model, task):
         assert r["n_train"] == n
         assert r["backend"] == "sklearn" and r["protocol"] == "geneb-v1"
         assert r["cache_key"] == st.cache_key_hash(model, task)
+        assert r["blas_threads"] == 1
 
 
 def test_results_schema_and_predictions(probed):
@@ -113,12 +122,11 @@ def test_input_dtype_matters_and_float32_is_used():
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-def test_parallel_jobs_equal_reference_at_the_same_blas_thread_count(tmp_path):
+def test_numbers_do_not_depend_on_jobs_and_equal_the_reference_at_one_thread(tmp_path):
     """OpenBLAS float32 GEMM sums depend on its thread count (this 5-class shape is
-    thread-sensitive on a 2-core box); with --jobs 2 each process gets cpu_count//2
-    threads, and the rows equal the reference run at that thread count."""
-    import os
-
+    thread-sensitive on a 2-core box): every fit runs on one BLAS thread, so --jobs 1 and
+    --jobs 2 give the same predictions, equal to the reference run on one thread;
+    `--blas-threads 0` leaves the environment's count (recorded as null)."""
     from threadpoolctl import threadpool_limits
 
     from geneb.store import open_store
@@ -126,14 +134,20 @@ def test_parallel_jobs_equal_reference_at_the_same_blas_thread_count(tmp_path):
     url = str(tmp_path / "s.zarr")
     tasks = [SyntheticTask("five", 1000, 200, 256, 5, separation=1.0, seed=4), TASKS[0]]
     write_synthetic_store(url, "m", tasks)
-    out = tmp_path / "r.parquet"
-    assert main(["probe", "--store", url, "--out", str(out), "--backend", "sklearn", "--jobs", "2",
-                 "--regimes", "full", "--no-progress"]) == 0
     st = open_store(url)
     Xtr, ytr, Xte = st.X("m", "five", "train"), st.y("m", "five", "train"), st.X("m", "five", "test")
-    with threadpool_limits(limits=max(1, (os.cpu_count() or 1) // 2), user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"):
         want = LogisticRegression(max_iter=1000, random_state=13).fit(Xtr, ytr).predict(Xte)
-    preds = pl.read_parquet(tmp_path / "r.preds.parquet").filter(pl.col("task") == "five")
-    assert preds.height == 5
-    for row in preds.iter_rows(named=True):
-        assert row["y_pred"] == want.tolist()
+    for jobs in ("1", "2"):
+        out = tmp_path / f"r{jobs}.parquet"
+        assert main(["probe", "--store", url, "--out", str(out), "--backend", "sklearn", "--jobs", jobs,
+                     "--regimes", "full", "--no-progress"]) == 0
+        preds = pl.read_parquet(tmp_path / f"r{jobs}.preds.parquet").filter(pl.col("task") == "five")
+        assert preds.height == 5
+        for row in preds.iter_rows(named=True):
+            assert row["y_pred"] == want.tolist(), f"--jobs {jobs}"
+        assert pl.read_parquet(out)["blas_threads"].to_list() == [1] * 10
+    out = tmp_path / "env.parquet"
+    assert main(["probe", "--store", url, "--out", str(out), "--backend", "sklearn", "--blas-threads", "0",
+                 "--regimes", "full", "--no-progress"]) == 0
+    assert pl.read_parquet(out)["blas_threads"].null_count() == 10

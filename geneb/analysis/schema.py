@@ -24,6 +24,7 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "cache_key": pl.String(),
     "storage_dtype": pl.String(),  # float32 / float16: how the store held the vectors (null: not recorded)
     "task_hash": pl.String(),  # content hash of the task data the vectors came from (null: not recorded)
+    "blas_threads": pl.Int64(),  # BLAS threads the fits ran on (geneb-v1 default 1; null: not recorded)
 }
 #: Columns a results table must have; the rest are filled with nulls when absent.
 REQUIRED = ("model", "task", "category", "regime", "protocol", "mcc")

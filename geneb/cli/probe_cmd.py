@@ -39,9 +39,10 @@ def register(sub) -> None:
                    "(default: %(default)s)")
     p.add_argument("--jobs", type=int, default=1,
                    help="(model, task) units fitted in parallel processes, BLAS threads split between them (default: %(default)s)")
-    p.add_argument("--blas-threads", type=int, default=None,
-                   help="BLAS threads per fit (default: unchanged with --jobs 1, cores/jobs otherwise); "
-                   "multiclass geneb-v1 numbers are bit-equal to a reference run only at the same count")
+    p.add_argument("--blas-threads", type=int, default=1,
+                   help="BLAS threads per fit (default: %(default)s, so numbers do not depend on the machine's "
+                   "cores, --jobs or Dask; 0: leave the environment's count). OpenBLAS sums in a "
+                   "thread-count-dependent order: numbers are bit-equal to a reference run only at the same count")
     p.add_argument("--overwrite", action="store_true", help="recompute cells that are already in --out")
     p.add_argument("--dask", metavar="ADDR", default=None,
                    help="fit the (model, task) units on a Dask cluster ('local', 'local:N', a scheduler "
@@ -97,13 +98,13 @@ def _probe(args: argparse.Namespace) -> int:
             table = probe_all(
                 args.store, args.out, protocol=args.protocol, models=args.models, tasks=tasks,
                 regimes=args.regimes, backend=args.backend, overwrite=args.overwrite, dask=args.dask,
-                blas_threads=args.blas_threads, progress=not args.no_progress, report=report,
+                blas_threads=args.blas_threads or None, progress=not args.no_progress, report=report,
             )
         else:
             table = run_probes(
                 args.store, args.out, protocol=args.protocol, models=args.models, tasks=tasks,
                 regimes=args.regimes, backend=args.backend, jobs=args.jobs, overwrite=args.overwrite,
-                blas_threads=args.blas_threads,
+                blas_threads=args.blas_threads or None,
                 progress=not args.no_progress, report=report,
             )
     finally:

@@ -28,6 +28,7 @@ from .units import (
     run_embed_unit,
     run_probe_unit,
 )
+from ..probe.pair import DEFAULT_BLAS_THREADS
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +188,7 @@ def probe_all(
     *,
     dask: Any = None,
     storage_options: Mapping[str, Any] | None = None,
-    blas_threads: int | None = None,
+    blas_threads: int | None = DEFAULT_BLAS_THREADS,
     retries: int = 2,
     progress: bool = True,
     n_workers: int | None = None,

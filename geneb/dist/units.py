@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from ..probe.pair import DEFAULT_BLAS_THREADS
 
 log = logging.getLogger(__name__)
 
@@ -238,29 +239,20 @@ def run_probe_unit(
     storage_options: Mapping[str, Any] | None = None,
     protocol: str = "geneb-v1",
     backend: str = "sklearn",
-    blas_threads: int | None = None,
+    blas_threads: int | None = DEFAULT_BLAS_THREADS,
 ) -> UnitResult:
     """Probe one pair with :func:`geneb.probe.probe_pair` (the unit's regimes, or all);
     the rows come back in the result, predictions included, for the caller to merge
     into the results table. A pair that cannot be probed by design (single-class train
-    split) comes back ok, with no rows and ``info["skipped"]``. ``blas_threads`` caps BLAS
-    threads during the fits (Dask's nanny already sets 1 per worker process)."""
-    from contextlib import nullcontext
-
+    split) comes back ok, with no rows and ``info["skipped"]``. The fits run on
+    ``blas_threads`` BLAS threads (geneb-v1's default 1, as in every other mode)."""
     from ..probe import ProbeSkip, probe_pair
 
     t0 = time.perf_counter()
     try:
         st = _open(store, "r", storage_options)
-        if blas_threads is None:
-            limit: Any = nullcontext()
-        else:
-            from threadpoolctl import threadpool_limits
-
-            limit = threadpool_limits(limits=blas_threads, user_api="blas")
-        with limit:
-            rows = probe_pair(st, unit.model, unit.task, protocol=protocol,
-                              regimes=unit.regimes or None, backend=backend)
+        rows = probe_pair(st, unit.model, unit.task, protocol=protocol,
+                          regimes=unit.regimes or None, backend=backend, blas_threads=blas_threads)
     except ProbeSkip as exc:
         res = _finish(unit, t0, value=[])
         res.info["skipped"] = str(exc)

@@ -17,7 +17,7 @@ import polars as pl
 from ..catalog import get_protocol
 from .backends import resolve_backend_name
 from .errors import ProbeError, ProbeSkip
-from .pair import probe_pair
+from .pair import DEFAULT_BLAS_THREADS, probe_pair
 from .source import as_store, store_url
 from .table import (
     journal_unit,
@@ -133,8 +133,9 @@ def _init_worker(threads: int) -> None:
     threadpool_limits(limits=threads)
 
 
-def _probe_unit(store: Any, unit: Unit, protocol: str, backend: str) -> list[dict[str, Any]]:
-    return probe_pair(store, unit.model, unit.task, protocol=protocol, regimes=unit.regimes, backend=backend)
+def _probe_unit(store: Any, unit: Unit, protocol: str, backend: str, blas_threads: int | None) -> list[dict[str, Any]]:
+    return probe_pair(store, unit.model, unit.task, protocol=protocol, regimes=unit.regimes, backend=backend,
+                      blas_threads=blas_threads)
 
 
 def drop_stale(table: pl.DataFrame, fresh: pl.DataFrame, protocol: str) -> pl.DataFrame:
@@ -183,7 +184,7 @@ def plan_run(
     if bad:
         raise ValueError(f"protocol {protocol!r} has no regime(s) {bad} (has {list(proto.regimes)})")
     if blas_threads is not None and blas_threads < 1:
-        raise ValueError(f"blas_threads must be >= 1, got {blas_threads}")
+        raise ValueError(f"blas_threads must be >= 1 (or None to leave them as they are), got {blas_threads}")
     backend = resolve_backend_name(backend, proto)
     table, preds = recover_journal(out, read_results(out), read_preds(out), protocol)
     units = plan_grid(st, table, protocol, models, tasks, regimes, overwrite, report)
@@ -267,7 +268,7 @@ def run_probes(
     overwrite: bool = False,
     progress: bool = True,
     *,
-    blas_threads: int | None = None,
+    blas_threads: int | None = DEFAULT_BLAS_THREADS,
     report: GridReport | None = None,
 ) -> pl.DataFrame:
     """Probe every fully embedded (model, task) pair of ``store`` under ``protocol`` and
@@ -309,12 +310,11 @@ def run_probes(
 
     try:
         if jobs == 1 or len(units) == 1:
-            with _blas_limit(blas_threads):
-                for u in units:
-                    try:
-                        finished(u, _probe_unit(st, u, protocol, backend))
-                    except ProbeError as exc:
-                        finished(u, exc)
+            for u in units:
+                try:
+                    finished(u, _probe_unit(st, u, protocol, backend, blas_threads))
+                except ProbeError as exc:
+                    finished(u, exc)
         else:
             _run_parallel(st, units, protocol, backend, jobs, finished, blas_threads)
     finally:
@@ -336,16 +336,6 @@ def drop_stale_preds(preds: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     return preds.join(table.select(keys), on=keys, how="semi")
 
 
-def _blas_limit(threads: int | None) -> Any:
-    from contextlib import nullcontext
-
-    if threads is None:
-        return nullcontext()
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=threads, user_api="blas")
-
-
 def _run_parallel(
     st: Any,
     units: list[Unit],
@@ -353,7 +343,7 @@ def _run_parallel(
     backend: str,
     jobs: int,
     finished: Callable[[Unit, list[dict[str, Any]] | BaseException], None],
-    blas_threads: int | None = None,
+    blas_threads: int | None = DEFAULT_BLAS_THREADS,
 ) -> None:
     """Units in ``jobs`` worker processes (each reopens the store from its URL)."""
     import multiprocessing as mp
@@ -362,14 +352,14 @@ def _run_parallel(
     url = store_url(st)
     if url is None:
         raise ValueError("jobs > 1 needs a store given by path or URL (workers reopen it)")
-    threads = blas_threads or max(1, (os.cpu_count() or 1) // jobs)
+    threads = blas_threads if blas_threads is not None else max(1, (os.cpu_count() or 1) // jobs)
     # fork is fast and works from any __main__ (REPL, stdin); once torch is loaded in
     # this process its thread pools make fork unsafe, so spawn then.
     method = "fork" if "fork" in mp.get_all_start_methods() and "torch" not in sys.modules else "spawn"
     ctx = mp.get_context(method)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
                              initargs=(threads,)) as pool:
-        pending = {pool.submit(_probe_unit, url, u, protocol, backend): u for u in units}
+        pending = {pool.submit(_probe_unit, url, u, protocol, backend, blas_threads): u for u in units}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:

@@ -11,6 +11,27 @@ from ..catalog import get_task
 from .source import as_store, load_pair
 from .unit import probe_arrays
 
+#: BLAS threads per fit. OpenBLAS sums in a thread-count-dependent order, so multiclass
+#: fits (and some binary ones) differ in their last bits, sometimes in their predictions,
+#: between thread counts: one thread makes geneb-v1's numbers the same whatever the
+#: machine's core count and whether units run serially, in --jobs processes or on Dask
+#: (parallelism comes from running units side by side). It is also the fastest setting
+#: for all but the largest fits (benchmarks/PROBE_RESULTS.md).
+DEFAULT_BLAS_THREADS = 1
+
+
+def blas_limit(threads: int | None) -> Any:
+    """A context that caps BLAS threads at ``threads`` (None: leave them as they are)."""
+    from contextlib import nullcontext
+
+    if threads is None:
+        return nullcontext()
+    if threads < 1:
+        raise ValueError(f"blas_threads must be >= 1 (or None to leave them as they are), got {threads}")
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=threads, user_api="blas")
+
 
 def task_category(task: str) -> str:
     """The task's GENEB category, ``"unknown"`` for tasks the catalog does not know."""
@@ -45,22 +66,27 @@ def probe_pair(
     protocol: str = "geneb-v1",
     regimes: Sequence[str] | None = None,
     backend: str = "auto",
+    blas_threads: int | None = DEFAULT_BLAS_THREADS,
 ) -> list[dict[str, Any]]:
     """Results rows for one (model, task): one dict per (regime, seed) with every
     results-table column plus ``y_true``/``y_pred`` (numpy arrays of the test split;
     `geneb.probe.table.rows_to_frames` splits them into the two tables).
 
+    The fits run on ``blas_threads`` BLAS threads (recorded in each row; None leaves the
+    environment's count and records null).
+
     Raises ProbeError naming the pair when it is not fully embedded or its embeddings
     are not finite, and ProbeSkip when its train split has fewer than two classes."""
     st = as_store(store)
     arrays = load_pair(st, model, task)
-    rows = probe_arrays(
-        arrays.X_train, arrays.y_train, arrays.X_test, arrays.y_test,
-        protocol=protocol, regimes=regimes, backend=backend, where=f"{model}/{task}",
-    )
+    with blas_limit(blas_threads):
+        rows = probe_arrays(
+            arrays.X_train, arrays.y_train, arrays.X_test, arrays.y_test,
+            protocol=protocol, regimes=regimes, backend=backend, where=f"{model}/{task}",
+        )
     ident = {
         "model": model, "task": task, "category": task_category(task),
         "protocol": protocol, "cache_key": arrays.cache_key,
-        **pair_provenance(st, model, task),
+        **pair_provenance(st, model, task), "blas_threads": blas_threads,
     }
     return [{**ident, **r} for r in rows]

@@ -30,10 +30,11 @@ RESULT_SCHEMA: dict[str, Any] = {
     "cache_key": pl.Utf8,
     "storage_dtype": pl.Utf8,
     "task_hash": pl.Utf8,
+    "blas_threads": pl.Int64,
 }
 #: Columns added after the first release: a results file written before them still
 #: loads, with nulls there ("not recorded").
-OPTIONAL_COLUMNS = ("storage_dtype", "task_hash")
+OPTIONAL_COLUMNS = ("storage_dtype", "task_hash", "blas_threads")
 PRED_SCHEMA: dict[str, Any] = {
     "model": pl.Utf8,
     "task": pl.Utf8,
