@@ -108,3 +108,27 @@ def test_xarray_opens_a_split_and_the_store(store):
     np.testing.assert_array_equal(ds["y"].values, y["train"])
     tree = xr.open_datatree(root, engine="zarr", consolidated=False)
     assert tree["m/t/test"]["X"].shape == (60, 8)
+
+
+def test_labels_read_straight_from_their_chunks_equal_zarr(tmp_path, monkeypatch):
+    """Labels of geneb's own codec chain are decoded from the chunk files directly (no zarr
+    array machinery): over several chunks, the last one partial, they equal zarr's reading;
+    a chunk missing in the middle is named."""
+    import zarr
+
+    from geneb.store import schema
+
+    monkeypatch.setattr(schema, "LABEL_CHUNK_ROWS", 64)
+    st = open_store(tmp_path / "s.zarr", mode="a")
+    X, y = random_embeddings({"train": 300, "test": 60}, 8, seed=5, n_classes=7)
+    write_pair(st, "m", "t", X, y)
+    root = tmp_path / "s.zarr"
+    assert len(_chunks(root, "train", "y")) == 5
+    for split in ("train", "test"):
+        via_zarr = zarr.open_array(zarr.storage.LocalStore(root), path=f"m/t/{split}/y", mode="r")[:]
+        np.testing.assert_array_equal(st.y("m", "t", split), via_zarr)
+        np.testing.assert_array_equal(st.y("m", "t", split), y[split])
+        np.testing.assert_array_equal(st.y("m", "t", split, rows=[5, 0, 3]), y[split][[5, 0, 3]])
+    _chunks(root, "train", "y")[2].unlink()
+    with pytest.raises(CorruptData, match=r"train/y/c/2: chunk is missing"):
+        st.y("m", "t", "train")

@@ -20,17 +20,27 @@ from .unit import probe_arrays
 DEFAULT_BLAS_THREADS = 1
 
 
+_controller: tuple[int, Any] | None = None
+
+
 def blas_limit(threads: int | None) -> Any:
-    """A context that caps BLAS threads at ``threads`` (None: leave them as they are)."""
+    """A context that caps BLAS threads at ``threads`` (None: leave them as they are).
+    The thread-pool scan (~2.5 ms) is done once per process and redone only when modules
+    were imported since (a library loaded later, e.g. by torch, is then found too)."""
+    global _controller
     from contextlib import nullcontext
 
     if threads is None:
         return nullcontext()
     if threads < 1:
         raise ValueError(f"blas_threads must be >= 1 (or None to leave them as they are), got {threads}")
-    from threadpoolctl import threadpool_limits
+    import sys
 
-    return threadpool_limits(limits=threads, user_api="blas")
+    from threadpoolctl import ThreadpoolController
+
+    if _controller is None or _controller[0] != len(sys.modules):
+        _controller = (len(sys.modules), ThreadpoolController())
+    return _controller[1].limit(limits=threads, user_api="blas")
 
 
 def task_category(task: str) -> str:

@@ -256,19 +256,55 @@ class Store:
         if attrs is None:
             attrs = self._split_attrs(model, task, split)
         lay = S.Layout.from_attrs(attrs)
-        self._array_meta(model, task, split, name, attrs)
         path = f"{S.split_path(model, task, split)}/{name}"
-        try:
-            arr = zarr.open_array(self._zarr_store, path=path, mode="r")
-            full = np.asarray(arr[:], dtype=np.int64) if lay.n_rows else np.empty(0, np.int64)
-        except Exception as exc:
-            raise CorruptData(f"{self.url}/{path}: cannot read ({exc})") from exc
+        meta = self._array_meta(model, task, split, name, attrs)
+        full = self._own_int_chunks(path, meta, lay.n_rows)
+        if full is None:  # another codec chain: zarr decodes it
+            try:
+                arr = zarr.open_array(self._zarr_store, path=path, mode="r")
+                full = np.asarray(arr[:], dtype=np.int64) if lay.n_rows else np.empty(0, np.int64)
+            except Exception as exc:
+                raise CorruptData(f"{self.url}/{path}: cannot read ({exc})") from exc
         want = attrs.get(S.DIGEST_ATTRS[name])
         if want is not None and S.int_digest(full) != want:
             raise CorruptData(f"{self.url}/{path}: content checksum mismatch (a chunk is missing, truncated or damaged)")
         if rows is None:
             return full
         return full[_normalise_rows(rows, lay.n_rows, f"{model}/{task}/{split}")]
+
+    def _own_int_chunks(self, path: str, meta: dict[str, Any], n: int) -> np.ndarray | None:
+        """The int64 chain geneb writes (bytes little-endian, zstd, crc32c) decoded straight
+        from its chunk files, each crc32c checked (zarr's array machinery costs ~3 ms an array,
+        more than a small probe fit); None for any other chain."""
+        codecs = meta.get("codecs") or []
+        enc = meta.get("chunk_key_encoding") or {}
+        if ([c.get("name") for c in codecs] != ["bytes", "zstd", "crc32c"]
+                or (codecs[0].get("configuration") or {}).get("endian", "little") != "little"
+                or meta.get("data_type") != "int64" or enc.get("name") != "default"
+                or (enc.get("configuration") or {}).get("separator") != "/"):
+            return None
+        import crc32c
+        from numcodecs import Zstd
+
+        rows = int(meta["chunk_grid"]["configuration"]["chunk_shape"][0])
+        out = np.empty(n, dtype=np.int64)
+        for i, start in enumerate(range(0, n, rows)):
+            key = f"{path}/c/{i}"
+            raw = self._kv.get(key)
+            if raw is None:
+                raise CorruptData(f"{self.url}/{key}: chunk is missing (a complete array has every chunk)")
+            body = memoryview(raw)[:-4]
+            if len(raw) < 4 or crc32c.crc32c(body) != int.from_bytes(raw[-4:], "little"):
+                raise CorruptData(f"{self.url}/{key}: chunk checksum mismatch (crc32c)")
+            try:
+                values = np.frombuffer(Zstd().decode(body), dtype="<i8")
+            except Exception as exc:  # numcodecs raises RuntimeError and others
+                raise CorruptData(f"{self.url}/{key}: cannot decompress ({exc})") from exc
+            m = min(rows, n - start)
+            if len(values) < m:
+                raise CorruptData(f"{self.url}/{key}: chunk holds {len(values)} values, expected {m}")
+            out[start:start + m] = values[:m]
+        return out
 
     # -- summary -------------------------------------------------------------------
     def summary(self, with_bytes: bool = True) -> Any:

@@ -4,6 +4,7 @@ scikit-learn's default) and feeds it the float32 arrays as the reference harness
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from ...catalog import ProtocolSpec
@@ -16,17 +17,22 @@ _LOGREG_KEYS = ("C", "max_iter", "tol", "fit_intercept", "solver")
 def logreg_kwargs(params: dict[str, Any], seed: int) -> dict[str, Any]:
     """LogisticRegression arguments for protocol params, leaving defaults unset so that
     geneb-v1 builds literally ``LogisticRegression(max_iter=1000, random_state=seed)``."""
-    from sklearn.linear_model import LogisticRegression
-
     unknown = set(params) - set(_LOGREG_KEYS) - {"penalty"}
     if unknown:
         raise ValueError(f"logreg probe: unknown probe_params {sorted(unknown)}")
     if params.get("penalty", "l2") != "l2":
         raise ValueError(f"logreg probe: only penalty='l2' is supported, got {params['penalty']!r}")
-    defaults = LogisticRegression().get_params()
+    defaults = _logreg_defaults()
     kw = {k: params[k] for k in _LOGREG_KEYS if k in params and params[k] != defaults[k]}
     kw["random_state"] = seed
     return kw
+
+
+@cache
+def _logreg_defaults() -> dict[str, Any]:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression().get_params()
 
 
 class SklearnBackend(Backend):
