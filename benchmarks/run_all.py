@@ -150,6 +150,13 @@ def run_extract(mod: ModuleType, size: str, area_dir: Path) -> Outcome:
                _ratio(True, res["geneb_tok_s"], res["ref_tok_s"])),
         Figure("max relative difference of vectors vs reference", res["max_rel_diff"], "", goal="< 1e-4",
                met=res["max_rel_diff"] < 1e-4),
+        Figure("GFLOP/s on real tokens, geneb end to end", res["geneb_flop_s"] / 1e9, "GFLOP/s",
+               res["matmul_flop_s"] / 1e9, "torch float32 matmul 2048^3, same threads, same run",
+               res["matmul_fraction"], f">= {mod.GOAL_MATMUL_FRACTION:g}x of the matmul rate",
+               res["matmul_fraction"] >= mod.GOAL_MATMUL_FRACTION),
+        Figure("padding tokens over real tokens, geneb (%)", 100 * res["padding"], "%", 100 * res["ref_padding"],
+               "reference (padded to the model maximum)", _ratio(False, res["padding"], res["ref_padding"])
+               if res["padding"] > 0 else None),
     ]
     return out
 
