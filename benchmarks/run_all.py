@@ -4,7 +4,8 @@ Runs, in this one process, the store I/O, extraction, probe-grid and analysis be
 (`bench_store.py`, `bench_extract.py`, `bench_probe.py`, `bench_analysis.py`; each also
 appends its own detailed record to its `*_RESULTS.md`), plus the memory bounds of issue 8
 (peak RSS of extraction at N vs 4N sequences and of the probe grid at 2 vs 8 pairs, each
-in a fresh process). Every figure is recorded with the baseline it is compared against,
+in a fresh process) and the scaling curves (`bench_scaling.py`: time and memory against
+sequences, models and tasks, three points each, table and figure). Every figure is recorded with the baseline it is compared against,
 measured in the same run, and the ratio. The record names the machine and the library
 versions, so records from different machines are never confused.
 
@@ -167,6 +168,14 @@ def run_probe(mod: ModuleType, size: str, area_dir: Path) -> Outcome:
     return Outcome("probe", res["title"], figures=_generic_figures(res))
 
 
+def run_scaling(mod: ModuleType, size: str, area_dir: Path) -> Outcome:
+    """bench_scaling's own entry point: its table lands in SCALING_RESULTS.md (figure beside it)."""
+    size = "tiny" if size == "tiny" else "default"  # three points per axis already take minutes
+    res = mod.run_benchmark(size=size, out=area_dir / "SCALING_RESULTS.md",
+                            png=area_dir / ("scaling.png" if area_dir == HERE else "scaling-tiny.png"))
+    return Outcome("scaling", res["title"], figures=_generic_figures(res))
+
+
 def run_analysis(mod: ModuleType, size: str, area_dir: Path) -> Outcome:
     args = {
         "tiny": (5, 13, 50, 1, False),
@@ -269,6 +278,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench("probe", "bench_probe", "probe grid", run_probe),
     Bench("analysis", "bench_analysis", "analysis", run_analysis),
     Bench("memory", None, "memory bounds", run_memory),
+    Bench("scaling", "bench_scaling", "scaling curves", run_scaling),
 )
 
 
