@@ -179,12 +179,17 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--torch", action=argparse.BooleanOptionalAction, default=True, help="also time the torch backend")
     ap.add_argument("--tiny", action="store_true", help="a seconds-long run (tests): 3 tiny synthetic tasks")
     ap.add_argument("--md", default=str(HERE / "PROBE_RESULTS.md"), help="markdown file to append results to")
+    ap.add_argument("--json", default=None, help=argparse.SUPPRESS)  # run_benchmark's fresh-process hand-off
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    run(args, argv)
+    res = run(args, argv)
+    if args.json:
+        import json
+
+        Path(args.json).write_text(json.dumps(res))
     return 0
 
 
@@ -200,7 +205,19 @@ def run_benchmark(size: str = "default", out: str | Path | None = None) -> dict:
     """Entry point for `make bench`: run at a named size, append to `out`, return figures
     (value = seconds, baseline = the reference loop's seconds in the same run)."""
     argv = [*SIZES[size], *(["--md", str(out)] if out else [])]
-    res = run(build_parser().parse_args(argv), argv)
+    if "torch" in sys.modules:
+        # `make bench` ran the extractor in this process: with torch's thread pools loaded the
+        # --jobs workers must be spawned, not forked, which `geneb probe` (torch-free) never
+        # pays. Measure in a fresh process, as a user's `geneb probe` runs.
+        import json
+        import subprocess
+
+        with tempfile.TemporaryDirectory() as tmp:
+            dump = Path(tmp) / "res.json"
+            subprocess.run([sys.executable, __file__, *argv, "--json", str(dump)], check=True)
+            res = json.loads(dump.read_text())
+    else:
+        res = run(build_parser().parse_args(argv), argv)
     figures = []
     base = "reference harness loop (one sklearn fit per seed per regime, environment's BLAS threads)"
     for name, secs, c, _load in res["rows"]:
