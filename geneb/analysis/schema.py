@@ -4,32 +4,13 @@ from __future__ import annotations
 
 import polars as pl
 
-#: Columns of a `geneb probe` results table, with their types.
-RESULT_SCHEMA: dict[str, pl.DataType] = {
-    "model": pl.String(),
-    "task": pl.String(),
-    "category": pl.String(),
-    "regime": pl.String(),
-    "seed": pl.Int64(),
-    "protocol": pl.String(),
-    "backend": pl.String(),
-    "mcc": pl.Float64(),
-    "acc": pl.Float64(),
-    "f1": pl.Float64(),
-    "n_train": pl.Int64(),
-    "n_test": pl.Int64(),
-    "n_classes": pl.Int64(),
-    "converged": pl.Boolean(),
-    "fit_seconds": pl.Float64(),
-    "cache_key": pl.String(),
-    "storage_dtype": pl.String(),  # float32 / float16: how the store held the vectors (null: not recorded)
-    "task_hash": pl.String(),  # content hash of the task data the vectors came from (null: not recorded)
-    "blas_threads": pl.Int64(),  # BLAS threads the fits ran on (geneb-v1 default 1; null: not recorded)
-}
-#: Columns a results table must have; the rest are filled with nulls when absent.
-REQUIRED = ("model", "task", "category", "regime", "protocol", "mcc")
-#: Rows are unique on these.
-KEY = ("model", "task", "regime", "seed", "protocol")
+from ..results import schema as _results
+
+#: The results contract (columns and types, required columns, row key) is geneb.results';
+#: these names are the analysis layer's view of it.
+RESULT_SCHEMA = _results.RESULT_SCHEMA
+REQUIRED = _results.REQUIRED_COLUMNS
+KEY = _results.ROW_KEY
 #: Regimes in display order; others sort after these.
 REGIME_ORDER = ("full", "10shot", "1shot")
 METRICS = ("mcc", "acc", "f1")

@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from ..results.submission import LEADERBOARD_PROTOCOL, METRIC_NAMES, submission_filename
 from .errors import AnalysisError
 from .schema import RESULT_SCHEMA
 
-SUBMISSION_PROTOCOL = "geneb-v1"
-_METRIC_KEYS = {"MCC": "mcc", "Acc": "acc", "F1": "f1"}
-_BAD_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+__all__ = ["SUBMISSION_PROTOCOL", "Submission", "parse_submission", "read_submission", "read_submissions",
+           "submission_filename", "write_submission"]
+
+SUBMISSION_PROTOCOL = LEADERBOARD_PROTOCOL
+_METRIC_KEYS = {name: col for col, name in METRIC_NAMES}
 
 
 @dataclass
@@ -35,11 +37,6 @@ class Submission:
     model_id: str
     meta: dict[str, Any] = field(default_factory=dict)
     rows: pl.DataFrame = field(default_factory=pl.DataFrame)
-
-
-def submission_filename(model_id: str) -> str:
-    """The file name the official validator expects for a model id."""
-    return _BAD_CHARS.sub("_", model_id) + ".json"
 
 
 def _submission_paths(paths: str | Path | list[str | Path]) -> list[Path]:

@@ -30,25 +30,24 @@ from typing import Any
 import polars as pl
 
 from ..catalog import REGIMES, get_benchmark, get_model, get_protocol
+from ..results.submission import (
+    LEADERBOARD_PROTOCOL,
+    META_FIELDS,
+    METRIC_NAMES,
+    PROVENANCES,
+    SUBMISSION_SCHEMA_VERSION,
+    submission_filename,
+)
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = SUBMISSION_SCHEMA_VERSION
 HARNESS_VERSION = "geneb-0.1.0"
-PROVENANCES = ("official", "verified", "reproduced", "self-reported")
-META_FIELDS = ("display", "params", "url", "zero_shot", "training_data", "provenance", "submitted_by")
-LEADERBOARD_PROTOCOL = "geneb-v1"
-_METRICS = (("mcc", "MCC"), ("acc", "Acc"), ("f1", "F1"))
+_METRICS = METRIC_NAMES
 
 
 class SubmissionError(ValueError):
     """Results cannot be exported as a valid submission; the message says what is missing."""
-
-
-def submission_filename(model_id: str) -> str:
-    """The validator's file name: the model id with every character outside
-    ``A-Za-z0-9._-`` replaced by ``_``, plus ``.json``."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", model_id) + ".json"
 
 
 def geneb_task_ids() -> tuple[str, ...]:

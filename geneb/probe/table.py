@@ -11,41 +11,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-RESULT_SCHEMA: dict[str, Any] = {
-    "model": pl.Utf8,
-    "task": pl.Utf8,
-    "category": pl.Utf8,
-    "regime": pl.Utf8,
-    "seed": pl.Int64,
-    "protocol": pl.Utf8,
-    "backend": pl.Utf8,
-    "mcc": pl.Float64,
-    "acc": pl.Float64,
-    "f1": pl.Float64,
-    "n_train": pl.Int64,
-    "n_test": pl.Int64,
-    "n_classes": pl.Int64,
-    "converged": pl.Boolean,
-    "fit_seconds": pl.Float64,
-    "cache_key": pl.Utf8,
-    "storage_dtype": pl.Utf8,
-    "task_hash": pl.Utf8,
-    "blas_threads": pl.Int64,
-}
-#: Columns added after the first release: a results file written before them still
-#: loads, with nulls there ("not recorded").
-OPTIONAL_COLUMNS = ("storage_dtype", "task_hash", "blas_threads")
-PRED_SCHEMA: dict[str, Any] = {
-    "model": pl.Utf8,
-    "task": pl.Utf8,
-    "regime": pl.Utf8,
-    "seed": pl.Int64,
-    "protocol": pl.Utf8,
-    "y_true": pl.List(pl.Int32),
-    "y_pred": pl.List(pl.Int32),
-}
-#: One results row per key.
-ROW_KEY = ("model", "task", "regime", "seed", "protocol")
+from ..results.schema import (  # the shared contract
+    OPTIONAL_COLUMNS,
+    PRED_SCHEMA,
+    RESULT_SCHEMA,
+    ROW_KEY,
+)
 
 
 def preds_path(out: str | Path) -> Path:
