@@ -22,7 +22,7 @@ def _run_all():
 
 run_all = _run_all()
 AREA_FILES = {"store": "STORE_RESULTS.md", "extract": "EXTRACT_RESULTS.md", "probe": "PROBE_RESULTS.md",
-              "analysis": "ANALYSIS_RESULTS.md", "memory": None}
+              "analysis": "ANALYSIS_RESULTS.md", "memory": None, "scaling": "SCALING_RESULTS.md"}
 
 
 @pytest.mark.parametrize("bench", [b.name for b in run_all.BENCHES])

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_probe.py"
+from _bench import load_bench
 
 
 @pytest.mark.filterwarnings("ignore")
 def test_bench_probe_tiny_records_results(tmp_path):
-    spec = importlib.util.spec_from_file_location("bench_probe", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_bench("bench_probe")
     md = tmp_path / "results.md"
     assert mod.main(["--tiny", "--no-torch", "--jobs", "1", "--md", str(md)]) == 0
     text = md.read_text()
