@@ -8,8 +8,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..errors import UserError
 
-class CatalogError(ValueError):
+
+class CatalogError(UserError, ValueError):
     """A catalog file or a user spec is invalid; the message names the file and entry."""
 
 

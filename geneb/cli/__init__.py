@@ -9,12 +9,13 @@ import logging
 import sys
 
 from .. import __version__
+from ..errors import TransientError, UserError
 
 #: Modules under geneb.cli that each define `register(subparsers)`.
 COMMAND_MODULES = ("catalog_cmds", "data_cmds", "store_cmds", "embed_cmd", "probe_cmd", "analyze_cmd")
 
 
-class CLIError(Exception):
+class CLIError(UserError):
     """An error to print without a traceback (exit code 2)."""
 
 
@@ -49,7 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `geneb models | head`
         sys.stderr.close()
         return 0
-    except (CLIError, KeyError, ValueError, FileNotFoundError, RuntimeError, ImportError, TimeoutError) as exc:
+    except TransientError as exc:  # e.g. a lock held by another writer: try again later
+        if args.verbose >= 2:
+            raise
+        print(f"geneb {args.command}: error (try again): {exc}", file=sys.stderr)
+        return 3
+    # geneb's user errors, and the builtin ones raise sites not yet converted still use
+    except (UserError, KeyError, ValueError, FileNotFoundError, RuntimeError, ImportError, TimeoutError) as exc:
         if args.verbose >= 2:
             raise
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc

@@ -6,6 +6,8 @@ import re
 
 import numpy as np
 
+from ..errors import UserError
+
 _INT = re.compile(r"^[+-]?[0-9]+$")
 
 # IUPAC ambiguity codes become N; U (RNA) becomes T; everything is upper-cased.
@@ -15,7 +17,7 @@ _ALLOWED = frozenset("ACGTN")
 SPLITS = ("train", "test")
 
 
-class TaskDataError(ValueError):
+class TaskDataError(UserError, ValueError):
     """Bad task data; the message names the file and the record."""
 
 

@@ -5,6 +5,8 @@ imports ``distributed``; only a run that asks for Dask pays for it.
 
 from __future__ import annotations
 
+from ..errors import UserError
+
 import contextlib
 import logging
 import os
@@ -19,7 +21,7 @@ log = logging.getLogger(__name__)
 GPU_RESOURCE = "GPU"
 
 
-class ClusterError(RuntimeError):
+class ClusterError(UserError, RuntimeError):
     """The cluster cannot run the requested units (no Dask, no workers, no GPU workers)."""
 
 

@@ -63,12 +63,14 @@ class UnitResult:
 
 
 def is_permanent(exc: BaseException) -> bool:
-    """True for errors that a rerun of the same unit would repeat."""
-    from ..store.errors import LockBusy, StoreError
+    """True for errors that a rerun of the same unit would repeat: decided by geneb's error
+    classes (transient first: a busy lock is also a store error), then builtin ones still
+    raised for bad input."""
+    from ..errors import TransientError, UserError
 
-    if isinstance(exc, LockBusy):
+    if isinstance(exc, TransientError):
         return False
-    return isinstance(exc, _PERMANENT) or isinstance(exc, StoreError)
+    return isinstance(exc, UserError) or isinstance(exc, _PERMANENT)
 
 
 def _finish(unit: Unit, t0: float, value: Any = None, error: BaseException | None = None) -> UnitResult:

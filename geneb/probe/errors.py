@@ -3,8 +3,10 @@ single-class train split): the grid reports and skips it instead of failing."""
 
 from __future__ import annotations
 
+from ..errors import UserError
 
-class ProbeError(ValueError):
+
+class ProbeError(UserError, ValueError):
     """A (model, task) unit cannot be probed as asked; the message names it."""
 
 

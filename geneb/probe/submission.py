@@ -30,6 +30,7 @@ from typing import Any
 import polars as pl
 
 from ..catalog import REGIMES, get_benchmark, get_model, get_protocol
+from ..errors import UserError
 from ..results.submission import (
     LEADERBOARD_PROTOCOL,
     META_FIELDS,
@@ -46,7 +47,7 @@ HARNESS_VERSION = "geneb-0.1.0"
 _METRICS = METRIC_NAMES
 
 
-class SubmissionError(ValueError):
+class SubmissionError(UserError, ValueError):
     """Results cannot be exported as a valid submission; the message says what is missing."""
 
 

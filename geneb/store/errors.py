@@ -6,8 +6,10 @@ one-line messages and callers can catch the whole family at once.
 
 from __future__ import annotations
 
+from ..errors import TransientError, UserError
 
-class StoreError(RuntimeError):
+
+class StoreError(UserError, RuntimeError):
     """A store operation failed for a reason the user can act on."""
 
 
@@ -19,7 +21,7 @@ class CacheKeyMismatch(StoreError):
     """Existing data for a (model, task) pair was made with a different cache key."""
 
 
-class LockBusy(StoreError, TimeoutError):
+class LockBusy(TransientError, StoreError, TimeoutError):
     """Another live writer holds the (model, task) lock."""
 
 

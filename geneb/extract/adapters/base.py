@@ -16,16 +16,17 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ...catalog import POOLINGS, ModelSpec
+from ...errors import UserError
 
 STORAGE_DTYPES = ("float16", "float32")
 COMPUTE_DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
-class ExtractError(ValueError):
+class ExtractError(UserError, ValueError):
     """A user-caused extraction problem (bad option, bad sequence, bad model directory)."""
 
 
-class MissingExtraError(ImportError):
+class MissingExtraError(UserError, ImportError):
     """A family's optional package is not installed; the message names the pip extra."""
 
 
