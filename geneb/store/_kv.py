@@ -205,9 +205,36 @@ class KV:
         """Atomic put: zarr's LocalStore writes a temp file then renames it over the key;
         object stores replace a key in one PUT; the memory store swaps one reference."""
         self._check_writable()
+        if self.local_root is not None:  # the same temp-and-rename as zarr's LocalStore, without its event loop
+            self.set_parts(key, [data])
+            return
         from zarr.core.buffer import default_buffer_prototype
 
         _sync(self.zstore.set(key, default_buffer_prototype().buffer.from_bytes(data)))
+
+    def set_parts(self, key: str, parts: list[bytes]) -> None:
+        """Atomic put of consecutive pieces. Local directories stream them into a temporary
+        file beside the key (named like zarr LocalStore's, ``*.partial``, so a killed write
+        leaves what the writer already cleans up) and rename it over the key; elsewhere the
+        pieces are joined and put at once."""
+        self._check_writable()
+        if self.local_root is None:
+            from zarr.core.buffer import default_buffer_prototype
+
+            _sync(self.zstore.set(key, default_buffer_prototype().buffer.from_bytes(b"".join(parts))))
+            return
+        import uuid
+
+        path = self.local_root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{uuid.uuid4().hex}.partial")
+        try:
+            with open(tmp, "wb") as f:
+                f.writelines(parts)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def delete(self, key: str) -> None:
         self._check_writable()

@@ -161,6 +161,11 @@ class ShardCodec:
     def encode_shard(self, data: np.ndarray) -> bytes:
         """Encode rows [0, len(data)) of a shard exactly as zarr's sharding codec would:
         edge chunks padded with NaN (the fill value), chunks past the end omitted."""
+        return b"".join(self.encode_shard_parts(data))
+
+    def encode_shard_parts(self, data: np.ndarray) -> list[bytes]:
+        """The shard's bytes as consecutive pieces (each chunk's payload, its crc32c, ...,
+        then the index), so a local write can stream them without joining copies."""
         if data.dtype != self.dtype or data.ndim != 2 or data.shape[1] != self.dim or len(data) > self.shard_rows:
             raise ValueError(f"shard data must be (<= {self.shard_rows}, {self.dim}) {self.dtype}, got {data.shape} {data.dtype}")
         parts: list[bytes] = []
@@ -175,13 +180,12 @@ class ShardCodec:
                 chunk = padded
             chunk = np.ascontiguousarray(chunk)
             body = bytes(self.compressor.encode(chunk)) if self.compressor is not None else chunk.tobytes()
-            enc = body + crc32c.crc32c(body).to_bytes(4, "little")
-            index[i] = (offset, len(enc))
-            offset += len(enc)
-            parts.append(enc)
+            index[i] = (offset, len(body) + 4)
+            offset += len(body) + 4
+            parts += (body, crc32c.crc32c(body).to_bytes(4, "little"))
         ib = index.tobytes()
-        parts.append(ib + crc32c.crc32c(ib).to_bytes(4, "little"))
-        return b"".join(parts)
+        parts += (ib, crc32c.crc32c(ib).to_bytes(4, "little"))
+        return parts
 
     def missing_chunks(self, index: np.ndarray) -> list[int]:
         return [i for i in range(self.chunks_per_shard) if index[i, 0] == _MAX_U64 and index[i, 1] == _MAX_U64]

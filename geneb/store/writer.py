@@ -299,12 +299,15 @@ class Writer:
                 bad = np.flatnonzero(big)[:5] + blk.start
                 raise ValueError(f"{self._where}/{split}: values in rows {bad.tolist()} are beyond float16 range "
                                  "(|x| >= 65520): store with dtype='float32'; nothing written")
-        data = np.empty(X.shape, dtype=lay.dtype)
-        cast_into(data, np.ascontiguousarray(X))
+        if X.dtype == lay.dtype and X.flags.c_contiguous:
+            data = X  # already the storage dtype: encoded as it is, no copy
+        else:
+            data = np.empty(X.shape, dtype=lay.dtype)
+            cast_into(data, np.ascontiguousarray(X))
         self._lock.renew()
-        # one shard = one block, written whole by an atomic put (LocalStore: temp + rename)
+        # one shard = one block, written whole by an atomic put (temp file + rename)
         key = f"{S.split_path(self.model, self.task, split)}/X/c/{blk.index}/0"
-        self.store._kv.set(key, self._codec(split).encode_shard(data))
+        self.store._kv.set_parts(key, self._codec(split).encode_shard_parts(data))
         self._mark_done(split, blk.index)
         self._write_seconds += time.perf_counter() - t0
         self._rows_written += blk.n_rows
