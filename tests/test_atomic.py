@@ -45,3 +45,17 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     with pytest.raises(RuntimeError):
         atomic_write(target, boom)
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["x.txt"]
+
+
+def test_store_files_honour_the_umask_and_leave_no_temporary(tmp_path, umask_022):
+    """The store's own atomic puts (shards streamed in pieces, metadata documents)."""
+    from geneb.store import open_store
+    from geneb.store.testing import random_embeddings, write_pair
+
+    st = open_store(tmp_path / "s.zarr", mode="a")
+    X, y = random_embeddings({"train": 50, "test": 10}, 8)
+    write_pair(st, "m", "t", X, y, dtype="float32")
+    files = [p for p in (tmp_path / "s.zarr").rglob("*") if p.is_file()]
+    assert len(files) > 10 and {_mode(p) for p in files} == {0o644}
+    assert not [p for p in files if p.name.endswith(".partial")]
+    assert st.verify() == []
