@@ -525,12 +525,15 @@ class _MatrixReader:
         for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(sidx)], strict=True):
             b = int(blocks[lo])
             tasks.append((b, sidx[lo:hi] - b * lay.block_rows, tmp[lo:hi]))
-        self._run(tasks)
+        # a sparse gather decodes a few small chunks per block: reader threads then only
+        # contend with blosc's own (measured 52 ms in 2 threads vs 34 ms serially, 1,000 of
+        # 50,000 rows); dense selections decode whole shards and gain from them
+        self._run(tasks, serial=len(idx) * 4 < lay.n_rows)
         out[order] = tmp
         return out
 
-    def _run(self, tasks: list[tuple[int, np.ndarray | None, np.ndarray]]) -> None:
-        workers = min(len(tasks), _WORKERS or os.cpu_count() or 1, 8)
+    def _run(self, tasks: list[tuple[int, np.ndarray | None, np.ndarray]], serial: bool = False) -> None:
+        workers = 1 if serial else min(len(tasks), _WORKERS or os.cpu_count() or 1, 8)
         if workers <= 1:
             for b, rows, o in tasks:
                 self.read_block(b, rows, o)
