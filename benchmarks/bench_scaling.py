@@ -217,7 +217,7 @@ def run_benchmark(size: str = "default", out: str | Path | None = None, png: str
         # ratios oriented like every make-bench figure: > 1 = better (here: sublinear / shrinking)
         figures.append({"name": f"{a['stage']} marginal seconds per {a['unit']}, last segment of {a['axis']} "
                                 f"{x0:,}-{x2:,}", "value": last, "unit": "s", "baseline": first,
-                        "baseline_name": "the first segment's", "ratio": first / last if last > 0 else None,
+                        "baseline_name": "the first segment's", "ratio": first / last if first > 0 and last > 0 else None,
                         "goal": f">= {1 / GOAL_MARGINAL:.2f}x (linear: last <= {GOAL_MARGINAL}x first)",
                         "met": a["linear"] if check else None})
         if a.get("pair_bytes"):

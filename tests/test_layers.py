@@ -89,5 +89,5 @@ def test_writer_and_readers_share_one_results_contract():
     assert probe_table.RESULT_SCHEMA is analysis_schema.RESULT_SCHEMA is results.RESULT_SCHEMA
     assert probe_table.ROW_KEY is analysis_schema.KEY is results.ROW_KEY
     assert probe_table.PRED_SCHEMA is results.PRED_SCHEMA
-    assert probe_sub.submission_filename is analysis_sub.submission_filename is results.submission_filename
-    assert probe_sub.LEADERBOARD_PROTOCOL == analysis_sub.SUBMISSION_PROTOCOL == results.LEADERBOARD_PROTOCOL
+    assert probe_sub.submission_filename is analysis_sub.submission_filename is results.submission.submission_filename
+    assert probe_sub.LEADERBOARD_PROTOCOL == analysis_sub.SUBMISSION_PROTOCOL == results.submission.LEADERBOARD_PROTOCOL
