@@ -191,3 +191,28 @@ def test_legacy_in_store_lock_folder_is_removed_when_free(tmp_path):
     assert (legacy / "t.lock").exists()
     open_store(store, mode="a")
     assert not (store / ".locks").exists()
+
+
+def test_lock_falls_back_inside_the_store_when_its_parent_is_read_only(tmp_path, monkeypatch):
+    """A store in a folder the writer cannot create files in (simulated: this suite may run
+    as root, which ignores permissions): the pair lock goes inside the store, as older
+    versions kept it, and still excludes a second writer."""
+    from pathlib import Path
+
+    from geneb.store.lock import PairLock
+
+    store = tmp_path / "s.zarr"
+    st = open_store(store, mode="a")
+    real_mkdir = Path.mkdir
+
+    def mkdir(self, *a, **kw):
+        if str(self).startswith(str(tmp_path / "s.zarr.locks")):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_mkdir(self, *a, **kw)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    with PairLock(st._kv, "m", "t").acquire():
+        assert (store / ".locks" / "m" / "t.lock").is_file()
+        with pytest.raises(LockBusy):
+            PairLock(st._kv, "m", "t").acquire()
+    assert not (tmp_path / "s.zarr.locks").exists()

@@ -67,6 +67,7 @@ class PairLock:
         beside = kv.beside(LOCK_SUFFIX)
         # where lock files / leases go: the space beside the store, else .locks/ inside
         self.kv, self._prefix = (beside, "") if beside is not None else (kv, f"{LOCK_DIR}/")
+        self._inside: KV | None = kv if beside is not None else None  # the fallback location
         self._fd: int | None = None
         self._token: str | None = None
         self._renewed = 0.0
@@ -96,7 +97,16 @@ class PairLock:
 
         assert self.kv.local_root is not None
         path = self.kv.local_root / self._prefix / self.model / f"{self.task}.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except PermissionError:
+            if self._inside is None:
+                raise
+            # the store's parent folder is not writable: lock inside the store, as older
+            # versions did (every writer of this store falls back the same way)
+            self.kv, self._prefix, self._inside = self._inside, f"{LOCK_DIR}/", None
+            path = self.kv.local_root / self._prefix / self.model / f"{self.task}.lock"
+            path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         while True:
             try:
