@@ -34,3 +34,11 @@ def is_transient(exc: BaseException) -> bool:
 def is_user_error(exc: BaseException) -> bool:
     """A user error that is not also transient."""
     return isinstance(exc, UserError) and not isinstance(exc, TransientError)
+
+
+class NotFound(UserError, KeyError):
+    """An id, pair or split that does not exist. Also a ``KeyError``, so lookups that
+    caught that still do; unlike a bare ``KeyError`` its message prints without quotes."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()

@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..errors import NotFound
 from ._files import CatalogError, data_path, read_csv, read_mapping_file, read_toml
 
 #: Adapter families (one module each under geneb/extract/adapters).
@@ -276,7 +277,7 @@ def get_model(model_id: str) -> ModelSpec:
         return model_from_harness(model_id[len("harness:") :])
     models = all_models()
     if model_id not in models:
-        raise KeyError(f"unknown model id {model_id!r}; see `geneb models` for the known ids")
+        raise NotFound(f"unknown model id {model_id!r}; see `geneb models` for the known ids")
     return models[model_id]
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
+from ..errors import NotFound
 from ._files import CatalogError, data_path, read_toml
 
 REGIMES = ("full", "10shot", "1shot")
@@ -42,7 +43,7 @@ class ProtocolSpec:
         if regime == "full":
             return None
         if regime not in self.few_shot_k:
-            raise KeyError(f"protocol {self.name!r} has no regime {regime!r} (has {self.regimes})")
+            raise NotFound(f"protocol {self.name!r} has no regime {regime!r} (has {self.regimes})")
         return int(self.few_shot_k[regime])
 
 
@@ -121,5 +122,5 @@ def row_protocol_expr(protocol: str = "protocol", backend: str = "backend") -> A
 def get_protocol(name: str) -> ProtocolSpec:
     ps = protocols()
     if name not in ps:
-        raise KeyError(f"unknown protocol {name!r}; known: {', '.join(ps)}")
+        raise NotFound(f"unknown protocol {name!r}; known: {', '.join(ps)}")
     return ps[name]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from ..errors import NotFound
 from ._files import CatalogError, data_path, read_csv, read_mapping_file, read_toml
 from .categories import category_order, published_task_counts
 
@@ -103,7 +104,7 @@ def all_tasks() -> dict[str, TaskSpec]:
 def get_task(task_id: str) -> TaskSpec:
     tasks = all_tasks()
     if task_id not in tasks:
-        raise KeyError(f"unknown task id {task_id!r}; see `geneb tasks` for the known ids")
+        raise NotFound(f"unknown task id {task_id!r}; see `geneb tasks` for the known ids")
     return tasks[task_id]
 
 
@@ -159,5 +160,5 @@ def benchmarks() -> dict[str, Benchmark]:
 def get_benchmark(name: str) -> Benchmark:
     bms = benchmarks()
     if name not in bms:
-        raise KeyError(f"unknown benchmark {name!r}; known: {', '.join(bms)}")
+        raise NotFound(f"unknown benchmark {name!r}; known: {', '.join(bms)}")
     return bms[name]

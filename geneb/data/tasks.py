@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import NotFound
 from .validate import SPLITS, TaskDataError, check_labels, normalize_sequence, parse_label
 
 
@@ -55,7 +56,7 @@ class TaskData:
 
     def split(self, name: str) -> Split:
         if name not in SPLITS:
-            raise KeyError(f"unknown split {name!r}; splits are {SPLITS}")
+            raise NotFound(f"unknown split {name!r}; splits are {SPLITS}")
         return self.train if name == "train" else self.test
 
 

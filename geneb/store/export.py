@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import NotFound
+
 if TYPE_CHECKING:
     from .store import Store
 
@@ -29,7 +31,7 @@ def export_pair(store: Store, model: str, task: str, out_dir: str | os.PathLike[
     splits = splits or have
     for s in splits:
         if s not in have:
-            raise KeyError(f"{model}/{task} has no split {s!r} (splits: {', '.join(have)})")
+            raise NotFound(f"{model}/{task} has no split {s!r} (splits: {', '.join(have)})")
     # read everything first so a failure writes nothing
     data = {}
     for s in splits:

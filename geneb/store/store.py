@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import NotFound
 from . import schema as S
 from ._kv import KV, open_kv
 from .errors import CorruptData, IncompleteData, StoreError
@@ -89,13 +90,13 @@ class Store:
             if split in (pair.get("layouts") or {}):
                 raise CorruptData(f"{self.url}/{S.meta_key(S.split_path(model, task, split))} is missing "
                                   f"(the pair's layout lists split {split!r}): the store is damaged")
-            raise KeyError(f"{model}/{task} in {self.url} has no split {split!r} (splits: {', '.join(pair.get('layouts', {}))})")
+            raise NotFound(f"{model}/{task} in {self.url} has no split {split!r} (splits: {', '.join(pair.get('layouts', {}))})")
         return attrs
 
     def _require_pair(self, model: str, task: str) -> dict[str, Any]:
         attrs = self._pair_attrs(model, task)
         if attrs is None:
-            raise KeyError(f"no embeddings for {model}/{task} in {self.url}")
+            raise NotFound(f"no embeddings for {model}/{task} in {self.url}")
         return attrs
 
     # -- listing -----------------------------------------------------------------
@@ -376,7 +377,7 @@ class Store:
             S.validate_id("task", task)
             self._require_pair(model, task)
         elif not self._kv.exists(S.meta_key(model)):
-            raise KeyError(f"no model {model!r} in {self.url}")
+            raise NotFound(f"no model {model!r} in {self.url}")
         removed = []
         for t in tasks:
             with PairLock(self._kv, model, t).acquire(lock_timeout):

@@ -23,6 +23,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+from ...errors import NotFound
+
 __all__ = [
     "Difference", "register", "difference", "differences", "active", "applies",
     "transformers_version",
@@ -82,7 +84,7 @@ def difference(name: str) -> Difference:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise KeyError(f"unknown compatibility difference {name!r}; known: {sorted(_REGISTRY)}") from None
+        raise NotFound(f"unknown compatibility difference {name!r}; known: {sorted(_REGISTRY)}") from None
 
 
 def differences() -> dict[str, Difference]:
