@@ -202,15 +202,10 @@ class KV:
             raise StoreError(f"store {self.url} is open read-only; open it with mode='a' to write")
 
     def set(self, key: str, data: bytes) -> None:
-        """Atomic put: zarr's LocalStore writes a temp file then renames it over the key;
-        object stores replace a key in one PUT; the memory store swaps one reference."""
-        self._check_writable()
-        if self.local_root is not None:  # the same temp-and-rename as zarr's LocalStore, without its event loop
-            self.set_parts(key, [data])
-            return
-        from zarr.core.buffer import default_buffer_prototype
-
-        _sync(self.zstore.set(key, default_buffer_prototype().buffer.from_bytes(data)))
+        """Atomic put: local directories write a temp file then rename it over the key (as
+        zarr's LocalStore does, without its event loop); object stores replace a key in one
+        PUT; the memory store swaps one reference."""
+        self.set_parts(key, [data])
 
     def set_parts(self, key: str, parts: list[bytes]) -> None:
         """Atomic put of consecutive pieces. Local directories stream them into a temporary

@@ -21,6 +21,19 @@ from .errors import CorruptData
 _MAX_U64 = np.uint64(2**64 - 1)
 
 
+def checked_payload(data, where: str) -> memoryview:
+    """The payload of a chunk stored as payload + crc32c (little-endian), its checksum
+    checked: CorruptData naming ``where`` when it is shorter than the checksum or differs."""
+    mv = memoryview(data)
+    n = len(mv)
+    if n < 4:
+        raise CorruptData(f"{where}: chunk shorter than its checksum")
+    body = mv[: n - 4]
+    if crc32c.crc32c(body) != int.from_bytes(mv[n - 4:], "little"):
+        raise CorruptData(f"{where}: chunk checksum mismatch (crc32c)")
+    return body
+
+
 def _crc(data) -> int:
     return crc32c.crc32c(data)
 
@@ -87,13 +100,7 @@ class ShardCodec:
 
     def decode_chunk(self, data, out: np.ndarray, where: str) -> None:
         """Decode one inner chunk's bytes (payload + crc32c) into ``out`` (chunk_rows x dim)."""
-        mv = memoryview(data)
-        n = len(mv)
-        if n < 4:
-            raise CorruptData(f"{where}: chunk shorter than its checksum")
-        body = mv[: n - 4]
-        if crc32c.crc32c(body) != int.from_bytes(mv[n - 4:], "little"):
-            raise CorruptData(f"{where}: chunk checksum mismatch (crc32c)")
+        body = checked_payload(data, where)
         target = out.reshape(-1).view(np.uint8)
         if self.compressor is None:
             if len(body) != target.nbytes:

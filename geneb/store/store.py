@@ -20,7 +20,7 @@ from . import schema as S
 from ._kv import KV, open_kv
 from .errors import CorruptData, IncompleteData, StoreError
 from .lock import PairLock, drop_legacy_lock_dir
-from .shards import ShardCodec, cast_into
+from .shards import ShardCodec, cast_into, checked_payload
 
 _WORKERS: int | None = None  # reader threads (None: one per CPU, at most 8)
 if TYPE_CHECKING:
@@ -188,11 +188,15 @@ class Store:
     def _x_meta(self, model: str, task: str, split: str) -> dict[str, Any]:
         return self._array_meta(model, task, split, "X")
 
-    def _reader(self, model: str, task: str, split: str, attrs: dict[str, Any] | None = None) -> _MatrixReader:
+    def _reader(self, model: str, task: str, split: str, attrs: dict[str, Any] | None = None,
+                meta: dict[str, Any] | None = None) -> _MatrixReader:
+        """``attrs``/``meta``: the split's attributes and X's checked metadata when the caller has them."""
         if attrs is None:
             attrs = self._split_attrs(model, task, split)
-        return _MatrixReader(self._kv, S.split_path(model, task, split), self._array_meta(model, task, split, "X", attrs),
-                             S.Layout.from_attrs(attrs), self._zarr_store)
+        if meta is None:
+            meta = self._array_meta(model, task, split, "X", attrs)
+        return _MatrixReader(self._kv, S.split_path(model, task, split), meta, S.Layout.from_attrs(attrs),
+                             self._zarr_store)
 
     def X(
         self,
@@ -249,16 +253,19 @@ class Store:
         return self._int_array(model, task, split, "row_index", None)
 
     def _int_array(self, model: str, task: str, split: str, name: str, rows: Any,
-                   attrs: dict[str, Any] | None = None) -> np.ndarray:
+                   attrs: dict[str, Any] | None = None, meta: dict[str, Any] | None = None) -> np.ndarray:
         """y or row_index, metadata checked and (stores that record one) content digest
-        verified: a missing chunk would read as the fill value, so it is corruption."""
+        verified: a missing chunk would read as the fill value, so it is corruption.
+        ``attrs``/``meta``: the split's attributes and the array's checked metadata when the
+        caller has them (verify)."""
         import zarr
 
         if attrs is None:
             attrs = self._split_attrs(model, task, split)
         lay = S.Layout.from_attrs(attrs)
         path = f"{S.split_path(model, task, split)}/{name}"
-        meta = self._array_meta(model, task, split, name, attrs)
+        if meta is None:
+            meta = self._array_meta(model, task, split, name, attrs)
         full = self._own_int_chunks(path, meta, lay.n_rows)
         if full is None:  # another codec chain: zarr decodes it
             try:
@@ -284,7 +291,6 @@ class Store:
                 or meta.get("data_type") != "int64" or enc.get("name") != "default"
                 or (enc.get("configuration") or {}).get("separator") != "/"):
             return None
-        import crc32c
         from numcodecs import Zstd
 
         rows = int(meta["chunk_grid"]["configuration"]["chunk_shape"][0])
@@ -294,9 +300,7 @@ class Store:
             raw = self._kv.get(key)
             if raw is None:
                 raise CorruptData(f"{self.url}/{key}: chunk is missing (a complete array has every chunk)")
-            body = memoryview(raw)[:-4]
-            if len(raw) < 4 or crc32c.crc32c(body) != int.from_bytes(raw[-4:], "little"):
-                raise CorruptData(f"{self.url}/{key}: chunk checksum mismatch (crc32c)")
+            body = checked_payload(raw, f"{self.url}/{key}")
             try:
                 values = np.frombuffer(Zstd().decode(body), dtype="<i8")
             except Exception as exc:  # numcodecs raises RuntimeError and others

@@ -124,30 +124,29 @@ def _verify_split(store: Store, model: str, task: str, split: str, expect: dict,
         add(split, S.meta_key(sp), "done-flags",
             f"pair is marked complete but blocks {[i for i, d in enumerate(flags) if not d][:10]} are not done")
     # metadata of every array against the split's layout (what the readers check too)
-    bad_meta: set[str] = set()
+    metas: dict[str, dict] = {}  # the arrays whose metadata checked out
     for name in ("X", "y", "row_index"):
         key = f"{sp}/{name}/zarr.json"
         try:
-            store._array_meta(model, task, split, name, sattrs)
+            metas[name] = store._array_meta(model, task, split, name, sattrs)
         except StoreError as exc:
             kind = "missing" if store._kv.get(key) is None else "metadata"
             add(split, key, kind, str(exc))
-            bad_meta.add(name)
-    if "X" in bad_meta:
+    if "X" not in metas:
         return []
     # labels / row index: content digest (and chunk crc32c) checked on read
     for name in ("y", "row_index"):
-        if name in bad_meta:  # already named above
+        if name not in metas:  # already named above
             continue
         try:
-            v = store._int_array(model, task, split, name, None, sattrs)
+            v = store._int_array(model, task, split, name, None, sattrs, metas[name])
             if name == "row_index" and not np.array_equal(v, np.arange(lay.n_rows)):
                 add(split, f"{sp}/{name}", "row-index", "row_index is not 0..n-1 (rows must be in task-file order)")
         except CorruptData as exc:
             add(split, f"{sp}/{name}", "corrupt", str(exc))
         except (StoreError, KeyError) as exc:
             add(split, f"{sp}/{name}", "unreadable", str(exc))
-    reader = store._reader(model, task, split, sattrs)
+    reader = store._reader(model, task, split, sattrs, metas["X"])
     for b, done in enumerate(flags):
         if not done:
             continue
