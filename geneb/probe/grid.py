@@ -201,22 +201,27 @@ def recover_journal(out: str | Path, table: pl.DataFrame, preds: pl.DataFrame, p
     if not files:
         return table, preds
     if res.height:
+        n = res.select("model", "task").unique().height
+        log.warning("recovered %d finished (model, task) unit(s) of an interrupted run from %s", n, files[0].parent)
+    return fold_in(out, table, preds, res, prd, protocol, files)
+
+
+def fold_in(out: str | Path, table: pl.DataFrame, preds: pl.DataFrame, res: pl.DataFrame, prd: pl.DataFrame,
+            protocol: str, journaled: list[Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Merge fresh rows and predictions into the table (replacing stale ones), write it,
+    then delete the journal files those rows came from: their work is done."""
+    if res.height:
         table = merge(drop_stale(table, res, protocol), res)
         preds = merge(drop_stale_preds(preds, table), prd)
         write_results(out, table, preds)
-        n = res.select("model", "task").unique().height
-        log.warning("recovered %d finished (model, task) unit(s) of an interrupted run from %s", n, files[0].parent)
-    for f in files:
+    for f in journaled:
         f.unlink(missing_ok=True)
-    _drop_empty(files[0].parent)
+    if journaled:
+        try:
+            journaled[0].parent.rmdir()
+        except OSError:  # not empty (another run's units) or already gone
+            pass
     return table, preds
-
-
-def _drop_empty(d: Path) -> None:
-    try:
-        d.rmdir()
-    except OSError:  # not empty (another run's units) or already gone
-        pass
 
 
 class ResultsWriter:
@@ -244,13 +249,7 @@ class ResultsWriter:
             return
         res = pl.concat([r for r, _ in self.frames], how="vertical")
         prd = pl.concat([p for _, p in self.frames], how="vertical")
-        self.table = merge(drop_stale(self.table, res, self.protocol), res)
-        self.preds = merge(drop_stale_preds(self.preds, self.table), prd)
-        write_results(self.out, self.table, self.preds)
-        for f in self.journaled:  # folded into the table: the journal's work is done
-            f.unlink(missing_ok=True)
-        if self.journaled:
-            _drop_empty(self.journaled[0].parent)
+        self.table, self.preds = fold_in(self.out, self.table, self.preds, res, prd, self.protocol, self.journaled)
         self.journaled = []
         self.frames = []
         self.last = time.perf_counter()
