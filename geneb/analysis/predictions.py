@@ -11,24 +11,10 @@ import functools
 import numpy as np
 import polars as pl
 
+from ..results.metrics import mcc_from_confusion  # the shared definition (re-exported)
 from .errors import AnalysisError
 
 _MAX_CELLS = 20_000_000  # resample chunk size (n_boot * n_test), bounds memory
-
-
-def mcc_from_confusion(C: np.ndarray) -> np.ndarray:
-    """Multiclass MCC (as sklearn's matthews_corrcoef) from confusion matrices (..., K, K)."""
-    C = C.astype(np.float64)
-    t = C.sum(axis=-1)  # true counts per class
-    p = C.sum(axis=-2)  # predicted counts per class
-    c = np.trace(C, axis1=-2, axis2=-1)
-    s = C.sum(axis=(-2, -1))
-    cov_ytyp = c * s - (t * p).sum(-1)
-    cov_ypyp = s * s - (p * p).sum(-1)
-    cov_ytyt = s * s - (t * t).sum(-1)
-    den = cov_ytyt * cov_ypyp
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, cov_ytyp / np.sqrt(np.where(den > 0, den, 1)), 0.0)
 
 
 def _encode(y_true: np.ndarray, y_preds: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray], int]:
@@ -65,9 +51,9 @@ def single_threaded_blas(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from threadpoolctl import threadpool_limits
+        from .._blas import blas_limit
 
-        with threadpool_limits(1, user_api="blas"):
+        with blas_limit(1):
             return fn(*args, **kwargs)
 
     return wrapper

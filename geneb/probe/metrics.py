@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..results.metrics import mcc_from_confusion
+
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """Confusion matrix over the sorted union of labels present (rows: true, columns: predicted),
@@ -34,12 +36,7 @@ def score(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     p_sum = C.sum(axis=0, dtype=np.float64)
     n_correct = np.trace(C, dtype=np.float64)
     n_samples = p_sum.sum()
-    # matthews_corrcoef
-    cov_ytyp = n_correct * n_samples - np.dot(t_sum, p_sum)
-    cov_ypyp = n_samples**2 - np.dot(p_sum, p_sum)
-    cov_ytyt = n_samples**2 - np.dot(t_sum, t_sum)
-    both = cov_ypyp * cov_ytyt
-    mcc = 0.0 if both == 0 else float(cov_ytyp / np.sqrt(both))
+    mcc = float(mcc_from_confusion(C))  # matthews_corrcoef
     # accuracy_score: the mean of a boolean vector, i.e. correct / n
     acc = float(n_correct / n_samples)
     # f1_score(average="macro"): per label 2 tp / (true + pred), a label with neither is 0

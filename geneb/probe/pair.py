@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .._blas import blas_limit
 from ..catalog import get_task
 from .source import as_store, load_pair
 from .unit import probe_arrays
@@ -18,29 +19,6 @@ from .unit import probe_arrays
 #: (parallelism comes from running units side by side). It is also the fastest setting
 #: for all but the largest fits (benchmarks/PROBE_RESULTS.md).
 DEFAULT_BLAS_THREADS = 1
-
-
-_controller: tuple[int, Any] | None = None
-
-
-def blas_limit(threads: int | None) -> Any:
-    """A context that caps BLAS threads at ``threads`` (None: leave them as they are).
-    The thread-pool scan (~2.5 ms) is done once per process and redone only when modules
-    were imported since (a library loaded later, e.g. by torch, is then found too)."""
-    global _controller
-    from contextlib import nullcontext
-
-    if threads is None:
-        return nullcontext()
-    if threads < 1:
-        raise ValueError(f"blas_threads must be >= 1 (or None to leave them as they are), got {threads}")
-    import sys
-
-    from threadpoolctl import ThreadpoolController
-
-    if _controller is None or _controller[0] != len(sys.modules):
-        _controller = (len(sys.modules), ThreadpoolController())
-    return _controller[1].limit(limits=threads, user_api="blas")
 
 
 def task_category(task: str) -> str:
