@@ -11,6 +11,7 @@ from scipy import stats
 
 from geneb.analysis import (
     AnalysisError,
+    Selection,
     category_winners,
     drop_vs_ceiling,
     few_shot_drops,
@@ -64,9 +65,9 @@ def test_scale_correlation_against_scipy_and_exclusions():
     want = stats.spearmanr(list(params.values()), list(macro.values()))
     assert r["rho"] == pytest.approx(want.statistic) and r["p"] == pytest.approx(want.pvalue) and r["n"] == 6
     # excluding the outlier by metadata: A..E only -> rho = 0.8 by hand (ranks 1..5 vs 1,3,2,5,4)
-    r2 = scale_correlation(df, exclude_where="pretraining_data=prokaryotic").row(0, named=True)
+    r2 = scale_correlation(df, select=Selection(exclude_where="pretraining_data=prokaryotic")).row(0, named=True)
     assert r2["rho"] == pytest.approx(0.8) and r2["n"] == 5 and r2["excluded"] == ["F"]
-    assert scale_correlation(df, exclude=["F"]).row(0, named=True)["rho"] == pytest.approx(0.8)
+    assert scale_correlation(df, select=Selection(exclude=["F"])).row(0, named=True)["rho"] == pytest.approx(0.8)
     # the parameter column is a choice
     r3 = scale_correlation(df, param="params_v1").row(0, named=True)
     want3 = stats.spearmanr([meta[m]["params_v1"] for m in params], list(macro.values()))
@@ -74,7 +75,7 @@ def test_scale_correlation_against_scipy_and_exclusions():
     with pytest.raises(AnalysisError, match="no metadata column"):
         scale_correlation(df, param="nope")
     with pytest.raises(AnalysisError, match="not in the results"):
-        scale_correlation(df, exclude=["ZZ"])
+        scale_correlation(df, select=Selection(exclude=["ZZ"]))
 
 
 # --- smaller-beats-larger -------------------------------------------------------------------
@@ -100,7 +101,7 @@ def test_pairs_subset_by_metadata_filter():
             "L": {"params": 100, "pretraining_data": "human"}}
     df = one_task_table({"S": 0.9, "M": 0.5, "L": 0.1}, meta)
     assert smaller_beats_larger(df, factor=5).height == 3
-    sub = smaller_beats_larger(df, factor=5, where="pretraining_data!=prokaryotic")
+    sub = smaller_beats_larger(df, factor=5, select=Selection(where="pretraining_data!=prokaryotic"))
     assert sub.select("smaller", "larger").rows() == [("S", "L")]
     assert sub["ratio"][0] == pytest.approx(100.0) and sub["margin"][0] == pytest.approx(0.8)
 

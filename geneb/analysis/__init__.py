@@ -2,7 +2,9 @@
 variance, groups, ablations, stability, recommendations and uncertainty.
 
 Every analysis is a function taking the frame from `load_results` and returning a
-polars DataFrame, so a notebook and `geneb analyze` compute the same numbers.
+polars DataFrame, so a notebook and `geneb analyze` compute the same numbers; which
+models and which metric it looks at is one `Selection` value (``select=``), and
+`geneb analyze` runs the entries of `registry.ANALYSES` in order.
 """
 
 from .ablations import Ablation, ablation_effects, ablation_summary, load_ablations
@@ -18,8 +20,10 @@ from .pareto import pareto_frontier
 from .pipeline import Analysis, AnalysisOptions, load_analysis, run_analysis
 from .predictions import bootstrap_predictions, mcc_from_confusion, paired_comparison
 from .recommend import recommendations
+from .registry import ANALYSES, Context, Entry
 from .scale import scale_correlation, spearman
 from .scores import category_scores, leaderboard, model_scores, regime_summary, task_scores
+from .selection import Selection
 from .stability import ranking_stability
 from .submissions import read_submissions, submission_filename, write_submission
 from .synthetic import results_frame, synthetic_results
@@ -36,4 +40,5 @@ __all__ = [
     "leaderboard", "model_scores", "regime_summary", "task_scores", "ranking_stability",
     "read_submissions", "submission_filename", "write_submission", "synthetic_results", "results_frame",
     "high_variance_tasks", "top_k_tally", "category_winners", "rerank_counts", "reranking",
+    "Selection", "ANALYSES", "Context", "Entry",
 ]

@@ -110,7 +110,8 @@ def ablation_effects(
     abls = list(ablations) if ablations is not None else load_ablations()
     cs = category_scores(results, metric, protocol).filter(pl.col("score").is_not_null())
     meta = model_table(results)
-    macro = cs.group_by("model", "regime").agg(pl.col("score").mean(), pl.len().alias("k"))
+    # maintain_order: means sum in row order, so the same input gives the same bits every run
+    macro = cs.group_by("model", "regime", maintain_order=True).agg(pl.col("score").mean(), pl.len().alias("k"))
     ncat = cs.group_by("regime").agg(pl.col("category").n_unique().alias("n"))
     macro = macro.join(ncat, on="regime").filter(pl.col("k") == pl.col("n")).select(
         "model", "regime", pl.lit("macro").alias("category"), "score"
@@ -121,9 +122,9 @@ def ablation_effects(
         ma, mb = _members(ab, meta)
         if not ma or not mb:
             continue
-        sa = allc.filter(pl.col("model").is_in(ma)).group_by("regime", "category").agg(
+        sa = allc.filter(pl.col("model").is_in(ma)).group_by("regime", "category", maintain_order=True).agg(
             pl.col("score").mean().alias("score_a"), pl.len().alias("n_a"))
-        sb = allc.filter(pl.col("model").is_in(mb)).group_by("regime", "category").agg(
+        sb = allc.filter(pl.col("model").is_in(mb)).group_by("regime", "category", maintain_order=True).agg(
             pl.col("score").mean().alias("score_b"), pl.len().alias("n_b"))
         parts.append(
             sa.join(sb, on=["regime", "category"], how="inner").with_columns(

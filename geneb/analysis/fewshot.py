@@ -3,31 +3,24 @@ higher full-data ceiling lose more (Spearman and Pearson of drop vs full macro).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import numpy as np
 import polars as pl
 from scipy import stats
 
-from .metadata import Where, select_models
-from .scores import model_scores
+from .selection import TOO_FEW, Selection, selection_of
 
 
 def few_shot_drops(
     results: pl.DataFrame,
     base: str = "full",
-    metric: str = "mcc",
-    protocol: str | None = None,
-    where: Where = None,
-    exclude: Iterable[str] = (),
-    exclude_where: Where = None,
+    *,
+    select: Selection | None = None,
     scores: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Per (model, regime != base): base macro, regime macro, drop and relative drop."""
-    ms = scores if scores is not None else model_scores(results, metric, protocol)
-    ms = ms.filter(pl.col("macro").is_not_null())
-    keep = select_models(ms.unique("model"), where, exclude, exclude_where)["model"]
-    ms = ms.filter(pl.col("model").is_in(keep.implode()))
+    sel = selection_of(select)
+    ms = scores if scores is not None else sel.model_scores(results)
+    ms = sel.keep(ms.filter(pl.col("macro").is_not_null()))
     b = ms.filter(pl.col("regime") == base).select("model", pl.col("macro").alias("macro_base"))
     k = ms.filter(pl.col("regime") != base).select("model", "regime", "macro")
     return (
@@ -44,8 +37,6 @@ def few_shot_drops(
 def drop_vs_ceiling(drops: pl.DataFrame, min_models: int = 5) -> pl.DataFrame:
     """Per regime: correlation of the drop with the full-data macro (takes `few_shot_drops`);
     with fewer than `min_models` models the correlations are NaN and `status` says so."""
-    from ._select import TOO_FEW
-
     rows = []
     for regime in drops["regime"].unique(maintain_order=True).to_list():
         d = drops.filter(pl.col("regime") == regime)

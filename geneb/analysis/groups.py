@@ -3,32 +3,26 @@ architecture, tokenization or pretraining data."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import polars as pl
 
-from ._select import require_column
-from .metadata import Where, select_models
-from .scores import model_scores
+from .selection import Selection, require_column, selection_of
 
 
 def group_means(
     results: pl.DataFrame,
     by: str = "architecture",
-    metric: str = "mcc",
-    protocol: str | None = None,
-    where: Where = None,
-    exclude: Iterable[str] = (),
-    exclude_where: Where = None,
+    *,
+    select: Selection | None = None,
     scores: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Per (regime, group): n models, mean/std/max macro and the best model.
 
     Untrained baselines are grouped apart (e.g. "T-enc (untrained)")."""
-    ms = scores if scores is not None else model_scores(results, metric, protocol)
+    sel = selection_of(select)
+    ms = scores if scores is not None else sel.model_scores(results)
     require_column(ms, by, "group_means")
     ms = ms.filter(pl.col("macro").is_not_null())
-    keep = select_models(ms.unique("model"), where, exclude, exclude_where)["model"]
+    keep = sel.model_ids(ms)
     label = pl.col(by).cast(pl.String).fill_null("(unknown)")
     if "untrained" in ms.columns and by != "untrained":
         # untrained baselines form their own groups instead of diluting the pretrained ones

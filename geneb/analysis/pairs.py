@@ -3,13 +3,10 @@ macro_a > macro_b (the paper: F = 5 over 36 in-domain models gives 31 pairs)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import numpy as np
 import polars as pl
 
-from ._select import regime_models, require_column, with_param_counts
-from .metadata import Where
+from .selection import Selection, regime_models, require_column, with_param_counts
 
 
 def smaller_beats_larger(
@@ -17,11 +14,8 @@ def smaller_beats_larger(
     factor: float = 5.0,
     param: str = "params",
     regime: str = "full",
-    metric: str = "mcc",
-    protocol: str | None = None,
-    where: Where = None,
-    exclude: Iterable[str] = (),
-    exclude_where: Where = None,
+    *,
+    select: Selection | None = None,
     scores: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every pair as a row (smaller, larger, their params and macros, ratio, margin).
@@ -30,7 +24,7 @@ def smaller_beats_larger(
     k-mer baseline — or untrained) are left out (`pair_models` says who is counted)."""
     if factor < 1:
         raise ValueError(f"factor must be >= 1, got {factor}")
-    ms = regime_models(results, regime, metric, protocol, where, exclude, exclude_where, scores)
+    ms = regime_models(results, regime, select, scores)
     require_column(ms, param, "smaller_beats_larger")
     ms, _ = with_param_counts(ms, param)
     ids = ms["model"].to_numpy()
@@ -58,12 +52,12 @@ def pair_models(
     results: pl.DataFrame,
     param: str = "params",
     regime: str = "full",
-    metric: str = "mcc",
-    where: Where = None,
+    *,
+    select: Selection | None = None,
     scores: pl.DataFrame | None = None,
 ) -> tuple[list[str], dict[str, list[str]]]:
     """The models the pair count is taken over (the `where` subset with parameter counts),
     and those left out for lacking a meaningful count."""
-    ms = regime_models(results, regime, metric, None, where, scores=scores)
+    ms = regime_models(results, regime, select, scores)
     kept, left = with_param_counts(ms, param)
     return sorted(kept["model"].to_list()), left

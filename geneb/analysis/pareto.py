@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
 
-from ._select import require_column, with_param_counts
-from .metadata import Where, select_models
 from .schema import ordered_regimes
-from .scores import model_scores
+from .selection import Selection, require_column, selection_of, with_param_counts
 
 
 def dominated(params: np.ndarray, macro: np.ndarray) -> np.ndarray:
@@ -26,21 +24,18 @@ def pareto_frontier(
     results: pl.DataFrame,
     param: str = "params",
     regimes: Sequence[str] | None = None,
-    metric: str = "mcc",
-    protocol: str | None = None,
-    where: Where = None,
-    exclude: Iterable[str] = (),
-    exclude_where: Where = None,
+    *,
+    select: Selection | None = None,
     scores: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every selected model per regime with `on_frontier`; frontier rows sorted by params.
 
     Models without a meaningful parameter count (none, 0, untrained) are left out."""
-    ms = scores if scores is not None else model_scores(results, metric, protocol)
+    sel = selection_of(select)
+    ms = scores if scores is not None else sel.model_scores(results)
     require_column(ms, param, "pareto_frontier")
     ms, _ = with_param_counts(ms.filter(pl.col("macro").is_not_null()), param)
-    keep = select_models(ms.unique("model"), where, exclude, exclude_where)["model"]
-    ms = ms.filter(pl.col("model").is_in(keep.implode()))
+    ms = sel.keep(ms)
     parts = []
     for regime in ordered_regimes(regimes or ms["regime"].to_list()):
         r = ms.filter(pl.col("regime") == regime)

@@ -148,6 +148,7 @@ def paper_vs_computed(results: pl.DataFrame, metric: str = "mcc") -> list[dict[s
     from .pairs import pair_models, smaller_beats_larger
     from .scale import scale_correlation
     from .scores import category_scores, model_scores, regime_summary
+    from .selection import Selection
     from .winners import category_winners, rerank_counts
 
     missing = sorted(set(published_model_ids()) - set(results["model"].unique().to_list()))
@@ -158,16 +159,18 @@ def paper_vs_computed(results: pl.DataFrame, metric: str = "mcc") -> list[dict[s
     ms = model_scores(df, metric)
     rs = {r["regime"]: r for r in regime_summary(df, metric).iter_rows(named=True)}
     full = dict(ms.filter(pl.col("regime") == "full").select("model", "macro").iter_rows())
-    cw = category_winners(df, metric)
+    cw = category_winners(df, select=Selection(metric))
     rc = {r["regime"]: r["n_reranked"] for r in rerank_counts(cw, "full").iter_rows(named=True)}
     cs = category_scores(df, metric)
     tf = cs.filter((pl.col("regime") == "full") & (pl.col("category") == "TF Binding") & (pl.col("model") == "enformer-official-rough"))
     tf_winner = cw.filter((pl.col("regime") == "full") & (pl.col("category") == "TF Binding"))["winner"][0]
 
     def rho(param: str, exclude_where: str | None = None) -> float:
-        return scale_correlation(df, param, "full", metric, scores=ms, exclude_where=exclude_where)["rho"][0]
+        sel = Selection(metric, exclude_where=exclude_where)
+        return scale_correlation(df, param, "full", select=sel, scores=ms)["rho"][0]
 
-    pair_set, _ = pair_models(df, "params_v1", "full", metric, where=[IN_DOMAIN], scores=ms)
+    in_domain = Selection(metric, where=[IN_DOMAIN])
+    pair_set, _ = pair_models(df, "params_v1", "full", select=in_domain, scores=ms)
     computed: dict[str, tuple[float, str]] = {
         **{f"mean_macro.{r}": (rs[r]["mean_macro"], "") for r in ("full", "10shot", "1shot")},
         **{f"relative_drop.{r}": (rs[r]["relative_drop"], "") for r in ("10shot", "1shot")},
@@ -175,7 +178,7 @@ def paper_vs_computed(results: pl.DataFrame, metric: str = "mcc") -> list[dict[s
         "rho.params_v1.no_prokaryotic": (rho("params_v1", "pretraining_data=prokaryotic"),
                                          "--param params_v1 --scale-exclude-where pretraining_data=prokaryotic"),
         "rho.params": (rho("params"), "--param params"),
-        "pairs.count": (smaller_beats_larger(df, 5.0, "params_v1", "full", metric, where=[IN_DOMAIN], scores=ms).height,
+        "pairs.count": (smaller_beats_larger(df, 5.0, "params_v1", "full", select=in_domain, scores=ms).height,
                         f"--param params_v1 --pairs-factor 5 --pairs-where '{IN_DOMAIN}'"),
         "pairs.n_models": (len(pair_set), f"--pairs-where '{IN_DOMAIN}'"),
         "diff.MutBERT-eccdnamamba_weights": (full["MutBERT"] - full["eccdnamamba_weights"], ""),

@@ -3,14 +3,11 @@ under a parameter budget, with the runner-up and the margin (how decisive the pi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import polars as pl
 
-from ._select import require_column
 from .load import model_table
-from .metadata import Where, select_models
 from .scores import category_order_for, category_scores
+from .selection import Selection, require_column, selection_of
 
 
 def recommendations(
@@ -19,11 +16,8 @@ def recommendations(
     max_params: float | None = None,
     param: str = "params",
     include_untrained: bool = False,
-    metric: str = "mcc",
-    protocol: str | None = None,
-    where: Where = None,
-    exclude: Iterable[str] = (),
-    exclude_where: Where = None,
+    *,
+    select: Selection | None = None,
 ) -> pl.DataFrame:
     """One row per category: recommended model, its score and params, runner-up and margin.
 
@@ -31,13 +25,14 @@ def recommendations(
     only models with `param` <= budget count (models without a count are then left out)."""
     meta = model_table(results)
     require_column(meta, param, "recommendations")
-    sel = select_models(meta, where, exclude, exclude_where)
+    choice = selection_of(select)
+    sel = choice.rows(meta)
     if not include_untrained and "untrained" in sel.columns:
         sel = sel.filter(~pl.col("untrained").fill_null(False))
     if max_params is not None:
         sel = sel.filter(pl.col(param).is_not_null() & (pl.col(param) <= max_params))
     cs = (
-        category_scores(results, metric, protocol)
+        category_scores(results, choice.metric, choice.protocol)
         .filter((pl.col("regime") == regime) & pl.col("score").is_not_null() & pl.col("model").is_in(sel["model"].implode()))
         .join(sel.select("model", pl.col(param).alias("_params")), on="model")
     )

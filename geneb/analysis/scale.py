@@ -3,15 +3,19 @@ with `params_v1`; 0.685 excluding the prokaryotic outlier via `exclude_where`)."
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import numpy as np
 import polars as pl
 from scipy import stats
 
-from ._select import MIN_MODELS, TOO_FEW, regime_models, require_column, with_param_counts
-from .metadata import Where
-from .scores import model_scores
+from .selection import (
+    MIN_MODELS,
+    TOO_FEW,
+    Selection,
+    regime_models,
+    require_column,
+    selection_of,
+    with_param_counts,
+)
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
@@ -29,11 +33,8 @@ def scale_correlation(
     results: pl.DataFrame,
     param: str = "params",
     regime: str = "full",
-    metric: str = "mcc",
-    protocol: str | None = None,
-    where: Where = None,
-    exclude: Iterable[str] = (),
-    exclude_where: Where = None,
+    *,
+    select: Selection | None = None,
     scores: pl.DataFrame | None = None,
     min_models: int = MIN_MODELS,
 ) -> pl.DataFrame:
@@ -42,10 +43,11 @@ def scale_correlation(
     `excluded` lists every model left out: by id, by filter, or for lacking a meaningful
     parameter count (none, 0 or untrained: `left_out` says which); with fewer than
     `min_models` models rho and p are NaN and `status` says "too few models"."""
+    sel = selection_of(select)
     if scores is None:
-        scores = model_scores(results, metric, protocol)
-    ms = regime_models(results, regime, metric, protocol, where, exclude, exclude_where, scores)
-    everyone = regime_models(results, regime, metric, protocol, scores=scores)
+        scores = sel.model_scores(results)
+    ms = regime_models(results, regime, sel, scores)
+    everyone = regime_models(results, regime, sel.scores_only(), scores)
     left_out = set(everyone["model"].to_list()) - set(ms["model"].to_list())
     require_column(ms, param, "scale_correlation")
     ms, left = with_param_counts(ms, param)

@@ -3,14 +3,11 @@ paper: std > 0.12), with a tally of a metadata column over each such task's top-
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import polars as pl
 
-from ._select import require_column
 from .load import model_table
-from .metadata import Where, select_models
 from .scores import task_scores
+from .selection import Selection, require_column, selection_of
 
 
 def high_variance_tasks(
@@ -20,18 +17,16 @@ def high_variance_tasks(
     top_k: int = 3,
     column: str = "pretraining_data",
     ddof: int = 1,
-    metric: str = "mcc",
-    protocol: str | None = None,
-    where: Where = None,
-    exclude: Iterable[str] = (),
-    exclude_where: Where = None,
+    *,
+    select: Selection | None = None,
 ) -> pl.DataFrame:
     """Tasks with std across models > threshold, most variable first, with their top-k
     models (by score, ties by id) and those models' `column` values."""
     meta = model_table(results)
     require_column(meta, column, "high_variance_tasks")
-    keep = select_models(meta, where, exclude, exclude_where)["model"]
-    ts = task_scores(results, metric, protocol).filter(
+    sel = selection_of(select)
+    keep = sel.model_ids(meta)
+    ts = task_scores(results, sel.metric, sel.protocol).filter(
         (pl.col("regime") == regime) & pl.col("model").is_in(keep.implode())
     ).join(meta.select("model", pl.col(column).cast(pl.String).alias("_group")), on="model", how="left")
     return (

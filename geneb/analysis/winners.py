@@ -3,30 +3,25 @@ the k-shot winner (the paper: 8 of 13 categories at 10-shot)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import polars as pl
 
-from .metadata import Where, select_models
 from .schema import ordered_regimes
 from .scores import category_order_for, category_scores
+from .selection import Selection, selection_of
 
 
 def category_winners(
     results: pl.DataFrame,
-    metric: str = "mcc",
-    protocol: str | None = None,
-    where: Where = None,
-    exclude: Iterable[str] = (),
-    exclude_where: Where = None,
+    *,
+    select: Selection | None = None,
 ) -> pl.DataFrame:
     """Per (regime, category): the best model (ties: every tied model, `winners`), its score,
     the runner-up and the margin to it."""
-    cs = category_scores(results, metric, protocol).filter(pl.col("score").is_not_null())
     from .load import model_table
 
-    keep = select_models(model_table(results), where, exclude, exclude_where)["model"]
-    cs = cs.filter(pl.col("model").is_in(keep.implode()))
+    sel = selection_of(select)
+    cs = category_scores(results, sel.metric, sel.protocol).filter(pl.col("score").is_not_null())
+    cs = sel.keep(cs, model_table(results))
     out = (
         cs.sort("score", "model", descending=[True, False])
         .group_by("regime", "category", maintain_order=True)

@@ -111,7 +111,7 @@ def pareto(a: Analysis) -> Figure:
 
 def scale_scatter(a: Analysis) -> Figure:
     """Params vs base-regime macro, annotated with Spearman rho, p and n."""
-    from geneb.analysis._select import with_param_counts
+    from geneb.analysis.selection import with_param_counts
 
     s = a.summary["scale"]
     ms = a.tables["model_scores"].filter((pl.col("regime") == s["regime"]) & pl.col("macro").is_not_null())
