@@ -81,9 +81,9 @@ def run(n_models: int, n_tasks: int, n_boot: int, repeat: int, figures: bool, n_
         load_results,
         paired_comparison,
         run_analysis,
-        synthetic_results,
     )
     from geneb.catalog import all_models, geneb_tasks
+    from geneb.testing import synthetic_results
 
     models = list(all_models())[:n_models]
     tasks = [(t.task_id, t.category) for t in geneb_tasks()[:n_tasks]]

@@ -73,7 +73,7 @@ def mini_suite(ks: tuple[int, ...] = (3, 4, 5, 6), counts_scale: float | None = 
 
 def synthetic_suite(n_tasks: int, n_scale: float, dim_scale: float, scale: float = 1.0,
                     seed: int = 0) -> Iterator[tuple[str, Arrays]]:
-    from geneb.probe.synthetic import make_embeddings
+    from geneb.testing import make_embeddings
 
     for t in synthetic_tasks(n_tasks, n_scale, dim_scale, seed=seed):
         a = make_embeddings(t)

@@ -44,7 +44,7 @@ DIMS = (512, 768, 1024, 1280, 1536, 2048, 2560)
 def synthetic_tasks(n_tasks: int, n_scale: float, dim_scale: float, seed: int = 0):
     """GENEB-shaped: n_train log-uniform in [500, 30000], dims 512-2560, mostly binary
     with some 3-10 class tasks and a few up to 40 classes (like GENEB's species tasks)."""
-    from geneb.probe.synthetic import SyntheticTask
+    from geneb.testing import SyntheticTask
 
     rng = np.random.default_rng(seed)
     out = []
@@ -85,8 +85,8 @@ def kmer_profile(seqs, k: int = 5) -> np.ndarray:
 def write_mini(url: str, model: str) -> list[str]:
     from geneb.catalog import get_benchmark
     from geneb.data import load_task
-    from geneb.probe.synthetic import write_pair
     from geneb.store import open_store
+    from geneb.testing import write_synthetic_pair
 
     st = open_store(url, mode="a")
     ids = list(get_benchmark("geneb-mini").task_ids)
@@ -94,7 +94,7 @@ def write_mini(url: str, model: str) -> list[str]:
         d = load_task(tid)
         arrays = {s: (kmer_profile(d.split(s).sequences), np.asarray(d.split(s).labels, np.int64))
                   for s in ("train", "test")}
-        write_pair(st, model, tid, arrays, dtype="float32")
+        write_synthetic_pair(st, model, tid, arrays, dtype="float32")
     return ids
 
 
@@ -246,8 +246,8 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> dict:
     if args.tiny:
         args.suite, args.n_tasks, args.n_scale, args.dim_scale = "synthetic", 3, 0.02, 0.01
 
-    from geneb.probe.synthetic import make_embeddings, write_pair
     from geneb.store import open_store
+    from geneb.testing import make_embeddings, write_synthetic_pair
 
     model = "bench-model"
     host = machine()
@@ -258,7 +258,7 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> dict:
             tasks = synthetic_tasks(args.n_tasks, args.n_scale, args.dim_scale)
             st = open_store(url, mode="a")
             for t in tasks:
-                write_pair(st, model, t.task, make_embeddings(t), dtype="float16")
+                write_synthetic_pair(st, model, t.task, make_embeddings(t), dtype="float16")
             ids = [t.task for t in tasks]
             shape = (f"{len(tasks)} synthetic tasks, n_train {min(t.n_train for t in tasks)}-{max(t.n_train for t in tasks)} "
                      f"(total {sum(t.n_train for t in tasks)}), dim {min(t.dim for t in tasks)}-{max(t.dim for t in tasks)}, "

@@ -66,7 +66,7 @@ def _extract_point(root: Path, name: str, n_models: int, tasks: list[str], lengt
 
 def _probe_point(root: Path, name: str, n_models: int, n_tasks: int, rows: int, dim: int, rep: int = 0):
     from geneb.dist.peakmem import measure_peak_rss
-    from geneb.probe.synthetic import SyntheticTask, write_synthetic_store
+    from geneb.testing import SyntheticTask, write_synthetic_store
 
     store = root / f"{name}.zarr"
     tasks = [SyntheticTask(f"t{i}", rows, rows // 4, dim, 2, 1.0, i) for i in range(n_tasks)]
@@ -87,7 +87,7 @@ def _best(measure, repeats: int):
 
 
 def run(size: str = "default") -> dict:
-    from geneb.dist.synth import write_task_csv
+    from geneb.testing import write_task_csv
 
     seq_points, base_seqs, length, row_points, base_rows, dim = SIZES[size]
     reps = 1 if size == "tiny" else 2

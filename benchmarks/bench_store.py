@@ -62,7 +62,7 @@ def _dir_bytes(path: Path) -> int:
 def run(rows: int, dim: int, repeats: int, gather: int, workdir: Path, compressors: list[str],
         torch_cast: bool = False) -> dict:
     from geneb.store import open_store
-    from geneb.store.testing import test_cache_key
+    from geneb.testing import test_cache_key
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((rows, dim), dtype=np.float32)

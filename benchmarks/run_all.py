@@ -234,8 +234,7 @@ def run_memory(_mod: ModuleType | None, size: str, area_dir: Path) -> Outcome:
     4096-dim) and the probe grid over 2 vs 8 stored pairs. At the tiny size the inputs
     are too small to fill the pipeline, so no goal is checked there."""
     from geneb.dist.peakmem import measure_peak_rss
-    from geneb.dist.synth import write_task_csv
-    from geneb.probe.synthetic import SyntheticTask, write_synthetic_store
+    from geneb.testing import SyntheticTask, write_synthetic_store, write_task_csv
 
     n, n_test, pair_rows, dim = {"tiny": (300, 100, 200, 64), "default": (6000, 1500, 2500, 2048),
                                  "full": (24000, 6000, 10000, 2048)}[size]

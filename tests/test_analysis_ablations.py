@@ -5,14 +5,9 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from geneb.analysis import (
-    AnalysisError,
-    ablation_effects,
-    ablation_summary,
-    load_ablations,
-    results_frame,
-)
+from geneb.analysis import AnalysisError, ablation_effects, ablation_summary, load_ablations
 from geneb.catalog import all_models
+from geneb.testing import results_frame
 
 
 def test_builtin_ablations_name_catalog_models():

@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from geneb.analysis import synthetic_results
 from geneb.catalog import category_order, geneb_tasks
 from geneb.cli import main
+from geneb.testing import synthetic_results
 
 MODELS = ["nucleotide-transformer-v2-50m-multi-species", "nucleotide-transformer-v2-100m-multi-species",
           "JanusDNA_72_w", "JanusDNA_72_wo", "GROVER", "evo-1-131k-base", "kmer-3"]

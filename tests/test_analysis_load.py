@@ -14,12 +14,11 @@ from geneb.analysis import (
     check_results,
     load_results,
     model_scores,
-    results_frame,
     submission_filename,
-    synthetic_results,
     write_submission,
 )
 from geneb.catalog import category_order, geneb_tasks
+from geneb.testing import results_frame, synthetic_results
 
 
 def _small(models=("kmer-3", "kmer-4"), regimes=("full", "10shot")):

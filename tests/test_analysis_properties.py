@@ -9,8 +9,9 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geneb.analysis import pareto_frontier, results_frame, smaller_beats_larger
+from geneb.analysis import pareto_frontier, smaller_beats_larger
 from geneb.analysis.pareto import dominated
+from geneb.testing import results_frame
 
 points = st.lists(st.tuples(st.sampled_from([0, 1, 5, 10, 50, 100]), st.sampled_from([0.1, 0.2, 0.3, 0.5])),
                   min_size=1, max_size=12)

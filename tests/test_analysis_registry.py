@@ -22,7 +22,7 @@ from geneb.analysis import (
 from geneb.analysis import registry as reg
 from geneb.analysis.load import model_table
 from geneb.analysis.metadata import build_metadata
-from geneb.analysis.synthetic import synthetic_results
+from geneb.testing import synthetic_results
 
 
 @pytest.fixture(scope="module")

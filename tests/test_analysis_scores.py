@@ -12,9 +12,9 @@ from geneb.analysis import (
     load_results,
     model_scores,
     regime_summary,
-    results_frame,
     task_scores,
 )
+from geneb.testing import results_frame
 
 # Two categories: Promoters = {t1, t2}, Enhancers = {t3}.
 CAT = {"t1": "Promoters", "t2": "Promoters", "t3": "Enhancers"}

@@ -22,13 +22,13 @@ from geneb.analysis import (
     recommendations,
     rerank_counts,
     reranking,
-    results_frame,
     scale_correlation,
     smaller_beats_larger,
     spearman,
     top_k_tally,
 )
 from geneb.analysis.pareto import dominated
+from geneb.testing import results_frame
 
 
 def one_task_table(macros: dict[str, float], meta: dict[str, dict], regime: str = "full") -> pl.DataFrame:

@@ -10,13 +10,14 @@ import re
 import polars as pl
 import pytest
 
-from geneb.analysis import AnalysisOptions, load_results, run_analysis, synthetic_results
+from geneb.analysis import AnalysisOptions, load_results, run_analysis
 from geneb.analysis.checks import check_results, data_fingerprint
 from geneb.analysis.submissions import write_submission
 from geneb.catalog import geneb_tasks, mini_tasks
 from geneb.cli import main
 from geneb.data.fingerprint import pinned_hashes
 from geneb.report import render_report
+from geneb.testing import synthetic_results
 
 MODELS = ["kmer-3", "kmer-4", "GROVER", "MutBERT"]
 

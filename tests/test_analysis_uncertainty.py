@@ -14,11 +14,10 @@ from geneb.analysis import (
     bootstrap_predictions,
     mcc_from_confusion,
     paired_comparison,
-    results_frame,
-    synthetic_results,
 )
 from geneb.analysis.predictions import resample_weights, resampled_mcc
 from geneb.catalog import geneb_tasks
+from geneb.testing import results_frame, synthetic_results
 
 
 def _table():

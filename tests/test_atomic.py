@@ -50,7 +50,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
 def test_store_files_honour_the_umask_and_leave_no_temporary(tmp_path, umask_022):
     """The store's own atomic puts (shards streamed in pieces, metadata documents)."""
     from geneb.store import open_store
-    from geneb.store.testing import random_embeddings, write_pair
+    from geneb.testing import random_embeddings, write_pair
 
     st = open_store(tmp_path / "s.zarr", mode="a")
     X, y = random_embeddings({"train": 50, "test": 10}, 8)

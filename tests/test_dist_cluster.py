@@ -14,9 +14,9 @@ import pytest
 
 from geneb.catalog import get_benchmark
 from geneb.dist import embed_all, probe_all
-from geneb.dist.synth import write_task_csv
 from geneb.probe import read_preds, read_results, run_probes
 from geneb.store import open_store
+from geneb.testing import write_task_csv
 
 distributed = pytest.importorskip("distributed")
 

@@ -10,7 +10,7 @@ from geneb.dist import embed_all, probe_all
 from geneb.dist.units import Unit, embed_units, run_embed_unit
 from geneb.probe import read_results, run_probes
 from geneb.store import LockBusy, open_store
-from geneb.store.testing import test_cache_key, write_pair
+from geneb.testing import test_cache_key, write_pair
 
 TASKS = list(get_benchmark("geneb-mini").task_ids)[:2]
 

@@ -14,8 +14,8 @@ import polars as pl
 import pytest
 
 from geneb.probe import ProbeError, run_probes
-from geneb.probe.synthetic import SyntheticTask, write_synthetic_store
 from geneb.store import StoreError, open_store
+from geneb.testing import SyntheticTask, write_synthetic_store
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from geneb.dist.peakmem import measure_peak_rss
-from geneb.dist.synth import write_task_csv
+from geneb.testing import write_task_csv
 
 MiB = 1 << 20
 #: kmer-6: 4096-dim vectors, 16 KiB per row in float32, so holding a task's matrix
@@ -77,7 +77,7 @@ PROBE_SETUP = (
 
 @pytest.fixture(scope="module")
 def probe_stores(tmp_path_factory):
-    from geneb.probe.synthetic import SyntheticTask, write_synthetic_store
+    from geneb.testing import SyntheticTask, write_synthetic_store
 
     root = tmp_path_factory.mktemp("probe-mem")
     out = {}
@@ -123,7 +123,7 @@ def results_files(tmp_path_factory):
     many rows of another protocol in the same file (e.g. a seed sweep)."""
     import polars as pl
 
-    from geneb.analysis.synthetic import synthetic_results
+    from geneb.testing import synthetic_results
 
     root = tmp_path_factory.mktemp("analysis-mem")
     base = synthetic_results()

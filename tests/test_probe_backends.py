@@ -16,7 +16,7 @@ import pytest
 from geneb.catalog import get_protocol
 from geneb.probe import backends as B
 from geneb.probe import probe_arrays
-from geneb.probe.synthetic import SyntheticTask, make_embeddings
+from geneb.testing import SyntheticTask, make_embeddings
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -184,7 +184,7 @@ def test_probe_half_runs_without_torch(tmp_path):
         import importlib.util
         importlib.util.find_spec = (lambda f: (lambda name, *a: None if name == "torch" else f(name, *a)))(importlib.util.find_spec)
         from geneb.probe import run_probes
-        from geneb.probe.synthetic import SyntheticTask, write_synthetic_store
+        from geneb.testing import SyntheticTask, write_synthetic_store
         url = {str(tmp_path / "s.zarr")!r}
         write_synthetic_store(url, "m", [SyntheticTask("t", 60, 30, 8, 2, seed=1)])
         df = run_probes(url, {str(tmp_path / "r.parquet")!r}, progress=False)
@@ -212,7 +212,7 @@ MINI = ["mini_histone_promoter_tfs_sim", "mini_promoter_dmel"]
 
 
 def _store(tmp_path):
-    from geneb.probe.synthetic import write_synthetic_store
+    from geneb.testing import write_synthetic_store
 
     url = str(tmp_path / "s.zarr")
     write_synthetic_store(url, "m", [SyntheticTask(t, 80, 40, 8, 2, seed=i) for i, t in enumerate(MINI)])

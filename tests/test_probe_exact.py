@@ -13,7 +13,7 @@ from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
 from geneb.cli import main
 from geneb.probe import probe_arrays
-from geneb.probe.synthetic import SyntheticTask, make_embeddings, write_synthetic_store
+from geneb.testing import SyntheticTask, make_embeddings, write_synthetic_store
 
 SEEDS = (13, 17, 42, 123, 997)
 TASKS = [

@@ -10,8 +10,13 @@ import pytest
 from geneb.cli import main
 from geneb.probe import GridReport, ProbeError, ProbeSkip, probe_arrays, probe_pair, run_probes
 from geneb.probe import grid as grid_mod
-from geneb.probe.synthetic import SyntheticTask, make_embeddings, write_pair, write_synthetic_store
 from geneb.store import open_store
+from geneb.testing import (
+    SyntheticTask,
+    make_embeddings,
+    write_synthetic_pair,
+    write_synthetic_store,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -74,7 +79,7 @@ def test_reembedded_pair_is_refitted_and_stale_rows_dropped(store_url, tmp_path)
     st = open_store(store_url, mode="a")
     old = st.cache_key_hash("m2", "a")
     t = SyntheticTask("a", 120, 60, 16, 2, separation=0.5, seed=99)
-    write_pair(st, "m2", "a", make_embeddings(t), overwrite=True, key_version="2")
+    write_synthetic_pair(st, "m2", "a", make_embeddings(t), overwrite=True, key_version="2")
     new = st.cache_key_hash("m2", "a")
     assert new != old
     rep = GridReport()
@@ -97,7 +102,7 @@ def test_parallel_jobs_give_the_same_rows(store_url, tmp_path):
 def test_partial_pair_is_skipped_and_reported(store_url, tmp_path, caplog):
     st = open_store(store_url, mode="a")
     t = SyntheticTask("c", n_train=5000, n_test=100, dim=16, n_classes=2, seed=5)
-    write_pair(st, "m1", "c", make_embeddings(t), finish=False)
+    write_synthetic_pair(st, "m1", "c", make_embeddings(t), finish=False)
     assert st.status("m1", "c") == "partial"
     rep = GridReport()
     table = run_probes(store_url, tmp_path / "r.parquet", backend="sklearn", progress=False, report=rep)
@@ -141,7 +146,7 @@ def test_single_class_train_split_is_an_explicit_skip(tmp_path):
     st = open_store(url, mode="a")
     arr = make_embeddings(SyntheticTask("one", 40, 20, 8, 2, seed=3))
     arr = {s: (X, np.zeros_like(y)) for s, (X, y) in arr.items()}
-    write_pair(st, "m", "one", arr)
+    write_synthetic_pair(st, "m", "one", arr)
     rep = GridReport()
     run_probes(url, tmp_path / "r.parquet", backend="sklearn", progress=False, report=rep)
     assert "at least two" in rep.skipped[("m", "one")]

@@ -14,8 +14,8 @@ import polars as pl
 import pytest
 
 from geneb.probe import GridReport, run_probes
-from geneb.probe.synthetic import SyntheticTask, write_synthetic_store
 from geneb.probe.table import journal_dir
+from geneb.testing import SyntheticTask, write_synthetic_store
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

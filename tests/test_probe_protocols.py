@@ -11,7 +11,7 @@ import pytest
 from geneb.catalog import get_protocol
 from geneb.probe import GridReport, probe_arrays, run_probes
 from geneb.probe.robust import CVLogisticRegression
-from geneb.probe.synthetic import SyntheticTask, make_embeddings, write_synthetic_store
+from geneb.testing import SyntheticTask, make_embeddings, write_synthetic_store
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 TASK = SyntheticTask("t", n_train=90, n_test=60, dim=8, n_classes=3, separation=1.5, seed=31)

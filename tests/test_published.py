@@ -9,13 +9,7 @@ import math
 import polars as pl
 import pytest
 
-from geneb.analysis import (
-    AnalysisError,
-    AnalysisOptions,
-    load_results,
-    run_analysis,
-    synthetic_results,
-)
+from geneb.analysis import AnalysisError, AnalysisOptions, load_results, run_analysis
 from geneb.analysis.published import (
     PAPER_NUMBERS,
     official_leaderboard,
@@ -26,6 +20,7 @@ from geneb.analysis.published import (
 from geneb.analysis.scores import category_scores, model_scores
 from geneb.catalog import geneb_tasks, mini_tasks
 from geneb.cli import main
+from geneb.testing import synthetic_results
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,9 @@ from urllib.parse import quote
 import polars as pl
 import pytest
 
-from geneb.analysis import AnalysisOptions, load_results, run_analysis, synthetic_results
+from geneb.analysis import AnalysisOptions, load_results, run_analysis
 from geneb.report import build_report
+from geneb.testing import synthetic_results
 
 pytestmark = pytest.mark.browser
 

@@ -8,9 +8,10 @@ import re
 import polars as pl
 import pytest
 
-from geneb.analysis import AnalysisOptions, load_results, run_analysis, synthetic_results
+from geneb.analysis import AnalysisOptions, load_results, run_analysis
 from geneb.report import build_report, render_report
 from geneb.report.tables import to_markdown
+from geneb.testing import synthetic_results
 
 
 @pytest.fixture(scope="module")

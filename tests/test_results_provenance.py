@@ -8,9 +8,9 @@ import polars as pl
 import pytest
 
 from geneb.probe import probe_pair, read_results, run_probes
-from geneb.probe.synthetic import SyntheticTask, make_embeddings, synthetic_cache_key, write_pair
 from geneb.probe.table import RESULT_SCHEMA, rows_to_frames, write_results
 from geneb.store import open_store
+from geneb.testing import SyntheticTask, make_embeddings, synthetic_cache_key, write_synthetic_pair
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -21,7 +21,7 @@ TASK = SyntheticTask("a", n_train=60, n_test=30, dim=8, n_classes=2, separation=
 def test_rows_record_storage_dtype_and_task_hash(tmp_path, dtype):
     url = str(tmp_path / "s.zarr")
     st = open_store(url, mode="a")
-    write_pair(st, "m", "a", make_embeddings(TASK), dtype=dtype)
+    write_synthetic_pair(st, "m", "a", make_embeddings(TASK), dtype=dtype)
     want_hash = synthetic_cache_key("m", "a", dtype, "1")["task_content_hash"]
     rows = probe_pair(url, "m", "a", regimes=["full"], backend="sklearn")
     assert {r["storage_dtype"] for r in rows} == {dtype}
@@ -34,7 +34,7 @@ def test_rows_record_storage_dtype_and_task_hash(tmp_path, dtype):
 
 def test_old_results_file_without_the_columns_loads_with_nulls(tmp_path):
     url = str(tmp_path / "s.zarr")
-    write_pair(open_store(url, mode="a"), "m", "a", make_embeddings(TASK))
+    write_synthetic_pair(open_store(url, mode="a"), "m", "a", make_embeddings(TASK))
     res, preds = rows_to_frames(probe_pair(url, "m", "a", regimes=["full"], backend="sklearn"))
     old = tmp_path / "old.parquet"
     write_results(old, res.drop("storage_dtype", "task_hash"), preds)

@@ -3,7 +3,7 @@
 import pytest
 
 from geneb.store import CACHE_KEY_FIELDS, cache_key_hash, make_cache_key, validate_cache_key
-from geneb.store.testing import test_cache_key as tkey
+from geneb.testing import test_cache_key as tkey
 
 
 def test_every_field_is_required():

@@ -8,7 +8,7 @@ import pytest
 
 from geneb.cli import main
 from geneb.store import open_store
-from geneb.store.testing import random_embeddings, write_pair
+from geneb.testing import random_embeddings, write_pair
 
 
 @pytest.fixture

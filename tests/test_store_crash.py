@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from geneb.store import open_store
-from geneb.store.testing import write_pair
+from geneb.testing import write_pair
 
 N_ROWS = {"train": 1200, "test": 300}
 DIM = 96
@@ -29,7 +29,7 @@ ZYGOTE = textwrap.dedent(
     import json, os, sys, time, traceback
     import numpy as np
     from geneb.store import open_store
-    from geneb.store.testing import random_embeddings, test_cache_key
+    from geneb.testing import random_embeddings, test_cache_key
 
     def run(cmd):
         X, y = random_embeddings(cmd["n_rows"], cmd["dim"], seed=cmd["seed"], n_classes=4)
@@ -81,7 +81,7 @@ def _check_done_blocks(store_path, X):
 
 
 def _crash_and_resume(tmp_path, kills, pause, seed):
-    from geneb.store.testing import random_embeddings
+    from geneb.testing import random_embeddings
 
     X, y = random_embeddings(N_ROWS, DIM, seed=seed, n_classes=4)
     path = str(tmp_path / "crash.zarr")
@@ -159,8 +159,8 @@ def test_kill_9_many_times(tmp_path):
 def test_torn_shard_of_unfinished_block_is_rewritten(tmp_path):
     """A kill mid-write can leave a temp file or (on non-atomic stores) a torn shard for a
     block that is not marked done; resuming must rewrite it and clean up."""
-    from geneb.store.testing import random_embeddings
-    from geneb.store.testing import test_cache_key as tkey
+    from geneb.testing import random_embeddings
+    from geneb.testing import test_cache_key as tkey
 
     X, y = random_embeddings({"train": 256}, 16)
     st = open_store(tmp_path / "s.zarr", mode="a")
@@ -182,8 +182,8 @@ def test_readers_never_see_half_written_metadata(tmp_path):
     a whole document and see the done count only grow."""
     import threading
 
-    from geneb.store.testing import random_embeddings
-    from geneb.store.testing import test_cache_key as tkey
+    from geneb.testing import random_embeddings
+    from geneb.testing import test_cache_key as tkey
 
     X, y = random_embeddings({"train": 2000}, 8)
     st = open_store(tmp_path / "s.zarr", mode="a")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from geneb.store import CorruptData, StoreError, open_store
-from geneb.store.testing import random_embeddings, write_pair
+from geneb.testing import random_embeddings, write_pair
 
 
 @pytest.fixture

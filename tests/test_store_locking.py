@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 
 from geneb.store import LockBusy, open_store
-from geneb.store.testing import random_embeddings
-from geneb.store.testing import test_cache_key as tkey
+from geneb.testing import random_embeddings
+from geneb.testing import test_cache_key as tkey
 
 WRITER = textwrap.dedent(
     """
     import os, sys, time
     from geneb.store import open_store
-    from geneb.store.testing import random_embeddings, test_cache_key
+    from geneb.testing import random_embeddings, test_cache_key
     store, task, rendezvous, hold = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
     X, y = random_embeddings({"train": 640, "test": 64}, 32, seed=len(task))
     st = open_store(store, mode="a")

@@ -15,8 +15,8 @@ from geneb.store import (
     UnknownEncoding,
     open_store,
 )
-from geneb.store.testing import random_embeddings, write_pair
-from geneb.store.testing import test_cache_key as tkey
+from geneb.testing import random_embeddings, write_pair
+from geneb.testing import test_cache_key as tkey
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 
 from geneb.cli import main
 from geneb.store import CorruptData, StoreError, open_store
-from geneb.store.testing import random_embeddings, write_pair
+from geneb.testing import random_embeddings, write_pair
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ from .scores import category_scores, leaderboard, model_scores, regime_summary, 
 from .selection import Selection
 from .stability import ranking_stability
 from .submissions import read_submissions, submission_filename, write_submission
-from .synthetic import results_frame, synthetic_results
 from .variance import high_variance_tasks, top_k_tally
 from .winners import category_winners, rerank_counts, reranking
 
@@ -38,7 +37,7 @@ __all__ = [
     "Analysis", "AnalysisOptions", "run_analysis", "load_analysis", "bootstrap_predictions", "mcc_from_confusion",
     "paired_comparison", "recommendations", "scale_correlation", "spearman", "category_scores",
     "leaderboard", "model_scores", "regime_summary", "task_scores", "ranking_stability",
-    "read_submissions", "submission_filename", "write_submission", "synthetic_results", "results_frame",
+    "read_submissions", "submission_filename", "write_submission",
     "high_variance_tasks", "top_k_tally", "category_winners", "rerank_counts", "reranking",
     "Selection", "ANALYSES", "Context", "Entry",
 ]

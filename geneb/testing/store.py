@@ -1,4 +1,4 @@
-"""Helpers to build small stores in tests (here and in other parts' tests).
+"""Small stores for tests: a complete cache key, random embeddings, a one-call pair writer.
 
 Deterministic data, a complete cache key, and a one-call pair writer, so a probe or
 analysis test can make a real store in a few milliseconds.
@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .cachekey import make_cache_key
+from geneb.store import make_cache_key
 
 
 def test_cache_key(model: str = "tiny-model", task_hash: str = "task-hash", dtype: str = "float16", **overrides: Any) -> dict[str, Any]:
@@ -38,8 +38,9 @@ def random_embeddings(n_rows: Mapping[str, int], dim: int, seed: int = 0, n_clas
 
 def write_pair(store: Any, model: str, task: str, X: Mapping[str, np.ndarray], y: Mapping[str, np.ndarray],
                dtype: str = "float16", cache_key: Mapping[str, Any] | None = None, provenance: Mapping[str, Any] | None = None,
-               **writer_kwargs: Any) -> None:
-    """Write a complete (model, task) pair in one call."""
+               finish: bool = True, **writer_kwargs: Any) -> None:
+    """Write a complete (model, task) pair in one call (``finish=False`` leaves it partial:
+    only the first block of the first split written, the pair not finished)."""
     dims = {v.shape[1] for v in X.values()}
     if len(dims) != 1:
         raise ValueError(f"splits have different dims {sorted(dims)}")
@@ -49,4 +50,6 @@ def write_pair(store: Any, model: str, task: str, X: Mapping[str, np.ndarray], y
         for split, mat in X.items():
             for b in w.pending_blocks(split):
                 w.write_block(split, b.start, mat[b.start:b.stop])
+                if not finish:
+                    return
         w.finish(provenance)

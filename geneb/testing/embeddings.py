@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from .store import write_pair
+
 
 @dataclass(frozen=True)
 class SyntheticTask:
@@ -38,7 +40,7 @@ def make_embeddings(t: SyntheticTask) -> dict[str, tuple[np.ndarray, np.ndarray]
 
 
 def synthetic_cache_key(model: str, task: str, dtype: str = "float32", version: str = "1") -> dict[str, Any]:
-    from ..store import make_cache_key
+    from geneb.store import make_cache_key
 
     return make_cache_key(
         model_id=model, revision="synthetic", layer=-1, pooling="mean", special_tokens="include",
@@ -47,7 +49,7 @@ def synthetic_cache_key(model: str, task: str, dtype: str = "float32", version: 
     )
 
 
-def write_pair(
+def write_synthetic_pair(
     store: Any,
     model: str,
     task: str,
@@ -57,28 +59,18 @@ def write_pair(
     overwrite: bool = False,
     key_version: str = "1",
 ) -> None:
-    """Write one pair's arrays through the store's writer (``finish=False`` leaves it
-    partial: only the first block of the train split written)."""
-    w = store.open_writer(
-        model, task, cache_key=synthetic_cache_key(model, task, dtype, key_version),
-        n_rows={s: len(arrays[s][1]) for s in arrays},
-        dim=int(arrays["train"][0].shape[1]), labels={s: arrays[s][1] for s in arrays},
-        dtype=dtype, overwrite=overwrite,
-    )
-    with w:
-        for split, (X, _) in arrays.items():
-            for blk in w.pending_blocks(split):
-                w.write_block(split, blk.start, X[blk.start : blk.stop])
-                if not finish:
-                    return
-        w.finish(provenance={"source": "geneb.probe.synthetic"})
+    """Write `make_embeddings` output (``{split: (X, y)}``) as one pair under its synthetic
+    cache key (``finish=False`` leaves it partial: only the first train block written)."""
+    write_pair(store, model, task, {s: a[0] for s, a in arrays.items()}, {s: a[1] for s, a in arrays.items()},
+               dtype=dtype, cache_key=synthetic_cache_key(model, task, dtype, key_version),
+               provenance={"source": "geneb.testing"}, finish=finish, overwrite=overwrite)
 
 
 def write_synthetic_store(url: str, model: str, tasks: Iterable[SyntheticTask], dtype: str = "float32") -> Any:
     """Create (or append to) a store at ``url`` with one model over ``tasks``."""
-    from ..store import open_store
+    from geneb.store import open_store
 
     st = open_store(url, mode="a")
     for t in tasks:
-        write_pair(st, model, t.task, make_embeddings(t), dtype=dtype)
+        write_synthetic_pair(st, model, t.task, make_embeddings(t), dtype=dtype)
     return st

@@ -10,7 +10,7 @@ import hashlib
 import numpy as np
 import polars as pl
 
-from .schema import RESULT_SCHEMA
+from geneb.results import RESULT_SCHEMA
 
 
 def synthetic_results(
