@@ -278,7 +278,7 @@ def _olmo_version() -> str:
 class OmniDNAAdapter(HFAdapter):
     family = "omni-dna"
     requires = ("torch", "transformers", "hf_olmo", "olmo", "omegaconf", "antlr4", "importlib_resources")
-    extra = "omni-dna"
+    extra = "extract"  # torch + transformers; ai2-olmo is installed by hand (INSTALL_HINT)
     differences: ClassVar[tuple[str, ...]] = (
         HF_OLMO_CLASSES.name, IO_PLACEHOLDERS.name, BUILD_OUTSIDE_META.name, TIE_WEIGHTS_KWARGS.name,
         FORWARD_FLAGS.name,
