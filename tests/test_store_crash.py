@@ -69,7 +69,7 @@ def _check_done_blocks(store_path, X):
     st = open_store(store_path)
     if st.status("m", "t") == "missing":
         return 0
-    if not st._pair_attrs("m", "t").get("layout_ready"):
+    if not st._access.pair_attrs("m", "t").get("layout_ready"):
         return 0
     n_done = 0
     for split in N_ROWS:

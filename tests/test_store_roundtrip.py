@@ -41,7 +41,7 @@ def test_roundtrip_bit_exact(store, dtype, compressor):
         np.testing.assert_array_equal(store.y("m", "t", s), y[s])
         np.testing.assert_array_equal(store.row_index("m", "t", s), np.arange(len(X[s])))
         # the arrays are standard Zarr v3: zarr itself reads the same values
-        z = zarr.open_array(store._zarr_store, path=f"m/t/{s}/X", mode="r")[:]
+        z = zarr.open_array(store._access.zarr_store, path=f"m/t/{s}/X", mode="r")[:]
         np.testing.assert_array_equal(z.astype(np.float32), got)
     assert set(np.unique(store.y("m", "t", "train"))) == set(range(5))
     raw = store.X("m", "t", "train", dtype=dtype, rows=[3, 1])
@@ -52,7 +52,7 @@ def test_roundtrip_bit_exact(store, dtype, compressor):
 def test_default_layout_is_float16_sharded(store):
     X, y = random_embeddings({"train": 5000}, 256)
     write_pair(store, "m", "t", X, y)
-    meta = store._x_meta("m", "t", "train")
+    meta = store._access.x_meta("m", "t", "train")
     (codec,) = meta["codecs"]
     assert meta["data_type"] == "float16" and codec["name"] == "sharding_indexed"
     names = [c["name"] for c in codec["configuration"]["codecs"]]

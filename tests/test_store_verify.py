@@ -69,7 +69,7 @@ def test_nan_shape_flags_and_metadata_problems(healthy):
     # NaN sneaked into a done block (written behind the writer's back with zarr)
     import zarr
 
-    arr = zarr.open_array(st._zarr_store, path="m/t1/train/X", mode="r+")
+    arr = zarr.open_array(st._access.zarr_store, path="m/t1/train/X", mode="r+")
     block = arr[64:128]
     block[3, 2] = np.nan
     arr[64:128] = block
@@ -84,7 +84,7 @@ def test_nan_shape_flags_and_metadata_problems(healthy):
     doc["attributes"][S.CHECKSUM_ATTR] = S.attrs_checksum(attrs)
     sp.write_text(json.dumps(doc))
     # labels of the wrong length
-    zarr.create_array(st._zarr_store, name="m/t3/train/y", shape=(7,), dtype="int64", overwrite=True)
+    zarr.create_array(st._access.zarr_store, name="m/t3/train/y", shape=(7,), dtype="int64", overwrite=True)
     # unparsable metadata
     (root / "m" / "t4" / "train" / "zarr.json").write_text("{not json")
     kinds = {(p.task, p.kind) for p in st.verify()}

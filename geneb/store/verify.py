@@ -17,6 +17,7 @@ from .cachekey import cache_key_hash
 from .errors import CorruptData, StoreError
 
 if TYPE_CHECKING:
+    from ._access import Access
     from .store import Store
 
 
@@ -35,24 +36,24 @@ class Problem:
         return f"[{self.kind}] {self.key}: {self.message}"
 
 
-def verify_store(store: Store, model: str | None = None, task: str | None = None, progress: bool = False) -> list[Problem]:
+def verify_store(store: Store, access: Access, model: str | None = None, task: str | None = None, progress: bool = False) -> list[Problem]:
     problems: list[Problem] = []
     models = [model] if model is not None else store.models()
     pairs = [(m, t) for m in models for t in ([task] if task is not None else store.tasks(m))]
     from .._progress import progress_iter
 
     for m, t in progress_iter(pairs, "verify", "pair", progress):
-        problems += verify_pair(store, m, t)
+        problems += verify_pair(access, m, t)
     if task is None:
-        problems += _orphans(store, model)
+        problems += _orphans(access, model)
     return problems
 
 
-def _orphans(store: Store, model: str | None) -> list[Problem]:
+def _orphans(access: Access, model: str | None) -> list[Problem]:
     """Data no metadata accounts for (a deleted or damaged group zarr.json, or the leftovers
     of an interrupted delete): invisible to every reader, so named here."""
     out: list[Problem] = []
-    kv = store._kv
+    kv = access.kv
     names = [model] if model is not None else [d for d in kv.list_dir("") if not d.startswith(".") and d != "zarr.json"]
     for m in names:
         key = S.meta_key(m)
@@ -62,7 +63,7 @@ def _orphans(store: Store, model: str | None) -> list[Problem]:
                                    "zarr.json, or an interrupted delete): re-embed the model's pairs to rebuild them"))
             continue
         try:
-            store._group_attrs(m, S.TYPE_MODEL)
+            access.group_attrs(m, S.TYPE_MODEL)
         except StoreError as exc:
             out.append(Problem(m, "", None, key, "metadata", str(exc)))
         for t in kv.list_dir(m):
@@ -73,7 +74,7 @@ def _orphans(store: Store, model: str | None) -> list[Problem]:
     return out
 
 
-def verify_pair(store: Store, model: str, task: str) -> list[Problem]:
+def verify_pair(access: Access, model: str, task: str) -> list[Problem]:
     out: list[Problem] = []
     pair_key = S.meta_key(S.pair_path(model, task))
 
@@ -81,7 +82,7 @@ def verify_pair(store: Store, model: str, task: str) -> list[Problem]:
         out.append(Problem(model, task, split, key, kind, msg))
 
     try:
-        attrs = store._pair_attrs(model, task)
+        attrs = access.pair_attrs(model, task)
     except StoreError as exc:
         add(None, pair_key, "metadata", str(exc))
         return out
@@ -98,14 +99,14 @@ def verify_pair(store: Store, model: str, task: str) -> list[Problem]:
         return out
     complete = attrs.get("status") == "complete"
     for split, lay_attrs in (attrs.get("layouts") or {}).items():
-        out += _verify_split(store, model, task, split, lay_attrs, complete, add)
+        out += _verify_split(access, model, task, split, lay_attrs, complete, add)
     return out
 
 
-def _verify_split(store: Store, model: str, task: str, split: str, expect: dict, complete: bool, add) -> list[Problem]:
+def _verify_split(access: Access, model: str, task: str, split: str, expect: dict, complete: bool, add) -> list[Problem]:
     sp = S.split_path(model, task, split)
     try:
-        sattrs = store._group_attrs(sp, S.TYPE_SPLIT)
+        sattrs = access.group_attrs(sp, S.TYPE_SPLIT)
     except StoreError as exc:
         add(split, S.meta_key(sp), "metadata", str(exc))
         return []
@@ -128,9 +129,9 @@ def _verify_split(store: Store, model: str, task: str, split: str, expect: dict,
     for name in ("X", "y", "row_index"):
         key = f"{sp}/{name}/zarr.json"
         try:
-            metas[name] = store._array_meta(model, task, split, name, sattrs)
+            metas[name] = access.array_meta(model, task, split, name, sattrs)
         except StoreError as exc:
-            kind = "missing" if store._kv.get(key) is None else "metadata"
+            kind = "missing" if access.kv.get(key) is None else "metadata"
             add(split, key, kind, str(exc))
     if "X" not in metas:
         return []
@@ -139,25 +140,25 @@ def _verify_split(store: Store, model: str, task: str, split: str, expect: dict,
         if name not in metas:  # already named above
             continue
         try:
-            v = store._int_array(model, task, split, name, None, sattrs, metas[name])
+            v = access.int_array(model, task, split, name, None, sattrs, metas[name])
             if name == "row_index" and not np.array_equal(v, np.arange(lay.n_rows)):
                 add(split, f"{sp}/{name}", "row-index", "row_index is not 0..n-1 (rows must be in task-file order)")
         except CorruptData as exc:
             add(split, f"{sp}/{name}", "corrupt", str(exc))
         except (StoreError, KeyError) as exc:
             add(split, f"{sp}/{name}", "unreadable", str(exc))
-    reader = store._reader(model, task, split, sattrs, metas["X"])
+    reader = access.reader(model, task, split, sattrs, metas["X"])
     for b, done in enumerate(flags):
         if not done:
             continue
         key = reader.shard_key(b)
         start, stop = lay.block_bounds(b)
         try:
-            if reader.codec is not None and store._kv.size(key) is None:
+            if reader.codec is not None and access.kv.size(key) is None:
                 add(split, key, "missing-chunk", f"shard of block {b} (rows {start}-{stop}) is missing")
                 continue
             if reader.codec is not None:
-                raw_shard = store._kv.get(key) or b""
+                raw_shard = access.kv.get(key) or b""
                 index = reader.codec.decode_index(raw_shard[-reader.codec.index_nbytes:], key)
                 n_needed = -(-(stop - start) // reader.codec.chunk_rows)
                 gone = [i for i in reader.codec.missing_chunks(index) if i < n_needed]

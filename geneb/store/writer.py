@@ -29,6 +29,7 @@ from .lock import PairLock
 from .shards import ShardCodec, cast_into
 
 if TYPE_CHECKING:
+    from ._access import Access
     from .store import Store
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class Writer:
     def __init__(
         self,
         store: Store,
+        access: Access,
         model: str,
         task: str,
         *,
@@ -95,7 +97,8 @@ class Writer:
         compressor: str = "blosc-lz4",
         block_rows: int | None = None,
     ) -> None:
-        self.store, self.model, self.task = store, S.validate_id("model", model), S.validate_id("task", task)
+        self.store, self._access = store, access
+        self.model, self.task = S.validate_id("model", model), S.validate_id("task", task)
         self._where = f"{model}/{task}"
         key = validate_cache_key(cache_key)
         if dtype is None:  # the cache key already says it; float32 (lossless) is geneb-v1's default
@@ -111,7 +114,7 @@ class Writer:
         self._labels = self._check_labels(n_rows, labels)
         self.layouts = {s: S.plan_layout(int(n), self.dim, dtype, block_rows) for s, n in n_rows.items()}
         self._compressor = compressor
-        self._lock = PairLock(store._kv, model, task)
+        self._lock = PairLock(access.kv, model, task)
         self._lock.acquire(lock_timeout)
         try:
             self._open_or_create(overwrite)
@@ -145,7 +148,7 @@ class Writer:
 
     def _open_or_create(self, overwrite: bool) -> None:
         st = self.store
-        attrs = st._pair_attrs(self.model, self.task)
+        attrs = self._access.pair_attrs(self.model, self.task)
         if attrs is not None:
             stored = attrs.get("cache_key") or {}
             if attrs.get("cache_key_hash") != self.key_hash:
@@ -187,11 +190,11 @@ class Writer:
         return True
 
     def _delete_pair(self) -> None:
-        S.drop_pair(self.store._kv, self.model, self.task)
+        S.drop_pair(self._access.kv, self.model, self.task)
 
     def _cleanup_temp_files(self) -> None:
         """Remove temp files a killed writer left behind (LocalStore's '*.partial')."""
-        root = self.store._kv.local_root
+        root = self._access.kv.local_root
         if root is None:
             return
         for dirpath, _dirs, files in os.walk(root / S.pair_path(self.model, self.task)):
@@ -206,7 +209,7 @@ class Writer:
         import zarr
         from zarr.codecs import Crc32cCodec, ZstdCodec
 
-        kv, st = self.store._kv, self.store
+        kv = self._access.kv
         kv.delete_prefix(S.pair_path(self.model, self.task))  # leftovers of an interrupted delete
         if kv.get(S.meta_key(self.model)) is None:
             kv.set(S.meta_key(self.model), S.group_document(S.TYPE_MODEL, {"model": self.model}))
@@ -225,7 +228,7 @@ class Writer:
             digests = {S.DIGEST_ATTRS[k]: S.int_digest(v) for k, v in ints.items()}
             kv.set(S.meta_key(sp), S.group_document(S.TYPE_SPLIT, {**lay.to_attrs(), **digests,
                                                                    "done": S.encoding_bitmap([False] * lay.n_blocks)}))
-            meta = st._zarr_store
+            meta = self._access.zarr_store
             _create_x(meta, f"{sp}/X", lay, self._compressor)
             rows = max(1, min(lay.n_rows, S.LABEL_CHUNK_ROWS))
             for name, values in ints.items():
@@ -248,7 +251,7 @@ class Writer:
     def _split_attrs(self, split: str) -> dict[str, Any]:
         if split not in self.layouts:
             raise ValueError(f"{self._where}: unknown split {split!r} (have {', '.join(self.layouts)})")
-        return self.store._split_attrs(self.model, self.task, split)
+        return self._access.split_attrs(self.model, self.task, split)
 
     def done_flags(self, split: str) -> list[bool]:
         return S.decode_bitmap(self._split_attrs(split)["done"], self.layouts[split].n_blocks)
@@ -264,7 +267,7 @@ class Writer:
 
     def _codec(self, split: str) -> ShardCodec:
         if split not in self._arrays:
-            meta = self.store._x_meta(self.model, self.task, split)
+            meta = self._access.x_meta(self.model, self.task, split)
             codec = ShardCodec.from_metadata(meta)
             if codec is None:
                 raise StoreError(f"{self._where}/{split}: X array has an unexpected codec chain; re-create with overwrite=True")
@@ -307,7 +310,7 @@ class Writer:
         self._lock.renew()
         # one shard = one block, written whole by an atomic put (temp file + rename)
         key = f"{S.split_path(self.model, self.task, split)}/X/c/{blk.index}/0"
-        self.store._kv.set_parts(key, self._codec(split).encode_shard_parts(data))
+        self._access.kv.set_parts(key, self._codec(split).encode_shard_parts(data))
         self._mark_done(split, blk.index)
         self._write_seconds += time.perf_counter() - t0
         self._rows_written += blk.n_rows
@@ -319,7 +322,7 @@ class Writer:
         flags[index] = True
         attrs["done"] = S.encoding_bitmap(flags)
         attrs.pop("encoding-type"), attrs.pop("encoding-version")
-        self.store._kv.set(S.meta_key(S.split_path(self.model, self.task, split)), S.group_document(S.TYPE_SPLIT, attrs))
+        self._access.kv.set(S.meta_key(S.split_path(self.model, self.task, split)), S.group_document(S.TYPE_SPLIT, attrs))
 
     def finish(self, provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Mark the pair complete (every block must be done) and record provenance."""
@@ -328,7 +331,7 @@ class Writer:
         if missing:
             raise StoreError(f"{self._where}: cannot finish, blocks not written: "
                              + "; ".join(f"{s}: {v[:10]}{'...' if len(v) > 10 else ''}" for s, v in missing.items()))
-        attrs = self.store._pair_attrs(self.model, self.task) or {}
+        attrs = self._access.pair_attrs(self.model, self.task) or {}
         old = attrs.get("provenance") or {}
         if attrs.get("status") == "complete" and self._rows_written == 0 and not provenance:
             return old
@@ -354,7 +357,7 @@ class Writer:
             doc = S.group_document(S.TYPE_PAIR, attrs)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{self._where}: provenance must be plain JSON: {exc}") from None
-        self.store._kv.set(S.meta_key(S.pair_path(self.model, self.task)), doc)
+        self._access.kv.set(S.meta_key(S.pair_path(self.model, self.task)), doc)
         log.info("%s complete: %d rows written this session, %.1f rows/s", self._where, self._rows_written,
                  prov["throughput_rows_per_s"] or 0.0)
         return prov
