@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .errors import InvalidArgument
+
 _controller: tuple[int, Any] | None = None
 
 
@@ -18,7 +20,7 @@ def blas_limit(threads: int | None) -> Any:
     if threads is None:
         return nullcontext()
     if threads < 1:
-        raise ValueError(f"blas_threads must be >= 1 (or None to leave them as they are), got {threads}")
+        raise InvalidArgument(f"blas_threads must be >= 1 (or None to leave them as they are), got {threads}")
     import sys
 
     from threadpoolctl import ThreadpoolController

@@ -36,6 +36,24 @@ def is_user_error(exc: BaseException) -> bool:
     return isinstance(exc, UserError) and not isinstance(exc, TransientError)
 
 
+class InvalidArgument(UserError, ValueError):
+    """A value the user passed (an option, a file's content, an argument) that geneb cannot
+    take. Also a ``ValueError``, so code that caught that still does."""
+
+
+class MissingFile(UserError, FileNotFoundError):
+    """A file or directory the user named does not exist."""
+
+
+class MissingPackage(UserError, ImportError):
+    """An optional package a requested feature needs is not installed."""
+
+
+class BadState(UserError, RuntimeError):
+    """Something the user supplied is in a state geneb cannot use (a checkpoint without
+    the weights its class needs, units that failed for reasons their messages name)."""
+
+
 class NotFound(UserError, KeyError):
     """An id, pair or split that does not exist. Also a ``KeyError``, so lookups that
     caught that still do; unlike a bare ``KeyError`` its message prints without quotes."""

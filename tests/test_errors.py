@@ -81,3 +81,27 @@ def test_cli_exit_codes_by_class(monkeypatch, capsys):
     assert "try again" in capsys.readouterr().err
     with pytest.raises(ZeroDivisionError):  # a bug is not a user error: its traceback shows
         run_with(ZeroDivisionError("division by zero"))
+    for bug in (ValueError("operands could not be broadcast"), KeyError("x"), RuntimeError("CUDA error")):
+        with pytest.raises(type(bug)):  # builtin errors are bugs too: decided by class, not caught
+            run_with(bug)
+    from geneb.errors import InvalidArgument, MissingFile
+
+    assert run_with(InvalidArgument("--jobs must be >= 1")) == 2
+    assert run_with(MissingFile("no such results table")) == 2
+    assert run_with(FileNotFoundError(2, "No such file or directory", "x.parquet")) == 2  # a path the user named
+
+
+def test_geneb_raises_no_bare_builtin_for_bad_input():
+    """Raise sites use geneb's classes (InvalidArgument is still a ValueError); the builtin
+    ones left are internal invariants, where a violation is a bug with its traceback."""
+    import re
+    from pathlib import Path
+
+    allowed = {"store/halfcast.py", "store/shards.py", "extract/compat/__init__.py", "extract/compat/helpers.py",
+               "extract/compat/remote.py", "extract/pooling.py", "extract/preflight.py", "dist/peakmem.py",
+               "probe/backends/torch_backend.py", "extract/adapters/dnabert2.py"}
+    root = Path(geneb.__file__).parent
+    bare = re.compile(r"raise (ValueError|KeyError|RuntimeError|FileNotFoundError|ImportError|TimeoutError)\(")
+    found = [f"{p.relative_to(root)}:{i}" for p in root.rglob("*.py") if str(p.relative_to(root)) not in allowed
+             for i, line in enumerate(p.read_text().splitlines(), 1) if bare.search(line)]
+    assert not found, f"bare builtin raises (use geneb.errors): {found}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from ..errors import InvalidArgument
 from .selection import Selection, regime_models, require_column, with_param_counts
 
 
@@ -23,7 +24,7 @@ def smaller_beats_larger(
     Ties in macro are not wins; models without a meaningful parameter count (none, 0 — a
     k-mer baseline — or untrained) are left out (`pair_models` says who is counted)."""
     if factor < 1:
-        raise ValueError(f"factor must be >= 1, got {factor}")
+        raise InvalidArgument(f"factor must be >= 1, got {factor}")
     ms = regime_models(results, regime, select, scores)
     require_column(ms, param, "smaller_beats_larger")
     ms, _ = with_param_counts(ms, param)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
-from ..errors import NotFound
+from ..errors import InvalidArgument, NotFound
 from ._files import CatalogError, data_path, read_toml
 
 REGIMES = ("full", "10shot", "1shot")
@@ -101,7 +101,7 @@ def protocol_for_backend(protocol: str, backend: str) -> str:
     base = spec.variant_of or spec.name
     name = variant_name(base, backend)
     if name not in protocols() or get_protocol(name).backend != backend:
-        raise ValueError(f"protocol {protocol!r} has no variant for backend {backend!r}; use --backend sklearn")
+        raise InvalidArgument(f"protocol {protocol!r} has no variant for backend {backend!r}; use --backend sklearn")
     return name
 
 

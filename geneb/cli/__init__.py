@@ -55,11 +55,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"geneb {args.command}: error (try again): {exc}", file=sys.stderr)
         return 3
-    # geneb's user errors, and the builtin ones raise sites not yet converted still use
-    except (UserError, KeyError, ValueError, FileNotFoundError, RuntimeError, ImportError, TimeoutError) as exc:
+    # geneb's user errors (decided by class), and the OS's about paths the user named;
+    # anything else is a bug and shows its traceback
+    except (UserError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
         if args.verbose >= 2:
             raise
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        msg = exc
         print(f"geneb {args.command}: error: {msg}", file=sys.stderr)
         return 2
     return int(rc or 0)

@@ -6,6 +6,8 @@ import argparse
 import os
 from typing import Any
 
+from ..errors import InvalidArgument, MissingFile
+
 DEFAULT_STORE = os.environ.get("GENEB_STORE", "stores/default.zarr")
 #: Exit code when every other pair finished but some were being written by another process
 #: (their lock was held): rerun later, or wait, before probing.
@@ -126,9 +128,9 @@ def resolve_tasks(args: argparse.Namespace) -> list[str]:
 
         found = list(discover_tasks(args.data))
         if not found:
-            raise FileNotFoundError(f"{args.data}: no task files found (expected <id>.csv or tasks/<id>/)")
+            raise MissingFile(f"{args.data}: no task files found (expected <id>.csv or tasks/<id>/)")
         return found
-    raise ValueError("say what to embed: --tasks IDS, --benchmark NAME, or --data DIR")
+    raise InvalidArgument("say what to embed: --tasks IDS, --benchmark NAME, or --data DIR")
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..errors import InvalidArgument
+
 
 def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
@@ -92,7 +94,7 @@ def _probe(args: argparse.Namespace) -> int:
     try:
         if args.dask:
             if args.jobs != 1:
-                raise ValueError("--jobs and --dask exclude each other (use --dask local:N for N local workers)")
+                raise InvalidArgument("--jobs and --dask exclude each other (use --dask local:N for N local workers)")
             from ..dist import probe_all
 
             table = probe_all(

@@ -26,6 +26,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..errors import InvalidArgument
+
 #: The file `geneb data fetch` writes beside the task files.
 MANIFEST_NAME = "geneb-data-manifest.json"
 #: Status of a task hash against the pinned set.
@@ -46,9 +48,9 @@ def _read_pins(text: str, where: str) -> dict[str, PinnedTask]:
     for i, row in enumerate(csv.DictReader(io.StringIO("\n".join(lines))), start=1):
         tid, h = (row.get("task_id") or "").strip(), (row.get("content_hash") or "").strip().lower()
         if not tid or len(h) != 64 or any(c not in "0123456789abcdef" for c in h):
-            raise ValueError(f"{where}: entry {i}: needs a task_id and a 64-hex-digit content_hash, got {row}")
+            raise InvalidArgument(f"{where}: entry {i}: needs a task_id and a 64-hex-digit content_hash, got {row}")
         if tid in out:
-            raise ValueError(f"{where}: task {tid!r} pinned twice")
+            raise InvalidArgument(f"{where}: task {tid!r} pinned twice")
         files = {s: (row.get(f"{s}_sha256") or "").strip().lower() for s in ("train", "test")}
         out[tid] = PinnedTask(tid, h, {s: v for s, v in files.items() if v}, (row.get("provenance") or "").strip())
     return out

@@ -5,7 +5,7 @@ imports ``distributed``; only a run that asks for Dask pays for it.
 
 from __future__ import annotations
 
-from ..errors import UserError
+from ..errors import InvalidArgument, UserError
 
 import contextlib
 import logging
@@ -59,7 +59,7 @@ def parse_local(spec: str) -> int | None | bool:
     if spec.startswith("local:"):
         n = spec.split(":", 1)[1]
         if not n.isdigit() or int(n) < 1:
-            raise ValueError(f"--dask {spec!r}: expected local or local:N with N >= 1 workers")
+            raise InvalidArgument(f"--dask {spec!r}: expected local or local:N with N >= 1 workers")
         return int(n)
     return False
 

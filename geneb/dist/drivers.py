@@ -29,6 +29,7 @@ from .units import (
     run_probe_unit,
 )
 from ..probe.pair import DEFAULT_BLAS_THREADS
+from ..errors import BadState, InvalidArgument, MissingFile
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class RunReport:
         if bad:
             lines = "\n".join(f"  {r.unit.name}: {r.error}" for r in bad[:20])
             more = f"\n  ... and {len(bad) - 20} more" if len(bad) > 20 else ""
-            raise RuntimeError(f"{len(bad)} of {len(self.results)} unit(s) failed:\n{lines}{more}")
+            raise BadState(f"{len(bad)} of {len(self.results)} unit(s) failed:\n{lines}{more}")
 
 
 # -- embed ---------------------------------------------------------------------------------
@@ -115,9 +116,9 @@ def embed_all(
         specs.setdefault(spec.model_id, spec)
     tasks = list(dict.fromkeys(tasks))
     if not specs or not tasks:
-        raise ValueError("embed: no models or no tasks given")
+        raise InvalidArgument("embed: no models or no tasks given")
     if data_dir is not None and not Path(data_dir).is_dir() and "://" not in str(data_dir):
-        raise FileNotFoundError(f"task data directory {data_dir} does not exist")
+        raise MissingFile(f"task data directory {data_dir} does not exist")
     for t in tasks:  # every task file parses before any work (one task in memory at a time)
         load_task(t, data_dir)
     units = embed_units(list(specs.values()), tasks, device)

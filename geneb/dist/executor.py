@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .units import Unit, UnitResult
+from ..errors import InvalidArgument
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def run_units(
     process as each unit finishes (for incremental merging and logging); ``cleanup`` runs
     once at the end here, or on every worker (e.g. to free cached models)."""
     if retries < 0:
-        raise ValueError(f"retries must be >= 0, got {retries}")
+        raise InvalidArgument(f"retries must be >= 0, got {retries}")
     units = list(units)
     if not units:
         return []

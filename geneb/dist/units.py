@@ -24,10 +24,12 @@ log = logging.getLogger(__name__)
 
 Kind = Literal["embed", "probe"]
 
-#: Errors a rerun cannot fix (bad input, bad option, cache-key mismatch, unknown
-#: model...). They end a unit at once, without Dask retries; anything else (I/O
-#: hiccups, a busy lock, CUDA OOM) is raised so the executor retries the unit.
-_PERMANENT = (ValueError, KeyError, LookupError, ImportError, NotImplementedError)
+#: Errors a rerun cannot fix are geneb's UserErrors (bad input, bad option, cache-key
+#: mismatch, unknown model...), decided by class; of the builtin ones only a missing
+#: package or feature on the worker. They end a unit at once, without Dask retries;
+#: anything else (I/O hiccups, a busy lock, CUDA OOM, a bug) is raised so the executor
+#: retries the unit, and a bug then fails with its traceback.
+_PERMANENT = (ImportError, NotImplementedError)
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,7 @@ class UnitResult:
 
 def is_permanent(exc: BaseException) -> bool:
     """True for errors that a rerun of the same unit would repeat: decided by geneb's error
-    classes (transient first: a busy lock is also a store error), then builtin ones still
-    raised for bad input."""
+    classes (transient first: a busy lock is also a store error), then a missing package."""
     from ..errors import TransientError, UserError
 
     if isinstance(exc, TransientError):

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InvalidArgument
+
 _COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 
 
@@ -54,7 +56,7 @@ def plan_batches(n_tokens: Sequence[int], token_budget: int, max_batch: int = 51
     """Index batches, longest first, each with `len(batch) * max(n_tokens) <= token_budget`
     (a single over-long item still gets its own batch). Stable for equal lengths."""
     if token_budget <= 0:
-        raise ValueError(f"token budget must be positive, got {token_budget}")
+        raise InvalidArgument(f"token budget must be positive, got {token_budget}")
     lengths = np.asarray(n_tokens, dtype=np.int64)
     order = np.argsort(-lengths, kind="stable")
     batches: list[np.ndarray] = []

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..errors import InvalidArgument
+
 if TYPE_CHECKING:  # torch is imported lazily by the callers
     import torch
 
@@ -73,4 +75,4 @@ def pool(rule: str, hidden: torch.Tensor, mask: torch.Tensor | None) -> torch.Te
         return last_valid(hidden, mask, 1)
     if rule == "spatial-mean":
         return spatial_mean(hidden, mask)
-    raise ValueError(f"unknown pooling rule {rule!r}; known: mean, cls, last-token, penultimate-token, spatial-mean")
+    raise InvalidArgument(f"unknown pooling rule {rule!r}; known: mean, cls, last-token, penultimate-token, spatial-mean")

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import ModelSpec
+from ..errors import InvalidArgument, MissingFile
 
 #: What is fetched from a hub repository: config, tokenizer and code files.
 ALLOW_PATTERNS: tuple[str, ...] = (
@@ -206,7 +207,7 @@ def check_one(spec: ModelSpec, *, download: Download, device: str, root: Path) -
     try:
         copied = copy_model_files(src, target)
         if "config.json" not in copied:
-            raise FileNotFoundError(f"{res.source} has no config.json")
+            raise MissingFile(f"{res.source} has no config.json")
         layers = shrink_config_file(target / "config.json")
     except Exception as exc:  # noqa: BLE001
         res.status, res.stage, res.error = "broken", "download", _short(exc)
@@ -368,7 +369,7 @@ def shrink_config(cfg: dict[str, Any]) -> int | None:
 def shrink_config_file(path: Path) -> int | None:
     cfg = json.loads(path.read_text())
     if not isinstance(cfg, dict):
-        raise ValueError(f"{path}: expected a JSON object")
+        raise InvalidArgument(f"{path}: expected a JSON object")
     layers = shrink_config(cfg)
     path.write_text(json.dumps(cfg, indent=2))
     return layers

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..catalog import ModelSpec, get_model
 from ..data import TaskData, load_task
+from ..errors import MissingFile
 from .adapters import Adapter, ExtractError, ExtractOptions, adapter_class, make_adapter
 from .adapters.base import TokenAudit, UnsupportedSequenceError
 from .batching import Piece, pieces_for
@@ -520,7 +521,7 @@ def embed(
         adapter_class(spec.family).ensure_available(spec)
     dev = resolve_device(device)
     if data_dir is not None and not Path(data_dir).is_dir():
-        raise FileNotFoundError(f"task data directory {data_dir} does not exist")
+        raise MissingFile(f"task data directory {data_dir} does not exist")
     data = _validate_tasks(task_ids, data_dir)  # every task file parses before any work
     st = _open_store(store)
     summary = EmbedSummary()

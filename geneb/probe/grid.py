@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from ..catalog import get_protocol
+from ..errors import InvalidArgument
 from .backends import resolve_backend_name
 from .errors import ProbeError, ProbeSkip
 from .pair import DEFAULT_BLAS_THREADS, probe_pair
@@ -182,9 +183,9 @@ def plan_run(
     regimes = tuple(regimes or proto.regimes)
     bad = [r for r in regimes if r not in proto.regimes]
     if bad:
-        raise ValueError(f"protocol {protocol!r} has no regime(s) {bad} (has {list(proto.regimes)})")
+        raise InvalidArgument(f"protocol {protocol!r} has no regime(s) {bad} (has {list(proto.regimes)})")
     if blas_threads is not None and blas_threads < 1:
-        raise ValueError(f"blas_threads must be >= 1 (or None to leave them as they are), got {blas_threads}")
+        raise InvalidArgument(f"blas_threads must be >= 1 (or None to leave them as they are), got {blas_threads}")
     backend = resolve_backend_name(backend, proto)
     table, preds = recover_journal(out, read_results(out), read_preds(out), protocol)
     units = plan_grid(st, table, protocol, models, tasks, regimes, overwrite, report)
@@ -284,7 +285,7 @@ def run_probes(
     t0 = time.perf_counter()
     report = report if report is not None else GridReport()
     if jobs < 1:
-        raise ValueError(f"jobs must be >= 1, got {jobs}")
+        raise InvalidArgument(f"jobs must be >= 1, got {jobs}")
     st = as_store(store)
     run = plan_run(st, out, protocol, models, tasks, regimes, backend, overwrite, blas_threads, report)
     units, backend, writer = run.units, run.backend, run.writer
@@ -350,7 +351,7 @@ def _run_parallel(
 
     url = store_url(st)
     if url is None:
-        raise ValueError("jobs > 1 needs a store given by path or URL (workers reopen it)")
+        raise InvalidArgument("jobs > 1 needs a store given by path or URL (workers reopen it)")
     threads = blas_threads if blas_threads is not None else max(1, (os.cpu_count() or 1) // jobs)
     # fork is fast and works from any __main__ (REPL, stdin); once torch is loaded in
     # this process its thread pools make fork unsafe, so spawn then.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InvalidArgument
 from ..results.metrics import mcc_from_confusion
 
 
@@ -21,9 +22,9 @@ def confusion(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     as scikit-learn builds it for these metrics."""
     y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
     if len(y_true) != len(y_pred):
-        raise ValueError(f"y_true has {len(y_true)} labels but y_pred has {len(y_pred)}")
+        raise InvalidArgument(f"y_true has {len(y_true)} labels but y_pred has {len(y_pred)}")
     if len(y_true) == 0:
-        raise ValueError("cannot score an empty test split")
+        raise InvalidArgument("cannot score an empty test split")
     labels, codes = np.unique(np.concatenate([y_true, y_pred]), return_inverse=True)
     n, k = len(y_true), len(labels)
     return np.bincount(codes[:n] * k + codes[n:], minlength=k * k).reshape(k, k)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import InvalidArgument
+
 _KEYS = {"hidden", "alpha", "max_iter", "learning_rate_init", "batch_size"}
 
 
@@ -16,7 +18,7 @@ def mlp_estimator(params: dict[str, Any], seed: int):
 
     unknown = set(params) - _KEYS
     if unknown:
-        raise ValueError(f"mlp probe: unknown probe_params {sorted(unknown)}")
+        raise InvalidArgument(f"mlp probe: unknown probe_params {sorted(unknown)}")
     hidden = params.get("hidden", 256)
     return MLPClassifier(
         hidden_layer_sizes=tuple(hidden) if isinstance(hidden, list) else (int(hidden),),

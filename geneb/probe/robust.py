@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..errors import InvalidArgument
+
 
 class CVLogisticRegression:
     """StandardScaler + L2 logistic regression with C picked by stratified CV on MCC."""
@@ -58,7 +60,7 @@ class CVLogisticRegression:
         y = np.asarray(y)
         Cs = sorted(float(c) for c in self.Cs)
         if not Cs:
-            raise ValueError("geneb-robust: Cs is empty")
+            raise InvalidArgument("geneb-robust: Cs is empty")
         _, counts = np.unique(y, return_counts=True)
         folds = min(int(self.cv_folds), int(counts.min()))
         converged = True

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InvalidArgument
+
 
 def few_shot_indices(y: np.ndarray, k: int, seed: int) -> np.ndarray:
     """Row indices of the k-shot training subset for one seed (reference order)."""
     if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
+        raise InvalidArgument(f"k must be >= 1, got {k}")
     y = np.asarray(y)
     rng = np.random.RandomState(seed)
     parts = []

@@ -30,7 +30,7 @@ from typing import Any
 import polars as pl
 
 from ..catalog import REGIMES, get_benchmark, get_model, get_protocol
-from ..errors import UserError
+from ..errors import MissingFile, UserError
 from ..results.submission import (
     LEADERBOARD_PROTOCOL,
     META_FIELDS,
@@ -267,7 +267,7 @@ def export_submission(results: str | Path | pl.DataFrame, out_dir: str | Path,
     from .table import read_results
 
     if not isinstance(results, pl.DataFrame) and not Path(results).exists():
-        raise FileNotFoundError(f"{results}: no such results table (write one with `geneb probe`)")
+        raise MissingFile(f"{results}: no such results table (write one with `geneb probe`)")
     table = read_results(results) if not isinstance(results, pl.DataFrame) else results
     if allow_backend is not None and allow_backend not in VARIANT_BACKENDS:
         raise SubmissionError(f"allow_backend must be one of {VARIANT_BACKENDS}, got {allow_backend!r}")

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..errors import InvalidArgument
 from ..results.schema import (  # the shared contract
     OPTIONAL_COLUMNS,
     PRED_SCHEMA,
@@ -36,12 +37,12 @@ def empty_preds() -> pl.DataFrame:
 def _check_schema(df: pl.DataFrame, schema: dict[str, Any], path: Path) -> pl.DataFrame:
     missing = [c for c in schema if c not in df.columns and c not in OPTIONAL_COLUMNS]
     if missing:
-        raise ValueError(f"{path}: not a geneb results file: missing columns {missing}")
+        raise InvalidArgument(f"{path}: not a geneb results file: missing columns {missing}")
     try:
         return df.select([pl.col(c).cast(t) if c in df.columns else pl.lit(None, dtype=t).alias(c)
                           for c, t in schema.items()])
     except pl.exceptions.PolarsError as exc:
-        raise ValueError(f"{path}: column types do not match the results schema: {exc}") from None
+        raise InvalidArgument(f"{path}: column types do not match the results schema: {exc}") from None
 
 
 def read_results(out: str | Path) -> pl.DataFrame:

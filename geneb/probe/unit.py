@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..catalog import ProtocolSpec, get_protocol
+from ..errors import InvalidArgument
 from .backends import Backend, FitSpec, get_backend
 from .errors import ProbeError, ProbeSkip
 from .metrics import score
@@ -100,7 +101,7 @@ def probe_arrays(
     regimes = tuple(regimes or proto.regimes)
     bad = [r for r in regimes if r not in proto.regimes]
     if bad:
-        raise ValueError(f"protocol {proto.name!r} has no regime(s) {bad} (has {list(proto.regimes)})")
+        raise InvalidArgument(f"protocol {proto.name!r} has no regime(s) {bad} (has {list(proto.regimes)})")
     be = get_backend(backend, proto) if isinstance(backend, str) else backend
     y_train = np.asarray(y_train)
     y_test = np.asarray(y_test)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NotFound
+from ..errors import MissingPackage, NotFound
 from . import schema as S
 from ._kv import KV
 from .errors import CorruptData, StoreError
@@ -294,7 +294,7 @@ class MatrixReader:
         try:
             import dask.array as da
         except ImportError:
-            raise ImportError("lazy=True needs dask: pip install 'dask[array]'") from None
+            raise MissingPackage("lazy=True needs dask: pip install 'dask[array]'") from None
         lay = self.layout
         src = _DaskSource(self, dtype)
         arr = da.from_array(src, chunks=(lay.block_rows, lay.dim), asarray=False, fancy=False,

@@ -12,6 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import InvalidArgument
+
 #: Fields every cache key must carry (``None`` is allowed where "not used" is a value).
 CACHE_KEY_FIELDS: tuple[str, ...] = (
     "model_id",  # catalog model id
@@ -66,7 +68,7 @@ def make_cache_key(
     if extra:
         clash = sorted(set(extra) & set(key))
         if clash:
-            raise ValueError(f"cache key: extra fields {clash} repeat standard fields")
+            raise InvalidArgument(f"cache key: extra fields {clash} repeat standard fields")
         key["extra"] = dict(extra)
     return validate_cache_key(key)
 
@@ -77,19 +79,19 @@ def validate_cache_key(key: Mapping[str, Any]) -> dict[str, Any]:
         raise TypeError(f"cache key must be a mapping, got {type(key).__name__}")
     missing = [f for f in CACHE_KEY_FIELDS if f not in key]
     if missing:
-        raise ValueError(f"cache key is missing required field(s): {', '.join(missing)}")
+        raise InvalidArgument(f"cache key is missing required field(s): {', '.join(missing)}")
     empty = [f for f in _REQUIRED_NOT_NONE if key[f] in (None, "")]
     if empty:
-        raise ValueError(f"cache key field(s) must not be empty: {', '.join(empty)}")
+        raise InvalidArgument(f"cache key field(s) must not be empty: {', '.join(empty)}")
     if key["dtype"] not in ("float16", "float32"):
-        raise ValueError(f"cache key dtype must be 'float16' or 'float32', got {key['dtype']!r}")
+        raise InvalidArgument(f"cache key dtype must be 'float16' or 'float32', got {key['dtype']!r}")
     unknown = sorted(set(key) - set(CACHE_KEY_FIELDS) - {"extra"})
     if unknown:
-        raise ValueError(f"cache key has unknown field(s) {unknown}; put them under 'extra'")
+        raise InvalidArgument(f"cache key has unknown field(s) {unknown}; put them under 'extra'")
     try:
         canonical_json(key)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"cache key must be plain JSON (str/int/float/bool/None/list/dict): {exc}") from None
+        raise InvalidArgument(f"cache key must be plain JSON (str/int/float/bool/None/list/dict): {exc}") from None
     return json.loads(canonical_json(key))
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import NotFound
+from ..errors import InvalidArgument, NotFound
 
 if TYPE_CHECKING:
     from .store import Store
@@ -24,7 +24,7 @@ def export_pair(store: Store, model: str, task: str, out_dir: str | os.PathLike[
                 splits: list[str] | None = None, allow_partial: bool = False) -> list[Path]:
     """Write ``<model>__<task>__<split>.{X,y}.npy`` or ``<model>__<task>__<split>.parquet``."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; choose {' or '.join(FORMATS)}")
+        raise InvalidArgument(f"unknown export format {fmt!r}; choose {' or '.join(FORMATS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     have = store.splits(model, task)

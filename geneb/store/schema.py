@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import InvalidArgument
 from .errors import StoreError, UnknownEncoding
 
 ENCODING_VERSION = "1.0.0"
@@ -42,7 +43,7 @@ _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+\-]*$")
 def validate_id(kind: str, value: str) -> str:
     """Model, task and split ids become path segments: refuse anything unsafe."""
     if not isinstance(value, str) or not _ID_RE.match(value) or len(value) > 200:
-        raise ValueError(
+        raise InvalidArgument(
             f"invalid {kind} id {value!r}: use letters, digits, '.', '_', '+', '-' "
             "(no '/', not starting with '.', at most 200 characters)"
         )
@@ -211,7 +212,7 @@ def plan_layout(n_rows: int, dim: int, dtype: str, block_rows: int | None = None
         block_rows = chunk_rows * max(1, TARGET_SHARD_BYTES // (chunk_rows * row_bytes))
     else:
         if block_rows < 1:
-            raise ValueError(f"block_rows must be >= 1, got {block_rows}")
+            raise InvalidArgument(f"block_rows must be >= 1, got {block_rows}")
         chunk_rows = math.gcd(chunk_rows, block_rows)
     # small splits: one block, just big enough
     block_rows = min(block_rows, max(chunk_rows, math.ceil(n_rows / chunk_rows) * chunk_rows))
@@ -238,7 +239,7 @@ def compressor_codec(compressor: str) -> list[dict[str, Any]]:
         return [{"name": "zstd", "configuration": {"level": 3, "checksum": False}}]
     if compressor == "none":
         return []
-    raise ValueError(f"unknown compressor {compressor!r}; choose one of {', '.join(COMPRESSORS)}")
+    raise InvalidArgument(f"unknown compressor {compressor!r}; choose one of {', '.join(COMPRESSORS)}")
 
 
 def encoding_bitmap(done: list[bool] | bytearray) -> str:

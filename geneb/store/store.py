@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import NotFound
+from ..errors import InvalidArgument, NotFound
 from . import schema as S
 from ._access import Access, done_flags, normalise_rows, rows_of
 from ._kv import KV, open_kv
@@ -39,7 +39,7 @@ def open_store(
     the store if needed and allows writing.
     """
     if mode not in ("r", "a"):
-        raise ValueError(f"mode must be 'r' (read-only) or 'a' (create/append), got {mode!r}")
+        raise InvalidArgument(f"mode must be 'r' (read-only) or 'a' (create/append), got {mode!r}")
     kv = open_kv(path, read_only=(mode == "r"), storage_options=storage_options)
     raw = kv.get("zarr.json")
     if raw is None:
@@ -86,7 +86,7 @@ class Store:
     def pairs(self, status: str | None = None) -> list[tuple[str, str]]:
         """(model, task) pairs present in the store, optionally only those with ``status``."""
         if status is not None and status not in STATUSES[:2]:
-            raise ValueError(f"status filter must be 'complete' or 'partial', got {status!r}")
+            raise InvalidArgument(f"status filter must be 'complete' or 'partial', got {status!r}")
         out = [(m, t) for m in self.models() for t in self.tasks(m)]
         if status is not None:
             out = [p for p in out if self.status(*p) == status]
@@ -154,7 +154,7 @@ class Store:
         """
         dtype = np.dtype(dtype)
         if dtype not in (np.dtype(np.float32), np.dtype(np.float16), np.dtype(np.float64)):
-            raise ValueError(f"dtype must be float16, float32 or float64, got {dtype}")
+            raise InvalidArgument(f"dtype must be float16, float32 or float64, got {dtype}")
         attrs = self._access.split_attrs(model, task, split)  # parsed once for the whole read
         reader = self._access.reader(model, task, split, attrs)
         lay = reader.layout

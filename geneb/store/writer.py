@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import InvalidArgument
 from . import schema as S
 from .cachekey import cache_key_hash, diff_keys, validate_cache_key
 from .errors import CacheKeyMismatch, StoreError
@@ -104,11 +105,11 @@ class Writer:
         if dtype is None:  # the cache key already says it; float32 (lossless) is geneb-v1's default
             dtype = str(key.get("dtype") or "float32")
         if dtype not in S.STORAGE_DTYPES:
-            raise ValueError(f"{self._where}: dtype must be one of {S.STORAGE_DTYPES}, got {dtype!r}")
+            raise InvalidArgument(f"{self._where}: dtype must be one of {S.STORAGE_DTYPES}, got {dtype!r}")
         if key["dtype"] != dtype:
-            raise ValueError(f"{self._where}: cache key dtype {key['dtype']!r} differs from storage dtype {dtype!r}")
+            raise InvalidArgument(f"{self._where}: cache key dtype {key['dtype']!r} differs from storage dtype {dtype!r}")
         if not isinstance(dim, (int, np.integer)) or dim < 1:
-            raise ValueError(f"{self._where}: dim must be a positive integer, got {dim!r}")
+            raise InvalidArgument(f"{self._where}: dim must be a positive integer, got {dim!r}")
         S.compressor_codec(compressor)  # validates the name
         self.cache_key, self.key_hash, self.dim, self.dtype = key, cache_key_hash(key), int(dim), dtype
         self._labels = self._check_labels(n_rows, labels)
@@ -129,20 +130,20 @@ class Writer:
     # -- setup -----------------------------------------------------------------
     def _check_labels(self, n_rows: Mapping[str, int], labels: Mapping[str, Any]) -> dict[str, np.ndarray]:
         if not n_rows:
-            raise ValueError(f"{self._where}: n_rows must name at least one split")
+            raise InvalidArgument(f"{self._where}: n_rows must name at least one split")
         if set(n_rows) != set(labels):
-            raise ValueError(f"{self._where}: n_rows splits {sorted(n_rows)} differ from labels splits {sorted(labels)}")
+            raise InvalidArgument(f"{self._where}: n_rows splits {sorted(n_rows)} differ from labels splits {sorted(labels)}")
         out = {}
         for split, n in n_rows.items():
             S.validate_id("split", split)
             if not isinstance(n, (int, np.integer)) or n < 0:
-                raise ValueError(f"{self._where}/{split}: n_rows must be a non-negative integer, got {n!r}")
+                raise InvalidArgument(f"{self._where}/{split}: n_rows must be a non-negative integer, got {n!r}")
             y = np.asarray(labels[split])
             if y.ndim != 1 or len(y) != n:
-                raise ValueError(f"{self._where}/{split}: labels have shape {y.shape}, expected ({n},)")
+                raise InvalidArgument(f"{self._where}/{split}: labels have shape {y.shape}, expected ({n},)")
             if len(y) and not np.issubdtype(y.dtype, np.integer):
                 if not (np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0)):
-                    raise ValueError(f"{self._where}/{split}: labels must be integers, got dtype {y.dtype}")
+                    raise InvalidArgument(f"{self._where}/{split}: labels must be integers, got dtype {y.dtype}")
             out[split] = y.astype(np.int64)
         return out
 
@@ -250,7 +251,7 @@ class Writer:
     # -- writing ---------------------------------------------------------------
     def _split_attrs(self, split: str) -> dict[str, Any]:
         if split not in self.layouts:
-            raise ValueError(f"{self._where}: unknown split {split!r} (have {', '.join(self.layouts)})")
+            raise InvalidArgument(f"{self._where}: unknown split {split!r} (have {', '.join(self.layouts)})")
         return self._access.split_attrs(self.model, self.task, split)
 
     def done_flags(self, split: str) -> list[bool]:
@@ -280,27 +281,27 @@ class Writer:
             raise StoreError(f"{self._where}: writer is closed")
         lay = self.layouts.get(split)
         if lay is None:
-            raise ValueError(f"{self._where}: unknown split {split!r} (have {', '.join(self.layouts)})")
+            raise InvalidArgument(f"{self._where}: unknown split {split!r} (have {', '.join(self.layouts)})")
         if start % lay.block_rows or not 0 <= start < lay.n_rows:
-            raise ValueError(f"{self._where}/{split}: start={start} is not the start of a block "
+            raise InvalidArgument(f"{self._where}/{split}: start={start} is not the start of a block "
                              f"(blocks are {lay.block_rows} rows; n_rows={lay.n_rows})")
         blk = Block(start // lay.block_rows, *lay.block_bounds(start // lay.block_rows))
         X = np.asarray(X)
         if X.shape != (blk.n_rows, lay.dim):
-            raise ValueError(f"{self._where}/{split}: block {blk.index} rows [{blk.start}, {blk.stop}) needs shape "
+            raise InvalidArgument(f"{self._where}/{split}: block {blk.index} rows [{blk.start}, {blk.stop}) needs shape "
                              f"({blk.n_rows}, {lay.dim}), got {X.shape}")
         if not np.issubdtype(X.dtype, np.floating):
-            raise ValueError(f"{self._where}/{split}: embeddings must be floating point, got {X.dtype}")
+            raise InvalidArgument(f"{self._where}/{split}: embeddings must be floating point, got {X.dtype}")
         t0 = time.perf_counter()
         finite = np.isfinite(X).all(axis=1)
         if not finite.all():
             bad = np.flatnonzero(~finite)[:5] + blk.start
-            raise ValueError(f"{self._where}/{split}: non-finite embedding values in rows {bad.tolist()}; nothing written")
+            raise InvalidArgument(f"{self._where}/{split}: non-finite embedding values in rows {bad.tolist()}; nothing written")
         if lay.dtype == "float16" and X.dtype != np.float16 and X.size:
             big = np.abs(X).max(axis=1) >= 65520.0  # rounds to inf in float16
             if big.any():
                 bad = np.flatnonzero(big)[:5] + blk.start
-                raise ValueError(f"{self._where}/{split}: values in rows {bad.tolist()} are beyond float16 range "
+                raise InvalidArgument(f"{self._where}/{split}: values in rows {bad.tolist()} are beyond float16 range "
                                  "(|x| >= 65520): store with dtype='float32'; nothing written")
         if X.dtype == lay.dtype and X.flags.c_contiguous:
             data = X  # already the storage dtype: encoded as it is, no copy
@@ -356,7 +357,7 @@ class Writer:
         try:
             doc = S.group_document(S.TYPE_PAIR, attrs)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{self._where}: provenance must be plain JSON: {exc}") from None
+            raise InvalidArgument(f"{self._where}: provenance must be plain JSON: {exc}") from None
         self._access.kv.set(S.meta_key(S.pair_path(self.model, self.task)), doc)
         log.info("%s complete: %d rows written this session, %.1f rows/s", self._where, self._rows_written,
                  prov["throughput_rows_per_s"] or 0.0)

@@ -13,6 +13,8 @@ import numpy as np
 
 from geneb.store import make_cache_key
 
+from ..errors import InvalidArgument
+
 
 def test_cache_key(model: str = "tiny-model", task_hash: str = "task-hash", dtype: str = "float16", **overrides: Any) -> dict[str, Any]:
     """A complete, valid cache key for tests; ``overrides`` replace single fields."""
@@ -43,7 +45,7 @@ def write_pair(store: Any, model: str, task: str, X: Mapping[str, np.ndarray], y
     only the first block of the first split written, the pair not finished)."""
     dims = {v.shape[1] for v in X.values()}
     if len(dims) != 1:
-        raise ValueError(f"splits have different dims {sorted(dims)}")
+        raise InvalidArgument(f"splits have different dims {sorted(dims)}")
     key = cache_key or test_cache_key(model, dtype=dtype)
     with store.open_writer(model, task, cache_key=key, n_rows={s: len(v) for s, v in X.items()}, dim=dims.pop(),
                            labels=dict(y), dtype=dtype, **writer_kwargs) as w:

@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ...errors import BadState, MissingFile
 from . import Difference, register
 
 log = logging.getLogger(__name__)
@@ -149,11 +150,11 @@ def checkpoint_files(source: str, revision: str | None) -> list[Path]:
             for shard in shards:
                 sp = _resolve_file(source, shard, revision)
                 if sp is None:
-                    raise FileNotFoundError(f"{source}: shard {shard} named in {name} is missing")
+                    raise MissingFile(f"{source}: shard {shard} named in {name} is missing")
                 out.append(sp)
             return out
         return [p]
-    raise FileNotFoundError(f"{source}: no weights found (looked for {', '.join(_WEIGHT_FILES)})")
+    raise MissingFile(f"{source}: no weights found (looked for {', '.join(_WEIGHT_FILES)})")
 
 
 def read_state_dict(files: Sequence[Path]) -> dict[str, Any]:
@@ -285,7 +286,7 @@ def build_and_load(cls: type, config: Any, source: str, revision: str | None, dt
         missing = [k for k in missing if k not in heads]
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        raise RuntimeError(f"{source}: the checkpoint lacks weights of {cls.__name__}: {shown}")
+        raise BadState(f"{source}: the checkpoint lacks weights of {cls.__name__}: {shown}")
     unexpected = [k for k in result.unexpected_keys
                   if not _ignored(k, getattr(model, "_keys_to_ignore_on_load_unexpected", None))]
     if unexpected:

@@ -14,6 +14,7 @@ import importlib.util
 import os
 
 from ...catalog import ProtocolSpec
+from ...errors import InvalidArgument, MissingPackage
 from .base import Backend, FitOutcome, FitSpec, fit_recording_convergence
 
 BACKENDS = ("auto", "sklearn", "cuml", "torch")
@@ -51,7 +52,7 @@ def resolve_backend_name(name: str, protocol: ProtocolSpec) -> str:
     torch for ``geneb-v1+torch``; cuML for ``geneb-v1+cuml``). Any other backend raises:
     torch or cuML rows are never labelled geneb-v1 (ask for ``geneb-v1+torch``)."""
     if name not in BACKENDS:
-        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+        raise InvalidArgument(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
     if name == "auto" or name == protocol.backend:
         return protocol.backend
     from ...catalog.protocols import protocol_for_backend
@@ -59,11 +60,11 @@ def resolve_backend_name(name: str, protocol: ProtocolSpec) -> str:
     try:
         variant = protocol_for_backend(protocol.name, name)
     except (KeyError, ValueError):
-        raise ValueError(
+        raise InvalidArgument(
             f"backend {name!r} does not implement protocol {protocol.name!r} "
             f"(probe {protocol.probe!r}); use --backend {protocol.backend}"
         ) from None
-    raise ValueError(
+    raise InvalidArgument(
         f"backend {name!r} does not compute protocol {protocol.name!r}: its numbers come from "
         f"{protocol.backend} only. The {name} backend's rows are protocol {variant!r} (same settings, "
         f"another solver; never ranked with {protocol.name!r}): ask for protocol={variant!r}"
@@ -79,18 +80,18 @@ def get_backend(name: str, protocol: ProtocolSpec) -> Backend:
         backend: Backend = SklearnBackend()
     elif name == "torch":
         if importlib.util.find_spec("torch") is None:
-            raise ImportError("backend 'torch' needs PyTorch: pip install torch (or use --backend sklearn)")
+            raise MissingPackage("backend 'torch' needs PyTorch: pip install torch (or use --backend sklearn)")
         from .torch_backend import TorchBackend
 
         backend = TorchBackend()
     else:
         if importlib.util.find_spec("cuml") is None:
-            raise ImportError("backend 'cuml' needs RAPIDS cuML on a CUDA GPU: pip install 'geneb[gpu]'")
+            raise MissingPackage("backend 'cuml' needs RAPIDS cuML on a CUDA GPU: pip install 'geneb[gpu]'")
         from .cuml_backend import CumlBackend
 
         backend = CumlBackend()
     if not backend.supports(protocol):
-        raise ValueError(
+        raise InvalidArgument(
             f"backend {name!r} does not implement protocol {protocol.name!r} "
             f"(probe {protocol.probe!r}); use --backend sklearn"
         )

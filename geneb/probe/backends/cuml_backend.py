@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ...catalog import ProtocolSpec
+from ...errors import InvalidArgument
 from .base import Backend
 
 #: cuML arguments that pin its objective and solver to scikit-learn's lbfgs.
@@ -36,7 +37,7 @@ PINNED = {
 def cuml_kwargs(params: dict[str, Any]) -> dict[str, Any]:
     """The full cuML argument set for a protocol's probe_params (no cuML default used)."""
     if params.get("penalty", "l2") != "l2" or not params.get("fit_intercept", True):
-        raise ValueError("cuml backend: only the L2 penalty with an intercept is pinned to scikit-learn")
+        raise InvalidArgument("cuml backend: only the L2 penalty with an intercept is pinned to scikit-learn")
     return {
         **PINNED,
         "C": float(params.get("C", 1.0)),

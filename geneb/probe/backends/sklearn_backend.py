@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 from ...catalog import ProtocolSpec
+from ...errors import InvalidArgument
 from .base import Backend, Estimator
 
 #: probe_params keys that map one-to-one onto LogisticRegression arguments.
@@ -19,9 +20,9 @@ def logreg_kwargs(params: dict[str, Any], seed: int) -> dict[str, Any]:
     geneb-v1 builds literally ``LogisticRegression(max_iter=1000, random_state=seed)``."""
     unknown = set(params) - set(_LOGREG_KEYS) - {"penalty"}
     if unknown:
-        raise ValueError(f"logreg probe: unknown probe_params {sorted(unknown)}")
+        raise InvalidArgument(f"logreg probe: unknown probe_params {sorted(unknown)}")
     if params.get("penalty", "l2") != "l2":
-        raise ValueError(f"logreg probe: only penalty='l2' is supported, got {params['penalty']!r}")
+        raise InvalidArgument(f"logreg probe: only penalty='l2' is supported, got {params['penalty']!r}")
     defaults = _logreg_defaults()
     kw = {k: params[k] for k in _LOGREG_KEYS if k in params and params[k] != defaults[k]}
     kw["random_state"] = seed
@@ -58,7 +59,7 @@ class SklearnBackend(Backend):
 
             est = mlp_estimator(protocol.probe_params, seed)
         else:
-            raise ValueError(f"sklearn backend: protocol {protocol.name!r} has unknown probe {protocol.probe!r}")
+            raise InvalidArgument(f"sklearn backend: protocol {protocol.name!r} has unknown probe {protocol.probe!r}")
         if protocol.scale_features and protocol.probe != "logreg-cv":
             from sklearn.pipeline import make_pipeline
             from sklearn.preprocessing import StandardScaler

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ...catalog import ProtocolSpec
+from ...errors import InvalidArgument
 from .base import Backend, FitOutcome, FitSpec
 
 #: Below this many multiply-adds per objective evaluation a CPU solve runs on one
@@ -70,7 +71,7 @@ class TorchLogisticRegression:
 
         classes, yi = np.unique(np.asarray(y), return_inverse=True)
         if len(classes) < 2:
-            raise ValueError(f"need at least two classes, got {len(classes)}")
+            raise InvalidArgument(f"need at least two classes, got {len(classes)}")
         dev = _device(self.device)
         dt = getattr(torch, self.precision)
         Xt = torch.as_tensor(np.ascontiguousarray(X), device=dev).to(dt)[None]
@@ -99,7 +100,7 @@ def _check_params(protocol: ProtocolSpec) -> None:
     """The solver implements L2 with an unpenalised intercept and no feature scaling."""
     p = protocol.probe_params
     if p.get("penalty", "l2") != "l2" or not p.get("fit_intercept", True) or protocol.scale_features:
-        raise ValueError(f"torch backend: protocol {protocol.name!r} needs settings it does not implement "
+        raise InvalidArgument(f"torch backend: protocol {protocol.name!r} needs settings it does not implement "
                          "(only penalty='l2' with an intercept on unscaled features)")
 
 
