@@ -77,9 +77,8 @@ def test_in_process_retries_transient_then_gives_up(tmp_path):
 
 
 def test_permanent_errors_are_classified():
-    from geneb.store.errors import CacheKeyMismatch, LockBusy
-
     from geneb.errors import InvalidArgument
+    from geneb.store.errors import CacheKeyMismatch, LockBusy
 
     assert is_permanent(InvalidArgument("bad sequence"))
     assert not is_permanent(ValueError("a bug"))  # retried, then fails with its traceback

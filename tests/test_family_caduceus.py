@@ -67,6 +67,11 @@ def _mamba_standin(monkeypatch):
     monkeypatch.syspath_prepend(str(STANDIN))
     monkeypatch.setattr(CaduceusAdapter, "needs_cuda", False)
     torch.set_num_threads(1)
+    yield
+    # the stand-in leaves with its path: later tests see the machine as it is (no mamba_ssm)
+    for name in [m for m in sys.modules if m == "mamba_ssm" or m.startswith("mamba_ssm.")]:
+        if getattr(sys.modules[name], "__file__", "").startswith(str(STANDIN)):
+            del sys.modules[name]
 
 
 def _sources() -> list:

@@ -18,7 +18,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -284,6 +284,40 @@ def raise_if_unavailable(cls: Any, spec: ModelSpec) -> None:
     ok, why = cls.check_available(spec)
     if not ok:
         raise ExtractError(why)
+
+
+class LocalCheckout:
+    """Mixin (before `Adapter`) for a family whose weights are local files and whose code is
+    an upstream source checkout (DNA-GPT, JanusDNA). It declares `weights_what` (what to
+    download, for the hint) and `code` = (repository URL, package) and implements
+    `identity_path(required)`: the file or directory the vectors come from, whose
+    fingerprint identifies them. Availability and identity then follow from those."""
+
+    weights_what: ClassVar[str]
+    code: ClassVar[tuple[str, str]]
+
+    def identity_path(self, required: bool = True) -> Path | None:
+        raise NotImplementedError
+
+    @classmethod
+    def check_available(cls, spec: ModelSpec) -> tuple[bool, str]:
+        ok, why = check_requirements(cls, spec)
+        if not ok:
+            return ok, why
+        from .base import ExtractOptions
+
+        w = cls(spec, ExtractOptions(), "cpu").identity_path(required=False)
+        problems = local_problems(spec, weights=cls.weights_what, weights_found=w is not None, code=cls.code)
+        return (False, "; ".join(problems)) if problems else (True, f"local weights at {w}")
+
+    @classmethod
+    def ensure_available(cls, spec: ModelSpec) -> None:
+        raise_if_unavailable(cls, spec)
+
+    def local_identity(self) -> dict[str, str]:
+        """`weights` and `revision` of `describe()`: the local path and its fingerprint."""
+        w = self.identity_path(required=False)
+        return {"weights": str(w) if w else self.spec.weights, "revision": ("local:" + file_fingerprint(w)) if w else ""}
 
 
 def probe_dim(adapter: Any, probe: str = "ACGTACGTACGTACGT") -> int:

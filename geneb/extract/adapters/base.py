@@ -234,6 +234,17 @@ class Adapter(abc.ABC):
     def embed(self, batch: list[Any]) -> np.ndarray:
         """Pooled float32 vectors, shape (len(batch), dim); pads per batch."""
 
+    def hidden_layer(self, hidden_states: Any, note: str = "") -> Any:
+        """The configured layer's states from a model's `hidden_states` (the hidden-states
+        convention: 0 = embeddings); an ExtractError naming the range when there is no such
+        layer. `note` explains the range for the family (``{last}`` = the last index)."""
+        try:
+            return hidden_states[self.layer]
+        except IndexError:
+            last = len(hidden_states) - 1
+            raise ExtractError(f"model {self.spec.model_id!r}: layer {self.layer} does not exist "
+                               f"(hidden states 0..{last}{note.format(last=last)})") from None
+
     def plan_batches(self, n_tokens: list[int], token_budget: int, max_batch: int) -> list[np.ndarray]:
         """Index batches over one block's pieces. Default: longest first under the token
         budget; a family whose vectors depend on which rows share a call overrides it."""

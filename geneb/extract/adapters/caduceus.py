@@ -31,7 +31,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ._families_common import ensure_requirements, grouped_hf_embed, hf_check_available, probe_dim
-from .base import ExtractError
 from .hf_common import RemoteCodeAdapter
 
 
@@ -57,13 +56,7 @@ class CaduceusAdapter(RemoteCodeAdapter):
         out = self.model(input_ids=ids, output_hidden_states=want_all, return_dict=True)
         if not want_all:
             return out.last_hidden_state
-        hs = out.hidden_states
-        try:
-            return hs[self.layer]
-        except IndexError:
-            raise ExtractError(
-                f"model {self.spec.model_id!r}: layer {self.layer} does not exist (hidden states 0..{len(hs) - 1})"
-            ) from None
+        return self.hidden_layer(out.hidden_states)
 
     def load(self) -> None:
         super().load()

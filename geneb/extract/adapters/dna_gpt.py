@@ -27,14 +27,11 @@ import numpy as np
 
 from ..pooling import pool
 from ._families_common import (
-    check_requirements,
+    LocalCheckout,
     code_dir,
     code_hint,
-    file_fingerprint,
     import_from_checkout,
-    local_problems,
     local_weights,
-    raise_if_unavailable,
     weights_hint,
 )
 from .base import Adapter, ExtractError, UnsupportedSequenceError
@@ -50,8 +47,10 @@ KMER = 6
 BASES = "ACGTN"
 
 
-class DNAGPTAdapter(Adapter):
+class DNAGPTAdapter(LocalCheckout, Adapter):
     family = "dna-gpt"
+    weights_what = WHAT
+    code = (REPO, "dna_gpt")
     requires = ("torch",)
     extra = "extract"
 
@@ -91,24 +90,12 @@ class DNAGPTAdapter(Adapter):
             raise ExtractError(weights_hint(self.spec, WHAT))
         return lw
 
-    @classmethod
-    def check_available(cls, spec) -> tuple[bool, str]:
-        ok, why = check_requirements(cls, spec)
-        if not ok:
-            return ok, why
-        w = cls(spec, _default_options(), "cpu")._weights_file(required=False)
-        problems = local_problems(spec, weights=WHAT, weights_found=w is not None, code=(REPO, "dna_gpt"))
-        return (False, "; ".join(problems)) if problems else (True, f"local weights at {w}")
-
-    @classmethod
-    def ensure_available(cls, spec) -> None:
-        raise_if_unavailable(cls, spec)
+    def identity_path(self, required: bool = True) -> Path | None:
+        return self._weights_file(required)
 
     def describe(self) -> dict[str, Any]:
-        w = self._weights_file(required=False)
         return {
-            "weights": str(w) if w else self.spec.weights,
-            "revision": ("local:" + file_fingerprint(w)) if w else "",
+            **self.local_identity(),
             "tokenizer": f"DNAGPT KmerTokenizer k={KMER}",
             "variant": self.variant, "prefix": self.prefix,
         }
@@ -219,12 +206,6 @@ def _load_checkpoint(path: Path, model_id: str) -> Any:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:  # noqa: BLE001
         raise ExtractError(f"model {model_id!r}: cannot read checkpoint {path}: {exc}") from exc
-
-
-def _default_options() -> Any:
-    from .base import ExtractOptions
-
-    return ExtractOptions()
 
 
 ADAPTER = DNAGPTAdapter

@@ -304,14 +304,7 @@ class HFAdapter(Adapter):
         out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=want_all)
         if not want_all:
             return out.last_hidden_state if hasattr(out, "last_hidden_state") and out.last_hidden_state is not None else out.hidden_states[-1]
-        hs = out.hidden_states
-        try:
-            return hs[self.layer]
-        except IndexError:
-            raise ExtractError(
-                f"model {self.spec.model_id!r}: layer {self.layer} does not exist "
-                f"(hidden states 0..{len(hs) - 1}, 0 = embeddings)"
-            ) from None
+        return self.hidden_layer(out.hidden_states, ", 0 = embeddings")
 
     def embed(self, batch: list[np.ndarray]) -> np.ndarray:
         import torch

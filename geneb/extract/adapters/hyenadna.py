@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import ExtractError
 from .hf_common import HFAdapter
 
 
@@ -24,14 +23,8 @@ class HyenaDNAAdapter(HFAdapter):
         out = self.model(input_ids=ids, output_hidden_states=want_all, return_dict=True)
         if not want_all:
             return out.last_hidden_state
-        hs = out.hidden_states  # embeddings, each block, then the final-norm output
-        try:
-            return hs[self.layer]
-        except IndexError:
-            raise ExtractError(
-                f"model {self.spec.model_id!r}: layer {self.layer} does not exist "
-                f"(hidden states 0..{len(hs) - 1}: 0 = embeddings, {len(hs) - 1} = after the final norm)"
-            ) from None
+        # embeddings, each block, then the final-norm output
+        return self.hidden_layer(out.hidden_states, ": 0 = embeddings, {last} = after the final norm")
 
 
 ADAPTER = HyenaDNAAdapter

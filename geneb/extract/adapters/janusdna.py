@@ -29,15 +29,12 @@ import numpy as np
 
 from ..pooling import pool
 from ._families_common import (
-    check_requirements,
+    LocalCheckout,
     code_dir,
     code_hint,
     cuda_available,
-    file_fingerprint,
     import_from_checkout,
-    local_problems,
     local_weights,
-    raise_if_unavailable,
     run_grouped,
     weights_hint,
 )
@@ -73,8 +70,10 @@ def read_config(path: Path) -> dict[str, Any]:
     return cfg
 
 
-class JanusDNAAdapter(Adapter):
+class JanusDNAAdapter(LocalCheckout, Adapter):
     family = "janusdna"
+    weights_what = WHAT
+    code = (REPO, "janusdna")
     requires = ("torch", "transformers")
     extra = "extract"
 
@@ -97,24 +96,13 @@ class JanusDNAAdapter(Adapter):
             return None
         return ckpt[0], conf[0]
 
-    @classmethod
-    def check_available(cls, spec) -> tuple[bool, str]:
-        ok, why = check_requirements(cls, spec)
-        if not ok:
-            return ok, why
-        files = cls(spec, _options(), "cpu")._files(required=False)
-        problems = local_problems(spec, weights=WHAT, weights_found=files is not None, code=(REPO, "janusdna"))
-        return (False, "; ".join(problems)) if problems else (True, f"local weights at {files[0].parent}")
-
-    @classmethod
-    def ensure_available(cls, spec) -> None:
-        raise_if_unavailable(cls, spec)
+    def identity_path(self, required: bool = True) -> Path | None:
+        files = self._files(required)
+        return files[0].parent if files else None
 
     def describe(self) -> dict[str, Any]:
-        files = self._files(required=False)
         return {
-            "weights": str(files[0].parent) if files else self.spec.weights,
-            "revision": ("local:" + file_fingerprint(files[0].parent)) if files else "",
+            **self.local_identity(),
             "tokenizer": "caduceus character tokenizer, no special tokens",
         }
 
@@ -181,12 +169,6 @@ class JanusDNAAdapter(Adapter):
 
     def close(self) -> None:
         self.model = None
-
-
-def _options() -> Any:
-    from .base import ExtractOptions
-
-    return ExtractOptions()
 
 
 ADAPTER = JanusDNAAdapter

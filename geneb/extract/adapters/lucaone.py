@@ -78,17 +78,7 @@ class LucaOneAdapter(HFAdapter):
         )
         if not want_all:
             return out.last_hidden_state
-        return self._pick_layer(out.hidden_states)
-
-    def _pick_layer(self, hs: Any) -> Any:
-        from .base import ExtractError
-
-        try:
-            return hs[self.layer]
-        except IndexError:
-            raise ExtractError(
-                f"model {self.spec.model_id!r}: layer {self.layer} does not exist (hidden states 0..{len(hs) - 1})"
-            ) from None
+        return self.hidden_layer(out.hidden_states)
 
 
 ADAPTER = LucaOneAdapter

@@ -73,13 +73,7 @@ class MutBERTAdapter(RemoteCodeAdapter):
         out = self.model(soft, output_hidden_states=want_all, **kw)  # as the model card calls it
         if not want_all:
             return out.last_hidden_state
-        hs = out.hidden_states
-        try:
-            return hs[self.layer]
-        except IndexError:
-            raise ExtractError(
-                f"model {self.spec.model_id!r}: layer {self.layer} does not exist (hidden states 0..{len(hs) - 1})"
-            ) from None
+        return self.hidden_layer(out.hidden_states)
 
     def embed(self, batch: list[Any]) -> Any:
         if self.model is None:

@@ -361,14 +361,7 @@ class OmniDNAAdapter(HFAdapter):
     def _forward(self, ids: Any, mask: Any) -> Any:
         out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=True, use_cache=False,
                          return_dict=True)
-        hs = out.hidden_states
-        try:
-            return hs[self.layer]
-        except IndexError:
-            raise ExtractError(
-                f"model {self.spec.model_id!r}: layer {self.layer} does not exist "
-                f"(hidden states 0..{len(hs) - 1}, 0 = embeddings, {len(hs) - 1} = after the final layer norm)"
-            ) from None
+        return self.hidden_layer(out.hidden_states, ", 0 = embeddings, {last} = after the final layer norm")
 
 
 ADAPTER = OmniDNAAdapter
