@@ -152,3 +152,23 @@ def test_a_new_family_is_one_module_plus_a_model_row(tmp_path, monkeypatch):
         np.testing.assert_allclose(got, [[1.0, 0.004], [0.0, 0.004]], rtol=1e-6)
     finally:
         catalog_models._user_models.pop("gc", None)
+
+
+def test_geneb_families_prints_each_declaration(capsys):
+    from geneb.cli import main
+    from geneb.extract import compat
+
+    assert main(["families", "--json"]) == 0
+    rows = {r["family"]: r for r in json.loads(capsys.readouterr().out)}
+    assert set(rows) == set(FAMILIES)
+    d2 = rows["dnabert2"]
+    assert d2["requires"] == ["torch", "transformers"] and d2["models"] == 2
+    by_name = {d["name"]: d for d in d2["differences"]}
+    assert set(by_name) == set(adapters.adapter_class("dnabert2").differences)
+    cfg = by_name["config-4x-defaults"]
+    assert cfg["transformers"] == compat.difference("config-4x-defaults").transformers
+    assert cfg["active"] == compat.applies("config-4x-defaults")  # True on transformers 5, False on 4.57
+    assert main(["families", "--family", "kmer"]) == 0
+    out = capsys.readouterr().out
+    assert "kmer" in out and "numpy" in out and "dnabert2" not in out
+    assert main(["families", "--family", "nope"]) == 2

@@ -26,6 +26,11 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_models)
 
+    f = sub.add_parser("families", help="each adapter family's declaration: packages, extra, differences from upstream")
+    f.add_argument("--family", help="only this family")
+    f.add_argument("--json", action="store_true", help="machine-readable output (every field of each declaration)")
+    f.set_defaults(func=_families)
+
     t = sub.add_parser("tasks", help="list tasks (the 100 GENEB tasks in official order, the mini suite)")
     t.add_argument("--benchmark", default=None, help="only the tasks of this benchmark (geneb, geneb-mini, ...)")
     t.add_argument("--category", help="only this category (e.g. 'Promoters')")
@@ -91,6 +96,31 @@ def _deep(models: list, args: argparse.Namespace) -> int:
             counts[r.status] = counts.get(r.status, 0) + 1
         print("\n" + ", ".join(f"{n} {s}" for s, n in counts.items()))
     return 1 if any(r.failed for r in results) else 0
+
+
+def _families(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from ..catalog import FAMILIES, all_models
+    from ..extract.adapters import adapter_class
+    from . import CLIError
+
+    names = sorted(FAMILIES)
+    if args.family:
+        if args.family not in FAMILIES:
+            raise CLIError(f"unknown family {args.family!r}; known: {', '.join(names)}")
+        names = [args.family]
+    counts = Counter(m.family for m in all_models().values())
+    rows = [{**adapter_class(n).declaration(), "models": counts.get(n, 0)} for n in names]
+    if args.json:
+        print_json(rows)
+        return 0
+    for r in rows:
+        d = r["differences"]
+        r["requires"] = ", ".join(r["requires"])
+        r["differences"] = ", ".join(x["name"] + ("" if x["active"] else " (inactive here)") for x in d) or "-"
+    print_table(rows, ["family", "models", "requires", "extra", "neural", "differences"])
+    return 0
 
 
 def _tasks(args: argparse.Namespace) -> int:

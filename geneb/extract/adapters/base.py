@@ -193,6 +193,22 @@ class Adapter(abc.ABC):
                 f"{', '.join(missing)}: pip install 'geneb[{cls.extra}]'"
             )
 
+    @classmethod
+    def declaration(cls) -> dict[str, Any]:
+        """The family's declared facts as one record of data (what `geneb families` prints):
+        packages and the extra that installs them, whether vectors depend on device and
+        compute dtype, raw-text input, and its named differences from upstream, each with
+        its stage, the transformers versions it applies to and whether it is active here."""
+        from .. import compat
+
+        diffs = []
+        for name in cls.differences:
+            d = compat.difference(name)
+            diffs.append({"name": d.name, "stage": d.stage, "transformers": d.transformers or "any",
+                          "active": d.applies(), "upstream": d.upstream})
+        return {"family": cls.family, "class": f"{cls.__module__}.{cls.__qualname__}", "requires": list(cls.requires),
+                "extra": cls.extra, "neural": cls.neural, "takes_raw_text": cls.takes_raw_text, "differences": diffs}
+
     # -- resolved per-model semantics ---------------------------------------------------
     @property
     def layer(self) -> int:
