@@ -18,11 +18,11 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from .._unit import Kind, Unit
 from ..probe.pair import DEFAULT_BLAS_THREADS
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["embed", "probe"]
 
 #: Errors a rerun cannot fix are geneb's UserErrors (bad input, bad option, cache-key
 #: mismatch, unknown model...), decided by class; of the builtin ones only a missing
@@ -30,21 +30,6 @@ Kind = Literal["embed", "probe"]
 #: anything else (I/O hiccups, a busy lock, CUDA OOM, a bug) is raised so the executor
 #: retries the unit, and a bug then fails with its traceback.
 _PERMANENT = (ImportError, NotImplementedError)
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One (model, task) pair to embed or probe; ``gpu`` units run only on GPU workers."""
-
-    kind: Kind
-    model: str
-    task: str
-    gpu: bool = False
-    regimes: tuple[str, ...] = ()  # probe units: the regimes still to fit (empty = all)
-
-    @property
-    def name(self) -> str:
-        return f"{self.kind} {self.model}/{self.task}"
 
 
 @dataclass

@@ -8,12 +8,13 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from .._unit import Unit
 from ..catalog import get_protocol
 from ..errors import InvalidArgument
 from .backends import resolve_backend_name
@@ -34,15 +35,6 @@ log = logging.getLogger(__name__)
 
 #: Seconds between checkpoints of finished units to the results table.
 CHECKPOINT_SECONDS = 120.0
-
-
-@dataclass
-class Unit:
-    model: str
-    task: str
-    regimes: tuple[str, ...]
-    cache_key: str
-    size: int = 0
 
 
 @dataclass
@@ -118,11 +110,9 @@ def plan_grid(
         report.cells_done += len(regimes) - len(todo)
         report.cells_todo += len(todo)
         if todo:
-            units.append(Unit(model, task, todo, key))
+            units.append(Unit("probe", model, task, regimes=todo, cache_key=key))
     if len(units) > 1:
-        for u in units:
-            u.size = _unit_size(st, u.model, u.task)
-        units.sort(key=lambda u: -u.size)
+        units = sorted((replace(u, size=_unit_size(st, u.model, u.task)) for u in units), key=lambda u: -u.size)
     return units
 
 
