@@ -183,9 +183,9 @@ def run_embed_unit(
     strict_tokens: bool = False,
     repair: bool = False,
 ) -> UnitResult:
-    """Embed one pair into the store at ``store``: the body of
-    :func:`geneb.extract.embed_pair` (open store, lock, resume, write, finish) with the
-    model kept loaded between units of the same model.
+    """Embed one pair into the store at ``store``: `geneb.extract.runner.embed_task`, the
+    body of :func:`geneb.extract.embed_pair` (open store, lock, resume, write, finish),
+    with the model kept loaded between units of the same model.
 
     ``specs`` maps model ids to the ModelSpecs resolved by the caller (user models from a
     model file or ``path:`` exist only there); other ids come from the catalog.
@@ -194,21 +194,15 @@ def run_embed_unit(
     result; transient ones are raised for the executor to retry. ``repair`` verifies the
     stored pair first and re-embeds it when damaged (as ``geneb embed --repair``)."""
     from ..catalog import get_model
-    from ..data import load_task
-    from ..extract.runner import run_pair
+    from ..extract.runner import embed_task
 
     t0 = time.perf_counter()
     try:
         spec = (specs or {}).get(unit.model) or get_model(unit.model)
         adapter = _adapter(spec, options, device)
-        task = load_task(unit.task, data_dir)
-        st = _open(store, "a", storage_options)
-        deadline = time.monotonic() + lock_wait
-        while True:
-            res = run_pair(st, adapter, task, token_budget, overwrite, False, block_rows, strict_tokens, repair)
-            if res.status != "locked" or time.monotonic() >= deadline:
-                break
-            time.sleep(_LOCK_POLL_SECONDS)
+        res = embed_task(_open(store, "a", storage_options), adapter, unit.task, data_dir, token_budget=token_budget,
+                         overwrite=overwrite, block_rows=block_rows, strict_tokens=strict_tokens, repair=repair,
+                         lock_wait=lock_wait, poll_seconds=_LOCK_POLL_SECONDS)
     except Exception as exc:
         if is_permanent(exc):
             return _finish(unit, t0, error=exc)

@@ -569,9 +569,39 @@ def embed_pair(
     takes the pair's lock, resumes, writes and finishes."""
     spec = get_model(model_id)
     adapter = make_adapter(spec, options or ExtractOptions(), resolve_device(device))
-    task = load_task(task_id, data_dir)
     try:
-        return run_pair(_open_store(store_url), adapter, task, token_budget, overwrite, progress, block_rows,
-                        strict_tokens)
+        return embed_task(store_url, adapter, task_id, data_dir, token_budget=token_budget, overwrite=overwrite,
+                          progress=progress, block_rows=block_rows, strict_tokens=strict_tokens)
     finally:
         adapter.close()
+
+
+def embed_task(
+    store: Any,
+    adapter: Adapter,
+    task_id: str,
+    data_dir: str | Path | None = None,
+    *,
+    token_budget: int | None = None,
+    overwrite: bool = False,
+    progress: bool = False,
+    block_rows: int | None = None,
+    strict_tokens: bool = False,
+    repair: bool = False,
+    lock_wait: float = 0.0,
+    poll_seconds: float = 2.0,
+) -> PairResult:
+    """The body of one unit, shared by `embed_pair` and the Dask units (which keep the
+    adapter loaded between units): load the task, open the store, run the pair. A pair
+    locked by another writer is waited for up to `lock_wait` seconds; the result then says
+    "locked" if it still is."""
+    import time
+
+    task = load_task(task_id, data_dir)
+    st = _open_store(store)
+    deadline = time.monotonic() + lock_wait
+    while True:
+        res = run_pair(st, adapter, task, token_budget, overwrite, progress, block_rows, strict_tokens, repair)
+        if res.status != "locked" or time.monotonic() >= deadline:
+            return res
+        time.sleep(poll_seconds)
