@@ -59,7 +59,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from .. import compat
-from ..compat import Difference, register
+from ..compat import difference
 from ..compat.loading import BUILD_OUTSIDE_META
 from .base import ExtractError, MissingExtraError
 from .hf_common import HFAdapter
@@ -75,52 +75,13 @@ INSTALL_HINT = (f"pip install --no-deps ai2-olmo=={OLMO_VERSION} omegaconf==2.3.
 #: `model_type` values of OLMo checkpoints this family loads: Omni-DNA's and hf_olmo's own.
 MODEL_TYPES = ("olmo-gfm", "hf_olmo")
 
-HF_OLMO_CLASSES = register(Difference(
-    name="hf-olmo-classes",
-    stage="load",
-    upstream=("zehui127/Omni-DNA-300M, zehui127/Omni-DNA-1B config.json (model_type olmo-gfm, auto_map to the "
-              "repository's configuration_olmo.py / modeling_olmo.py / tokenization_olmo_fast.py); "
-              f"allenai/OLMo hf_olmo/ (PyPI ai2-olmo {OLMO_VERSION})"),
-    construct=("hub wrapper files around ai2-olmo's olmo.model.OLMo; the checkpoint uses hf_olmo's key layout "
-               "(model.transformer.*) and config.json holds olmo.config.ModelConfig's fields"),
-    transformers="",
-    why=("the network is the installed ai2-olmo's, built through its own hf_olmo.OLMoConfig / OLMoForCausalLM "
-         "/ OLMoTokenizerFast from config.json's values; no Python file from the hub runs"),
-))
+HF_OLMO_CLASSES = difference("hf-olmo-classes")
 
-IO_PLACEHOLDERS = register(Difference(
-    name="olmo-io-import-placeholders",
-    stage="import",
-    upstream=f"allenai/OLMo olmo/util.py (PyPI ai2-olmo {OLMO_VERSION}), imported by olmo/config.py",
-    construct=("module-level `import boto3`, `botocore`, `datasets` (declared only in ai2-olmo's `train` extra), "
-               "`requests`, `rich`, `from cached_path.schemes import SchemeClient`, "
-               "`from google.api_core.retry import Retry` (a Retry(...) and a SchemeClient subclass are built "
-               "at import)"),
-    transformers="",
-    why=("they serve cloud checkpoint IO, logging and progress bars only; those not installed are inert "
-         "placeholder modules while hf_olmo is imported, and are removed from sys.modules afterwards"),
-))
+IO_PLACEHOLDERS = difference("olmo-io-import-placeholders")
 
-TIE_WEIGHTS_KWARGS = register(Difference(
-    name="olmo-tie-weights-kwargs",
-    stage="load",
-    upstream=f"allenai/OLMo hf_olmo/modeling_olmo.py (PyPI ai2-olmo {OLMO_VERSION}): OLMoForCausalLM.tie_weights",
-    construct=("`def tie_weights(self): pass` overrides PreTrainedModel.tie_weights; transformers 5's "
-               "post_init -> init_weights calls `self.tie_weights(recompute_mapping=False)`"),
-    transformers=">=5.0.0.dev0",
-    why=("post_init raises TypeError; while it runs the no-op accepts and ignores arguments (OLMo ties by "
-         "reusing wte.weight for the logits, nothing to tie)"),
-))
+TIE_WEIGHTS_KWARGS = difference("olmo-tie-weights-kwargs")
 
-FORWARD_FLAGS = register(Difference(
-    name="olmo-explicit-forward-flags",
-    stage="forward",
-    upstream=f"allenai/OLMo hf_olmo/modeling_olmo.py (PyPI ai2-olmo {OLMO_VERSION}): OLMoForCausalLM.forward",
-    construct=("`if use_cache is None: use_cache = self.config.use_cache`; transformers 5's PretrainedConfig "
-               "pops generation parameters (use_cache among them) from the config's kwargs"),
-    transformers=">=5.0.0.dev0",
-    why="the forward raises AttributeError; use_cache=False and return_dict=True are passed (no KV cache is needed)",
-))
+FORWARD_FLAGS = difference("olmo-explicit-forward-flags")
 
 
 # -- importing hf_olmo ---------------------------------------------------------------------

@@ -4,8 +4,9 @@
 The GENEB models' remote code was written for transformers 4.2x-4.4x. Newer transformers
 removed helpers it imports, build models under a meta-device context its `__init__` does
 not expect, and stopped filling config attributes it reads. geneb does not edit that code:
-it applies small, named **differences** around it. Each `Difference` is data (what, which
-upstream file and construct, which transformers versions, at which stage), an adapter lists
+it applies small, named **differences** around it. Each `Difference` is data, declared in
+`differences.toml` beside this module (what, which upstream file and construct, which
+transformers versions, at which stage); the code that applies one asks for it by name, an adapter lists
 the names its family may need (`Adapter.differences`), and `active()` keeps those that apply
 to the installed transformers. The names that ran go into `describe()` and so into the
 cache key: vectors made with and without a difference never mix in one pair.
@@ -64,10 +65,31 @@ class Difference:
 
 
 _REGISTRY: dict[str, Difference] = {}
+_DECLARED = "differences.toml"
+
+
+@functools.cache
+def _declared_rows() -> tuple[dict[str, str], ...]:
+    """The shipped declarations (package data, parsed with the stdlib), in file order."""
+    import tomllib
+    from importlib.resources import files
+
+    data = tomllib.loads(files(__package__).joinpath(_DECLARED).read_text(encoding="utf-8"))
+    return tuple(data.get("difference", []))
+
+
+@functools.cache
+def _load_declared() -> None:
+    for row in _declared_rows():
+        try:
+            register(Difference(**row))
+        except TypeError as exc:
+            raise ValueError(f"{_DECLARED}: difference {row.get('name')!r}: {exc}") from None
 
 
 def register(d: Difference) -> Difference:
-    """Add a difference to the registry (module import time); a name is defined once."""
+    """Add a difference to the registry; a name is defined once. The shipped ones come from
+    `differences.toml`; a third-party adapter may register its own."""
     old = _REGISTRY.get(d.name)
     if old is not None and old != d:
         raise ValueError(f"difference {d.name!r} is defined twice")
@@ -75,12 +97,14 @@ def register(d: Difference) -> Difference:
     return d
 
 
-def _load_all() -> None:
-    from . import helpers, loading, remote, tokenizers  # noqa: F401 - they register their differences
+def declared_names() -> tuple[str, ...]:
+    """The names declared in the shipped `differences.toml`, in file order."""
+    return tuple(row["name"] for row in _declared_rows())
 
 
 def difference(name: str) -> Difference:
-    _load_all()
+    """The declared difference `name` (an error naming the known ones otherwise)."""
+    _load_declared()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -89,7 +113,7 @@ def difference(name: str) -> Difference:
 
 def differences() -> dict[str, Difference]:
     """Every registered difference, by name (for docs and `geneb models --check`)."""
-    _load_all()
+    _load_declared()
     return dict(sorted(_REGISTRY.items()))
 
 

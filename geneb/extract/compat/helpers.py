@@ -12,45 +12,13 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from . import Difference, register
+from . import difference
 
-RESTORE_HELPERS = register(Difference(
-    name="restore-removed-helpers",
-    stage="import",
-    upstream=(
-        "AIRI-Institute/GENA_LM src/gena_lm/modeling_bert.py; ai4nucleome/mutBERT "
-        "2-pretrain-code/modeling_mutbert.py; InstaDeepAI/nucleotide-transformer-v2-* modeling_esm.py"
-    ),
-    construct=(
-        "`from transformers.pytorch_utils import find_pruneable_heads_and_indices` (removed in "
-        "transformers 5); older GENA-LM: `from transformers.modeling_utils import "
-        "apply_chunking_to_forward, find_pruneable_heads_and_indices, prune_linear_layer` "
-        "(moved to pytorch_utils in 4.2x)"
-    ),
-    transformers="",  # which names are missing depends on the version; restoring is a no-op where present
-    why="the remote module fails to import; the helpers are only used for head pruning and feed-forward chunking",
-))
+RESTORE_HELPERS = difference("restore-removed-helpers")
 
-ADD_HEAD_MASK = register(Difference(
-    name="add-get-head-mask",
-    stage="load",
-    upstream="InstaDeepAI/nucleotide-transformer-v2-* modeling_esm.py; AIRI-Institute/GENA_LM modeling_bert.py",
-    construct="`self.get_head_mask(head_mask, n_layers)` in the remote forward (removed from PreTrainedModel in transformers 5)",
-    transformers=">=5.0.0.dev0",
-    why="the forward raises AttributeError; with head_mask=None the method returns [None] * n_layers",
-))
+ADD_HEAD_MASK = difference("add-get-head-mask")
 
-ADD_EXTENDED_MASK = register(Difference(
-    name="add-get-extended-attention-mask",
-    stage="load",
-    upstream=("InstaDeepAI/nucleotide-transformer-v2-* modeling_esm.py (hub commit 81b29e57 of the 50m repo); "
-              "AIRI-Institute/GENA_LM src/gena_lm/modeling_bert.py @ 8c441a4"),
-    construct=("`self.get_extended_attention_mask(attention_mask, input_shape)` in the remote `*Model.forward` "
-               "(ModuleUtilsMixin method, no longer on PreTrainedModel in transformers 5.2x)"),
-    transformers=">=5.0.0.dev0",  # added only where missing: a no-op on the 5.x that still have it
-    why=("the forward raises AttributeError; the 4.x encoder semantics are restored on the remote base "
-         "class: a (B, T) or (B, T, T) mask becomes (1 - mask) * finfo(model dtype).min"),
-))
+ADD_EXTENDED_MASK = difference("add-get-extended-attention-mask")
 
 
 def find_pruneable_heads_and_indices(heads: Any, n_heads: int, head_size: int, already_pruned_heads: Any) -> tuple[set, Any]:

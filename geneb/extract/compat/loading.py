@@ -23,57 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import BadState, MissingFile
-from . import Difference, register
+from . import difference
 
 log = logging.getLogger(__name__)
 
-BUILD_OUTSIDE_META = register(Difference(
-    name="build-outside-meta",
-    stage="load",
-    upstream=(
-        "zhihan1996/DNABERT-2-117M bert_layers.py (BertEncoder.__init__ -> rebuild_alibi_tensor); "
-        "allenai/OLMo hf_olmo/modeling_olmo.py (OLMoForCausalLM.__init__ never calls post_init)"
-    ),
-    construct=(
-        "an `__init__` that computes tensors (`torch.Tensor(list)` stays on CPU while `torch.arange` "
-        "lands on the meta device) or skips `post_init`; transformers 5 `from_pretrained` builds "
-        "every model under a meta-device context and needs `all_tied_weights_keys` from post_init"
-    ),
-    transformers="",  # the same path on 4.x keeps vectors identical across versions
-    why="construct from the config on the CPU, then load the state dict; missing weights are an error",
-))
+BUILD_OUTSIDE_META = difference("build-outside-meta")
 
-AUTO_MAP_CLASS = register(Difference(
-    name="class-from-auto-map",
-    stage="load",
-    upstream="InstaDeepAI/nucleotide-transformer-v2-* config.json (auto_map: AutoConfig, AutoModelForMaskedLM only)",
-    construct="no `AutoModel` entry and a remote config class named like a native one (`EsmConfig`)",
-    transformers="",
-    why="`AutoModel` would build transformers' native ESM with wrong feed-forward; the model card uses AutoModelForMaskedLM",
-))
+AUTO_MAP_CLASS = difference("class-from-auto-map")
 
-CONFIG_DEFAULTS = register(Difference(
-    name="config-4x-defaults",
-    stage="load",
-    upstream="InstaDeepAI/nucleotide-transformer-v2-* modeling_esm.py; AIRI-Institute/GENA_LM modeling_bert.py",
-    construct=("`config.is_decoder`, `config.add_cross_attention`, `config.pruned_heads`, `config.pad_token_id` "
-               "read in `__init__`/forward (DNABERT-2 bert_layers.py reads is_decoder and pad_token_id)"),
-    transformers=">=5.0.0.dev0",
-    why="transformers 5's PretrainedConfig no longer defines them; 4.x defaulted them to False/False/{}",
-))
+CONFIG_DEFAULTS = difference("config-4x-defaults")
 
-DEFER_INIT_WEIGHTS = register(Difference(
-    name="defer-init-weights-to-post-init",
-    stage="load",
-    upstream="InstaDeepAI/nucleotide-transformer-v2-* modeling_esm.py (hub commit 81b29e57 of the 50m repo)",
-    construct=("`self.init_weights()` ends `EsmForMaskedLM.__init__` (4.x idiom, no `post_init()`); "
-               "transformers 5's `init_weights` ties through `self.all_tied_weights_keys`, which only "
-               "`post_init` sets"),
-    transformers=">=5.0.0.dev0",
-    why=("construction raises AttributeError; the call is skipped while the class is constructed and "
-         "`post_init` (which runs `init_weights` itself) follows, as build-outside-meta does for any "
-         "class whose __init__ never called it"),
-))
+DEFER_INIT_WEIGHTS = difference("defer-init-weights-to-post-init")
 
 #: Attributes every transformers 4.x config had, with their 4.x defaults.
 CONFIG_4X_DEFAULTS: dict[str, Any] = {

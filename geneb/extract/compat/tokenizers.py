@@ -20,22 +20,11 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from . import Difference, active, register
+from . import active, difference
 
 log = logging.getLogger(__name__)
 
-SPECIAL_TOKENS_BEFORE_INIT = register(Difference(
-    name="tokenizer-special-tokens-before-init",
-    stage="tokenizer",
-    upstream=("GenerTeam/GENERator-eukaryote-1.2b-base tokenizer.py @ 5e872c94 (also the 3b-base repository "
-              "@ 7515b17): DNAKmerTokenizer.__init__"),
-    construct=("`self.bos_token = \"<s>\"` and `self.eos_token = \"</s>\"` before `super().__init__(**kwargs)`; "
-               "transformers 5's `__setattr__` writes into `self._special_tokens_map`, created only by "
-               "`PreTrainedTokenizerBase.__init__`"),
-    transformers=">=5.0.0.dev0",
-    why=("AutoTokenizer.from_pretrained raises AttributeError '_special_tokens_map'; the containers are "
-         "created before the remote __init__ runs and the early values kept, as 4.x does"),
-))
+SPECIAL_TOKENS_BEFORE_INIT = difference("tokenizer-special-tokens-before-init")
 
 
 def remote_tokenizer_class(source: str, hub_kwargs: dict[str, Any]) -> type | None:
