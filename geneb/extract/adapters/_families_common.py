@@ -184,6 +184,17 @@ def run_grouped(
 # -- loading helpers ------------------------------------------------------------------------
 
 
+def pad_right(batch: Sequence[np.ndarray], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Token-id rows padded on the right to the longest one: (ids, attention mask), int64."""
+    width = max(int(b.shape[0]) for b in batch)
+    ids = np.full((len(batch), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(batch), width), dtype=np.int64)
+    for i, b in enumerate(batch):
+        ids[i, : b.shape[0]] = b
+        mask[i, : b.shape[0]] = 1
+    return ids, mask
+
+
 def resolve_layer(n_blocks: int, layer: int, spec: ModelSpec) -> int:
     """Index into a list of `n_blocks` per-block outputs (no embedding entry) for a geneb
     layer (hidden-states convention: 0 = embeddings, k = block k, -1 = last block)."""

@@ -242,9 +242,10 @@ class Adapter(abc.ABC):
     def prepare(self, seq: str) -> Any:
         """Tokenise one sequence, truncated to the model's limit (CPU, thread-safe)."""
 
-    @abc.abstractmethod
     def n_tokens(self, prepared: Any) -> int:
-        """Length of a prepared sequence in tokens, for token-budget batching."""
+        """Length of a prepared sequence in tokens, for token-budget batching (the length
+        of the prepared sequence: a 1-D array of token ids, or the text for raw-text families)."""
+        return len(prepared)
 
     @abc.abstractmethod
     def embed(self, batch: list[Any]) -> np.ndarray:

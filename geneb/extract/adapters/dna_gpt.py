@@ -32,6 +32,7 @@ from ._families_common import (
     code_hint,
     import_from_checkout,
     local_weights,
+    pad_right,
     weights_hint,
 )
 from .base import Adapter, ExtractError, UnsupportedSequenceError
@@ -161,20 +162,12 @@ class DNAGPTAdapter(LocalCheckout, Adapter):
         ids = self.tokenizer.encode(text, max_len=lim or -1, to_tensor=False)
         return np.asarray(ids, dtype=np.int64)
 
-    def n_tokens(self, prepared: np.ndarray) -> int:
-        return int(prepared.shape[0])
-
     def embed(self, batch: list[np.ndarray]) -> np.ndarray:
         import torch
 
         if self.model is None:
             self.load()
-        width = max(len(b) for b in batch)
-        ids = np.full((len(batch), width), self.tokenizer.pad_id, dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        for i, b in enumerate(batch):
-            ids[i, : len(b)] = b
-            mask[i, : len(b)] = 1
+        ids, mask = pad_right(batch, self.tokenizer.pad_id)
         dev = torch.device(self.device)
         t_ids, t_mask = torch.from_numpy(ids).to(dev), torch.from_numpy(mask).to(dev)
         with torch.inference_mode():

@@ -160,9 +160,6 @@ class EnformerAdapter(Adapter):
         out[left : left + len(s)] = idx
         return out
 
-    def n_tokens(self, prepared: np.ndarray) -> int:
-        return int(prepared.shape[0])
-
     def _forward_group(self, ids: np.ndarray) -> np.ndarray:
         import torch
 

@@ -217,9 +217,6 @@ class HarnessAdapter(Adapter):
     def prepare(self, seq: str) -> str:
         return seq
 
-    def n_tokens(self, prepared: str) -> int:
-        return len(prepared)  # bases: progress reports bases/s for this family
-
     def plan_batches(self, n_tokens, token_budget, max_batch):
         n = len(n_tokens)
         step = self.call_rows or n

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..pooling import pool
+from ._families_common import pad_right
 from .base import Adapter, ExtractError, TokenAudit, UnsupportedSequenceError, count_characters
 
 log = logging.getLogger(__name__)
@@ -233,9 +234,6 @@ class HFAdapter(Adapter):
             raise UnsupportedSequenceError(f"model {self.spec.model_id!r}: the tokenizer produced no tokens")
         return np.asarray(ids, dtype=np.int64)
 
-    def n_tokens(self, prepared: np.ndarray) -> int:
-        return int(prepared.shape[0])
-
     PROBE_REPEAT: ClassVar[int] = 12  # a multiple of every k-mer size in the catalog (1, 2, 3, 4, 6)
 
     def _special_ids(self) -> set[int]:
@@ -278,12 +276,7 @@ class HFAdapter(Adapter):
     def _pad(self, batch: list[np.ndarray]) -> tuple[Any, Any]:
         import torch
 
-        width = max(int(b.shape[0]) for b in batch)
-        ids = np.full((len(batch), width), self._pad_id, dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        for i, b in enumerate(batch):
-            ids[i, : b.shape[0]] = b
-            mask[i, : b.shape[0]] = 1
+        ids, mask = pad_right(batch, self._pad_id)
         dev = torch_device(self.device)
         return torch.from_numpy(ids).to(dev), torch.from_numpy(mask).to(dev)
 

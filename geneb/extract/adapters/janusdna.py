@@ -149,9 +149,6 @@ class JanusDNAAdapter(LocalCheckout, Adapter):
             raise UnsupportedSequenceError(f"model {self.spec.model_id!r}: a character maps to the unknown token")
         return np.asarray(ids, dtype=np.int64)
 
-    def n_tokens(self, prepared: np.ndarray) -> int:
-        return int(prepared.shape[0])
-
     def embed(self, batch: list[np.ndarray]) -> np.ndarray:
         import torch
 
