@@ -16,7 +16,7 @@ PKG = Path(__file__).resolve().parents[1] / "geneb"
 #: Subpackages (and top-level modules) and what each may import from geneb.
 FOUNDATION = {"results": set(), "store": {"results"}, "catalog": {"results"}, "data": {"catalog", "store", "results"}}
 TORCH_FREE = ("probe", "analysis", "report")
-SHARED = {"_atomic", "_blas", "_progress", "_unit", "errors"}  # small helpers and the error root, anyone may use
+SHARED = {"_atomic", "_blas", "_lazy", "_progress", "_unit", "errors"}  # small helpers and the error root, anyone may use
 LAYERS = {p.name.removesuffix(".py") for p in PKG.iterdir() if p.suffix == ".py" or (p / "__init__.py").is_file()}
 
 

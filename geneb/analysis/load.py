@@ -14,6 +14,7 @@ import polars as pl
 
 from geneb.catalog.protocols import row_protocol_expr
 
+from ._paths import PathLike, as_paths, expand_files
 from .errors import AnalysisError
 from .metadata import build_metadata
 from .schema import KEY, META_COLUMNS, REQUIRED, RESULT_SCHEMA
@@ -21,35 +22,16 @@ from .submissions import SUBMISSION_PROTOCOL, read_submissions
 
 log = logging.getLogger(__name__)
 
-PathLike = str | Path
 PREDS_SUFFIX = ".preds.parquet"
 #: Files `geneb analyze` writes beside its outputs; never read back as results tables.
 _OUTPUTS = frozenset({"analysed_rows.parquet", "predictions.parquet"})
 
 
-def _as_list(x: PathLike | Iterable[PathLike] | None) -> list[Path]:
-    if x is None:
-        return []
-    if isinstance(x, str | Path):
-        return [Path(x)]
-    return [Path(p) for p in x]
-
-
 def results_files(paths_or_dirs: PathLike | Iterable[PathLike]) -> list[Path]:
     """Expand directories to their `*.parquet` results tables (prediction side files and
     `geneb analyze` outputs excluded)."""
-    out: list[Path] = []
-    for p in _as_list(paths_or_dirs):
-        if p.is_dir():
-            found = sorted(f for f in p.glob("*.parquet") if not f.name.endswith(PREDS_SUFFIX) and f.name not in _OUTPUTS)
-            if not found:
-                raise AnalysisError(f"{p}: no *.parquet results tables in this directory")
-            out.extend(found)
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise AnalysisError(f"{p}: results file or directory not found")
-    return out
+    return expand_files(paths_or_dirs, "*.parquet", "results",
+                        keep=lambda f: not f.name.endswith(PREDS_SUFFIX) and f.name not in _OUTPUTS)
 
 
 def _task_categories() -> dict[str, str]:
@@ -188,7 +170,7 @@ def load_results(
     """
     files = results_files(paths_or_dirs) if paths_or_dirs else []
     frames = [read_results_table(p, protocol) for p in files]
-    subs = read_submissions(_as_list(submissions), _task_categories()) if submissions is not None else []
+    subs = read_submissions(as_paths(submissions), _task_categories()) if submissions is not None else []
     if not frames and not subs and not published:
         raise AnalysisError("no inputs: give at least one results table or submission")
     parts = []

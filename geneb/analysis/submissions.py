@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 
 from ..results.submission import LEADERBOARD_PROTOCOL, METRIC_NAMES, submission_filename
+from ._paths import expand_files
 from .errors import AnalysisError
 from .schema import RESULT_SCHEMA
 
@@ -37,22 +38,6 @@ class Submission:
     model_id: str
     meta: dict[str, Any] = field(default_factory=dict)
     rows: pl.DataFrame = field(default_factory=pl.DataFrame)
-
-
-def _submission_paths(paths: str | Path | list[str | Path]) -> list[Path]:
-    items = [paths] if isinstance(paths, str | Path) else list(paths)
-    out: list[Path] = []
-    for p in map(Path, items):
-        if p.is_dir():
-            found = sorted(p.glob("*.json"))
-            if not found:
-                raise AnalysisError(f"{p}: no *.json submission files in this directory")
-            out.extend(found)
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise AnalysisError(f"{p}: submission file or directory not found")
-    return out
 
 
 def read_submission(path: str | Path, task_categories: dict[str, str]) -> Submission:
@@ -138,7 +123,7 @@ def read_submissions(paths: str | Path | list[str | Path], task_categories: dict
     """Read submission files or directories of them; a model id may appear only once."""
     subs: list[Submission] = []
     seen: dict[str, Path] = {}
-    for p in _submission_paths(paths):
+    for p in expand_files(paths, "*.json", "submission"):
         s = read_submission(p, task_categories)
         if s.model_id in seen:
             raise AnalysisError(f"duplicate model {s.model_id!r}: submitted in both {seen[s.model_id]} and {p}")

@@ -91,16 +91,17 @@ class KV:
                 got += n
             return mv[:got]
 
+    def _open_local(self, key: str) -> int | None:
+        """A read-only descriptor of a local key, None when it does not exist."""
+        try:
+            return os.open(self.local_root / key, os.O_RDONLY)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
     def get_range(self, key: str, start: int, length: int) -> bytes | None:
         if self.local_root is not None:
-            try:
-                fd = os.open(self.local_root / key, os.O_RDONLY)
-            except (FileNotFoundError, NotADirectoryError):
-                return None
-            try:
-                return os.pread(fd, length, start)
-            finally:
-                os.close(fd)
+            got = self.get_ranges(key, [(start, length)])
+            return None if got is None else got[0]
         from zarr.abc.store import RangeByteRequest
 
         buf = _sync(self.zstore.get(key, prototype=_proto(), byte_range=RangeByteRequest(start, start + length)))
@@ -109,9 +110,8 @@ class KV:
     def ranged(self, key: str) -> _Ranged | None:
         """A handle for several byte-range reads of one key (one open file locally)."""
         if self.local_root is not None:
-            try:
-                fd = os.open(self.local_root / key, os.O_RDONLY)
-            except (FileNotFoundError, NotADirectoryError):
+            fd = self._open_local(key)
+            if fd is None:
                 return None
             return _Ranged(os.fstat(fd).st_size, lambda start, n: os.pread(fd, n, start), lambda: os.close(fd))
         size = self.size(key)
@@ -122,9 +122,8 @@ class KV:
     def get_ranges(self, key: str, ranges: list[tuple[int, int]]) -> list[bytes] | None:
         """Several (start, length) ranges of one key: one open file for local stores."""
         if self.local_root is not None:
-            try:
-                fd = os.open(self.local_root / key, os.O_RDONLY)
-            except (FileNotFoundError, NotADirectoryError):
+            fd = self._open_local(key)
+            if fd is None:
                 return None
             try:
                 return [os.pread(fd, n, start) for start, n in ranges]

@@ -144,11 +144,8 @@ def _ordered(path: Path, X: np.ndarray, rows: np.ndarray | None, labels: np.ndar
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def import_pair(store: Any, model: str, task: Any, files: Mapping[str, str | Path], key: Mapping[str, Any], *,
