@@ -595,8 +595,6 @@ def embed_task(
     adapter loaded between units): load the task, open the store, run the pair. A pair
     locked by another writer is waited for up to `lock_wait` seconds; the result then says
     "locked" if it still is."""
-    import time
-
     task = load_task(task_id, data_dir)
     st = _open_store(store)
     deadline = time.monotonic() + lock_wait
