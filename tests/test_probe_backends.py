@@ -104,6 +104,16 @@ def test_unconverged_fits_are_recorded(backend):
     assert all(r["converged"] for r in ok)
 
 
+def test_sklearn_still_rejects_bad_parameters_while_skipping_repeated_checks():
+    """Later fits of a unit skip scikit-learn's parameter checks; the first fit keeps them,
+    so a protocol with an invalid parameter still fails loudly, not with garbage."""
+    Xtr, ytr, Xte, yte = _arrays(PARITY[0])
+    proto = get_protocol("geneb-v1")
+    bad = dataclasses.replace(proto, probe_params={**proto.probe_params, "C": -1.0})
+    with pytest.raises(ValueError, match="C"):
+        probe_arrays(Xtr, ytr, Xte, yte, protocol=bad, backend="sklearn")
+
+
 def test_auto_is_the_protocols_own_solver_on_any_hardware(monkeypatch):
     """geneb-v1 = scikit-learn even where cuML and a CUDA torch are usable."""
     v1, robust = get_protocol("geneb-v1"), get_protocol("geneb-robust")

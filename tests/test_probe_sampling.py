@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geneb.probe.sampling import few_shot_indices, short_classes
+from geneb.probe.sampling import class_rows, few_shot_indices, short_classes
 
 
 def reference_draw(y: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -28,6 +28,8 @@ labels = st.lists(st.integers(0, 6), min_size=2, max_size=120).map(lambda v: np.
 def test_draw_equals_reference_in_order(y, k, seed):
     got = few_shot_indices(y, k, seed)
     np.testing.assert_array_equal(got, reference_draw(y, k, seed))
+    # the grid draws every seed from class rows computed once: the same draw
+    np.testing.assert_array_equal(few_shot_indices(y, k, seed, class_rows(y)), got)
     # min(k, n_class) rows per class, no repeats, classes in np.unique order
     classes, counts = np.unique(y, return_counts=True)
     assert len(set(got.tolist())) == len(got)

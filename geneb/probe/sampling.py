@@ -12,16 +12,21 @@ import numpy as np
 from ..errors import InvalidArgument
 
 
-def few_shot_indices(y: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """Row indices of the k-shot training subset for one seed (reference order)."""
+def class_rows(y: np.ndarray) -> list[np.ndarray]:
+    """Each class's row indices, classes in ``np.unique`` order (what every seed's draw
+    chooses from; computing them once saves a pass over ``y`` per class per seed)."""
+    y = np.asarray(y)
+    return [np.where(y == cls)[0] for cls in np.unique(y)]
+
+
+def few_shot_indices(y: np.ndarray, k: int, seed: int, rows: list[np.ndarray] | None = None) -> np.ndarray:
+    """Row indices of the k-shot training subset for one seed (reference order).
+    ``rows``: `class_rows(y)`, when the caller draws many seeds from one ``y``."""
     if k < 1:
         raise InvalidArgument(f"k must be >= 1, got {k}")
-    y = np.asarray(y)
     rng = np.random.RandomState(seed)
-    parts = []
-    for cls in np.unique(y):
-        idx = np.where(y == cls)[0]
-        parts.append(rng.choice(idx, size=min(k, len(idx)), replace=False))
+    parts = [rng.choice(idx, size=min(k, len(idx)), replace=False)
+             for idx in (class_rows(y) if rows is None else rows)]
     return np.concatenate(parts).astype(np.int64, copy=False)
 
 

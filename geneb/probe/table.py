@@ -87,10 +87,10 @@ def merge(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([kept, new], how="vertical")
 
 
-def _atomic_parquet(df: pl.DataFrame, path: Path) -> None:
+def _atomic_parquet(df: pl.DataFrame, path: Path, compression: str = "zstd") -> None:
     from .._atomic import atomic_write
 
-    atomic_write(path, lambda tmp: df.write_parquet(tmp, compression="zstd", statistics=True))
+    atomic_write(path, lambda tmp: df.write_parquet(tmp, compression=compression, statistics=True))
 
 
 def write_results(out: str | Path, results: pl.DataFrame, preds: pl.DataFrame) -> None:
@@ -116,8 +116,9 @@ def journal_unit(out: str | Path, results: pl.DataFrame, preds: pl.DataFrame, na
     d = journal_dir(out)
     d.mkdir(parents=True, exist_ok=True)
     p_path, r_path = d / f"{name}.preds.parquet", d / f"{name}.rows.parquet"
-    _atomic_parquet(preds, p_path)
-    _atomic_parquet(results, r_path)
+    # uncompressed: these files live until the next checkpoint, and zstd would double their cost
+    _atomic_parquet(preds, p_path, compression="uncompressed")
+    _atomic_parquet(results, r_path, compression="uncompressed")
     return [r_path, p_path]
 
 

@@ -17,7 +17,7 @@ from ..errors import InvalidArgument
 from .backends import Backend, FitSpec, get_backend
 from .errors import ProbeError, ProbeSkip
 from .metrics import score
-from .sampling import few_shot_indices, short_classes
+from .sampling import class_rows, few_shot_indices, short_classes
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ def plan_fits(
     fits: list[FitSpec] = []
     index: dict[tuple, int] = {}
     planned: list[_Planned] = []
+    by_class = class_rows(y_train)
     for regime in regimes:
         k = protocol.k_for(regime)
         if k is not None:
@@ -73,7 +74,7 @@ def plan_fits(
                     where, regime, k, shown, more,
                 )
         for seed in protocol.seeds:
-            rows = None if k is None else few_shot_indices(y_train, k, seed)
+            rows = None if k is None else few_shot_indices(y_train, k, seed, by_class)
             key = (seed if seed_matters else None, None if rows is None else rows.tobytes())
             if key not in index:
                 index[key] = len(fits)

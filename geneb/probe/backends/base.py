@@ -4,6 +4,7 @@ learned state ends in ``_``); ``fit_predict`` may batch many small fits at once.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from collections.abc import Sequence
@@ -60,6 +61,10 @@ class Backend:
     def make_estimator(self, protocol: ProtocolSpec, seed: int) -> Estimator:
         raise NotImplementedError
 
+    def fit_context(self, first: bool) -> contextlib.AbstractContextManager[Any]:
+        """Held around each fit and its prediction; ``first``: the unit's first fit."""
+        return contextlib.nullcontext()
+
     def fit_predict(
         self,
         protocol: ProtocolSpec,
@@ -68,15 +73,18 @@ class Backend:
         X_test: np.ndarray,
         fits: Sequence[FitSpec],
     ) -> list[FitOutcome]:
+        """Arrays as `geneb.probe.unit.check_arrays` accepts them (finite, matching shapes)."""
         out = []
-        for spec in fits:
+        for i, spec in enumerate(fits):
             X = X_train if spec.rows is None else X_train[spec.rows]
             y = y_train if spec.rows is None else y_train[spec.rows]
             est = self.make_estimator(protocol, spec.seed)
-            t0 = time.perf_counter()
-            est, converged = fit_recording_convergence(est, X, y)
-            secs = time.perf_counter() - t0
-            out.append(FitOutcome(np.asarray(est.predict(X_test)), converged, secs))
+            with self.fit_context(first=i == 0):
+                t0 = time.perf_counter()
+                est, converged = fit_recording_convergence(est, X, y)
+                secs = time.perf_counter() - t0
+                y_pred = np.asarray(est.predict(X_test))
+            out.append(FitOutcome(y_pred, converged, secs))
         return out
 
 
