@@ -179,8 +179,7 @@ def import_pair(store: Any, model: str, task: Any, files: Mapping[str, str | Pat
     started = datetime.now(UTC).isoformat()
     with writer:
         for s in splits:
-            for blk in writer.pending_blocks(s):
-                writer.write_block(s, blk.start, data[s][blk.start : blk.stop])
+            writer.write_split(s, data[s])
         writer.finish(provenance={
             "imported": True, "started": started, "finished": datetime.now(UTC).isoformat(),
             "files": {s: {"path": str(Path(files[s]).resolve()), "sha256": _sha256(Path(files[s]))} for s in splits},

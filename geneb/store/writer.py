@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: `Writer.write_split` records landed blocks in the done bitmap at most this often.
+MARK_SECONDS = 1.0
+
 
 @dataclass(frozen=True)
 class Block:
@@ -78,7 +81,7 @@ class Writer:
     """Writes the splits of one (model, task) pair; holds the pair's lock until closed.
 
     Create with :meth:`Store.open_writer`, then ``with w:`` write every block from
-    :meth:`pending_blocks` and call :meth:`finish`.
+    :meth:`pending_blocks` (or a whole split with :meth:`write_split`) and call :meth:`finish`.
     """
 
     def __init__(
@@ -277,6 +280,63 @@ class Writer:
 
     def write_block(self, split: str, start: int, X: Any) -> Block:
         """Write the block that starts at row ``start`` (float32 in) and mark it done."""
+        t0 = time.perf_counter()
+        blk = self._put_block(split, start, X)
+        self._mark_done(split, [blk.index])
+        self._write_seconds += time.perf_counter() - t0
+        self._rows_written += blk.n_rows
+        return blk
+
+    def write_split(self, split: str, X: Any, threads: int | None = None) -> list[Block]:
+        """Write every pending block of ``split`` from its whole matrix ``X`` (n_rows x dim),
+        encoding and writing blocks on ``threads`` threads (default: the CPUs, at most 8;
+        compression, checksums, casts and file writes release the GIL). Blocks are marked
+        done as they land, so a kill or an invalid block keeps every block written before it.
+        Returns the blocks written, in row order."""
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+        lay = self.layouts.get(split)
+        if lay is None:
+            raise InvalidArgument(f"{self._where}: unknown split {split!r} (have {', '.join(self.layouts)})")
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[0] != lay.n_rows:
+            raise InvalidArgument(f"{self._where}/{split}: needs {lay.n_rows} rows x {lay.dim}, got shape {X.shape}")
+        todo = self.pending_blocks(split)
+        n = max(1, min(threads or min(os.cpu_count() or 1, 8), len(todo) or 1))
+        t0 = last = time.perf_counter()
+        landed: list[Block] = []
+
+        def record() -> None:
+            nonlocal landed, last
+            if landed:
+                self._mark_done(split, [b.index for b in landed])
+                self._rows_written += sum(b.n_rows for b in landed)
+            landed, last = [], time.perf_counter()
+
+        with ThreadPoolExecutor(n, thread_name_prefix="geneb-write") as pool:
+            running = {pool.submit(self._put_block, split, b.start, X[b.start:b.stop]) for b in todo}
+            try:
+                while running:
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    landed += [f.result() for f in done if f.exception() is None]
+                    for f in done:
+                        f.result()  # the first failure (the except records its siblings' blocks)
+                    # the done bitmap is rewritten at most every MARK_SECONDS: a kill in between
+                    # costs re-writing those blocks on resume, never a block marked but not written
+                    if time.perf_counter() - last >= MARK_SECONDS:
+                        record()
+            except BaseException:
+                for f in running:
+                    f.cancel()
+                landed += [f.result() for f in wait(running)[0] if not f.cancelled() and f.exception() is None]
+                raise
+            finally:
+                record()
+                self._write_seconds += time.perf_counter() - t0
+        return todo
+
+    def _put_block(self, split: str, start: int, X: Any) -> Block:
+        """Check, convert, encode and store one block's shard (thread-safe; not marked done)."""
         if not self._lock.held:
             raise StoreError(f"{self._where}: writer is closed")
         lay = self.layouts.get(split)
@@ -292,7 +352,6 @@ class Writer:
                              f"({blk.n_rows}, {lay.dim}), got {X.shape}")
         if not np.issubdtype(X.dtype, np.floating):
             raise InvalidArgument(f"{self._where}/{split}: embeddings must be floating point, got {X.dtype}")
-        t0 = time.perf_counter()
         finite = np.isfinite(X).all(axis=1)
         if not finite.all():
             bad = np.flatnonzero(~finite)[:5] + blk.start
@@ -308,19 +367,17 @@ class Writer:
         else:
             data = np.empty(X.shape, dtype=lay.dtype)
             cast_into(data, np.ascontiguousarray(X))
-        self._lock.renew()
         # one shard = one block, written whole by an atomic put (temp file + rename)
         key = f"{S.split_path(self.model, self.task, split)}/X/c/{blk.index}/0"
         self._access.kv.set_parts(key, self._codec(split).encode_shard_parts(data))
-        self._mark_done(split, blk.index)
-        self._write_seconds += time.perf_counter() - t0
-        self._rows_written += blk.n_rows
         return blk
 
-    def _mark_done(self, split: str, index: int) -> None:
+    def _mark_done(self, split: str, indices: list[int]) -> None:
+        self._lock.renew()
         attrs = self._split_attrs(split)
         flags = S.decode_bitmap(attrs["done"], self.layouts[split].n_blocks)
-        flags[index] = True
+        for i in indices:
+            flags[i] = True
         attrs["done"] = S.encoding_bitmap(flags)
         attrs.pop("encoding-type"), attrs.pop("encoding-version")
         self._access.kv.set(S.meta_key(S.split_path(self.model, self.task, split)), S.group_document(S.TYPE_SPLIT, attrs))

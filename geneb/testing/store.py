@@ -50,8 +50,9 @@ def write_pair(store: Any, model: str, task: str, X: Mapping[str, np.ndarray], y
     with store.open_writer(model, task, cache_key=key, n_rows={s: len(v) for s, v in X.items()}, dim=dims.pop(),
                            labels=dict(y), dtype=dtype, **writer_kwargs) as w:
         for split, mat in X.items():
-            for b in w.pending_blocks(split):
+            if not finish:
+                b = w.pending_blocks(split)[0]
                 w.write_block(split, b.start, mat[b.start:b.stop])
-                if not finish:
-                    return
+                return
+            w.write_split(split, mat)
         w.finish(provenance)
