@@ -112,11 +112,12 @@ def run_store(mod: ModuleType, size: str, area_dir: Path) -> Outcome:
     }[size]
     res = mod.main([*argv, "--out", str(area_dir / "STORE_RESULTS.md")])
     base, cases = res["cases"][0], res["cases"][1:]
-    default = next(c for c in cases if c["name"] == f"geneb store {mod.DEFAULT_DTYPE} blosc-lz4")
+    comp = res["compressor"]  # the store's default compressor (bench_store measures it first)
+    default = next(c for c in cases if c["name"] == f"geneb store {mod.DEFAULT_DTYPE} {comp}")
     f16 = next(c for c in cases if c["name"].startswith("geneb store float16"))
     goals = getattr(mod, "GOALS", {})
     half = 0.5  # issue 15: gathers and writes at disk speed, at least half of the .npy baseline
-    out = Outcome("store", f"store I/O, {res['rows']:,} x {res['dim']:,}, default {mod.DEFAULT_DTYPE} blosc-lz4 store")
+    out = Outcome("store", f"store I/O, {res['rows']:,} x {res['dim']:,}, default {mod.DEFAULT_DTYPE} {comp} store")
     gather_ratio = _ratio(False, default["gather_ms"], base["gather_ms"])
     write_ratio = _ratio(False, default["write_s"], base["write_s"])
     out.figures += [

@@ -15,7 +15,7 @@ def test_bench_store_tiny(tmp_path):
     text = out.read_text()
     assert text.startswith("# Store benchmark results")
     for needle in ("machine:", "versions:", "np.save/np.load float32", "geneb store float16 blosc-lz4",
-                   "geneb store float32 zstd", "gather", "size vs npy"):
+                   "geneb store float32 none", "gather", "size vs npy"):
         assert needle in text, needle
     assert res["size_ratio"] > 0 and res["read_ratio"] > 0
     mod.main(["--rows", "100", "--dim", "8", "--repeats", "1", "--gather", "10", "--out", str(out)])

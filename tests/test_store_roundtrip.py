@@ -56,8 +56,10 @@ def test_default_layout_is_float16_sharded(store):
     (codec,) = meta["codecs"]
     assert meta["data_type"] == "float16" and codec["name"] == "sharding_indexed"
     names = [c["name"] for c in codec["configuration"]["codecs"]]
-    assert names == ["bytes", "blosc", "crc32c"]
-    assert codec["configuration"]["codecs"][1]["configuration"]["shuffle"] == "shuffle"
+    assert names == ["bytes", "crc32c"]  # uncompressed by default: see schema.DEFAULT_COMPRESSOR
+    write_pair(store, "m", "t2", X, y, compressor="blosc-lz4")
+    lz4 = store._access.x_meta("m", "t2", "train")["codecs"][0]["configuration"]["codecs"]
+    assert [c["name"] for c in lz4] == ["bytes", "blosc", "crc32c"] and lz4[1]["configuration"]["shuffle"] == "shuffle"
     lay = store.layout("m", "t", "train")
     assert lay.block_rows * 256 * 2 <= 4 * 2**20 and lay.chunk_rows * 256 * 2 <= 64 * 1024
     shards = [k for k in store._kv.list_prefix("m/t/train/X/c")]

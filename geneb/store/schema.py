@@ -229,6 +229,13 @@ def embedding_codecs(compressor: str) -> list[dict[str, Any]]:
 
 COMPRESSORS = ("blosc-lz4", "blosc-zstd", "zstd", "none")
 
+#: The X compressor new pairs get. Lossless embeddings hardly compress (blosc-lz4 with
+#: byte-shuffle saves 5.6 % on float32, nothing on float16: the mantissas are noise),
+#: while compressing halves whole reads and writes (benchmarks/STORE_RESULTS.md,
+#: 2026-12-07T20:45): every chunk keeps its crc32c either way. Any chain is readable;
+#: the compressor is provenance, not part of the cache key.
+DEFAULT_COMPRESSOR = "none"
+
 
 def compressor_codec(compressor: str) -> list[dict[str, Any]]:
     if compressor == "blosc-lz4":

@@ -226,7 +226,7 @@ class Store:
         dtype: str | None = None,
         overwrite: bool = False,
         lock_timeout: float = 0.0,
-        compressor: str = "blosc-lz4",
+        compressor: str = S.DEFAULT_COMPRESSOR,
         block_rows: int | None = None,
     ) -> Writer:
         """Open (create or resume) the writer of one (model, task) pair and take its lock.

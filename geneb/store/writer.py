@@ -98,7 +98,7 @@ class Writer:
         dtype: str | None = None,
         overwrite: bool = False,
         lock_timeout: float = 0.0,
-        compressor: str = "blosc-lz4",
+        compressor: str = S.DEFAULT_COMPRESSOR,
         block_rows: int | None = None,
     ) -> None:
         self.store, self._access = store, access
