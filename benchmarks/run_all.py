@@ -163,6 +163,9 @@ def run_extract(mod: ModuleType, size: str, area_dir: Path) -> Outcome:
                res["matmul_flop_s"] / 1e9, "torch float32 matmul 2048^3, same threads, same run",
                res["matmul_fraction"], f">= {mod.GOAL_MATMUL_FRACTION:g}x of the matmul rate",
                res["matmul_fraction"] >= mod.GOAL_MATMUL_FRACTION),
+        Figure("geneb overhead over the model's forward alone (%)", 100 * res["overhead"], "%"),
+        Figure("attainable fraction of the matmul rate (attention at its SDPA kernel's rate, the rest at the matmul rate)",
+               res["attainable_fraction"], "x"),
         Figure("padding tokens over real tokens, geneb (%)", 100 * res["padding"], "%", 100 * res["ref_padding"],
                "reference (padded to the model maximum)", _ratio(False, res["padding"], res["ref_padding"])
                if res["padding"] > 0 else None),
