@@ -74,6 +74,9 @@ def check_adapter(family_or_class: str | type, specs: Iterable[Any] | None = Non
     for name in ("neural", "takes_raw_text"):
         if not isinstance(getattr(cls, name), bool):
             problems.append(f"{where}: {name} must be a bool, got {getattr(cls, name)!r}")
+    only = cls.final_layer_only
+    if only is not None and not (isinstance(only, str) and only):
+        problems.append(f"{where}: final_layer_only must be None or what the model exposes, got {only!r}")
     diffs = cls.differences
     if not isinstance(diffs, tuple):
         problems.append(f"{where}: differences must be a tuple of names, got {diffs!r}")
@@ -112,6 +115,12 @@ def _check_spec(cls: type, spec: Any, extras: set[str] | None, compat: Any, Extr
         return [*out, f"{where}: construct + describe() before load() raised {type(exc).__name__}: {exc}"]
     if not isinstance(first, dict):
         return [*out, f"{where}: describe() must return a dict, got {type(first).__name__}"]
+    if cls.final_layer_only:
+        try:
+            cls(spec, ExtractOptions(layer=0), "cpu")
+            out.append(f"{where}: final_layer_only is declared, yet a layer-0 tap was accepted")
+        except ValueError:  # ExtractError: the refusal the declaration promises
+            pass
     try:
         if json.dumps(first, sort_keys=True) != json.dumps(second, sort_keys=True):
             out.append(f"{where}: describe() differs between two identical adapters")

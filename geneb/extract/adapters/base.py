@@ -167,12 +167,17 @@ class Adapter(abc.ABC):
     #: True: the runner hands `prepare` each row's text as the task file holds it (the GENEB
     #: harness passes CSV text verbatim) instead of the normalised sequence.
     takes_raw_text: ClassVar[bool] = False
+    #: Set for a family whose model exposes only its last layer: what it exposes, as a
+    #: sentence start ("DNA-GPT exposes its final-norm output"); any other layer is refused.
+    final_layer_only: ClassVar[str | None] = None
 
     def __init__(self, spec: ModelSpec, options: ExtractOptions, device: str) -> None:
         self.spec = spec
         self.options = options
         self.device = device
         self.dim: int | None = spec.embedding_dim
+        if self.final_layer_only and self.layer != -1:
+            raise ExtractError(f"model {spec.model_id!r}: {self.final_layer_only} only (layer -1)")
 
     # -- availability -------------------------------------------------------------------
     @classmethod

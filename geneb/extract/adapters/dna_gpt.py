@@ -52,6 +52,7 @@ class DNAGPTAdapter(LocalCheckout, Adapter):
     family = "dna-gpt"
     weights_what = WHAT
     code = (REPO, "dna_gpt")
+    final_layer_only = "DNA-GPT exposes its final-norm output"
     requires = ("torch",)
     extra = "extract"
 
@@ -59,8 +60,6 @@ class DNAGPTAdapter(LocalCheckout, Adapter):
         super().__init__(spec, options, device)
         self.model: Any = None
         self.tokenizer: Any = None
-        if self.layer != -1:
-            raise ExtractError(f"model {spec.model_id!r}: DNA-GPT exposes its final-norm output only (layer -1)")
 
     # -- identity -----------------------------------------------------------------------
     @property

@@ -74,6 +74,7 @@ class JanusDNAAdapter(LocalCheckout, Adapter):
     family = "janusdna"
     weights_what = WHAT
     code = (REPO, "janusdna")
+    final_layer_only = "JanusDNA exposes its final hidden state"
     requires = ("torch", "transformers")
     extra = "extract"
 
@@ -81,8 +82,6 @@ class JanusDNAAdapter(LocalCheckout, Adapter):
         super().__init__(spec, options, device)
         self.model: Any = None
         self.tokenizer: Any = None
-        if self.layer != -1:
-            raise ExtractError(f"model {spec.model_id!r}: JanusDNA exposes its final hidden state only (layer -1)")
 
     def _files(self, required: bool = True) -> tuple[Path, Path] | None:
         d = local_weights(self.spec)
