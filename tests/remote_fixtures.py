@@ -139,6 +139,25 @@ def embed_in_batches(adapter: Any, seqs: list[str], split: int = 3) -> Any:
     return np.concatenate([adapter.embed(prepared[:split]), adapter.embed(prepared[split:])])
 
 
+def masked_mean_reference(tok: Any, model: Any, texts: list[str], max_tokens: int, layer: int = -1,
+                          tokenize: dict[str, Any] | None = None, **forward: Any) -> Any:
+    """The model cards' recipe, one record at a time (so no padding): tokenise with
+    truncation to `max_tokens`, run the plain forward with every hidden state, and average
+    `hidden_states[layer]` over the attention mask. `tokenize`/`forward`: extra arguments."""
+    import numpy as np
+    import torch
+
+    out = []
+    with torch.no_grad():
+        for t in texts:
+            enc = tok(t, return_tensors="pt", truncation=True, max_length=max_tokens, **(tokenize or {}))
+            mask = enc["attention_mask"]
+            h = model(input_ids=enc["input_ids"], attention_mask=mask, output_hidden_states=True,
+                      **forward)["hidden_states"][layer]
+            out.append(((h * mask[..., None]).sum(1) / mask.sum(1)[:, None])[0].numpy())
+    return np.stack(out)
+
+
 def max_rel_error(x: Any, ref: Any) -> float:
     """The largest per-row relative L2 error of `x` against `ref`."""
     import numpy as np

@@ -31,7 +31,14 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from remote_fixtures import checkpoint, embed_in_batches, fixture_dir, max_rel_error, model_file  # noqa: E402
+from remote_fixtures import (  # noqa: E402
+    checkpoint,
+    embed_in_batches,
+    fixture_dir,
+    masked_mean_reference,
+    max_rel_error,
+    model_file,
+)
 
 from geneb.catalog.models import load_model_file  # noqa: E402
 from geneb.extract import compat  # noqa: E402
@@ -109,15 +116,8 @@ def _reference_model(d: Path):
 
 
 def _recipe(tok, model, seqs, max_tokens: int = MAX_TOKENS) -> np.ndarray:
-    out = []
-    with torch.no_grad():
-        for s in seqs:
-            text = tok.bos_token + s[: len(s) // 6 * 6]
-            enc = tok(text, add_special_tokens=False, truncation=True, max_length=max_tokens, return_tensors="pt")
-            mask = enc["attention_mask"]
-            h = model(input_ids=enc["input_ids"], attention_mask=mask, output_hidden_states=True).hidden_states[-1]
-            out.append(((h * mask[..., None]).sum(1) / mask.sum(1)[:, None])[0].numpy())
-    return np.stack(out)
+    texts = [tok.bos_token + s[: len(s) // 6 * 6] for s in seqs]  # the card: BOS, whole 6-mers only
+    return masked_mean_reference(tok, model, texts, max_tokens, tokenize={"add_special_tokens": False})
 
 
 # -- 1. the construct: plain AutoTokenizer fails on transformers 5, geneb's load does not -----

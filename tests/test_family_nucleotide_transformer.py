@@ -34,6 +34,7 @@ from remote_fixtures import (  # noqa: E402
     checkpoint,
     embed_in_batches,
     fixture_dir,
+    masked_mean_reference,
     max_rel_error,
     model_file,
     ref_extended_attention_mask,
@@ -138,14 +139,7 @@ def _model_card(d: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def _recipe(tok, model, seqs, layer: int = -1) -> np.ndarray:
-    out = []
-    with torch.no_grad():
-        for s in seqs:
-            enc = tok(s, return_tensors="pt", truncation=True, max_length=MAX_TOKENS)
-            mask = enc["attention_mask"]
-            h = model(enc["input_ids"], attention_mask=mask, output_hidden_states=True)["hidden_states"][layer]
-            out.append(((h * mask[..., None]).sum(1) / mask.sum(1)[:, None])[0].numpy())
-    return np.stack(out)
+    return masked_mean_reference(tok, model, seqs, MAX_TOKENS, layer)
 
 
 # -- 1. NT v2: the real architecture, the model card's vectors ------------------------------

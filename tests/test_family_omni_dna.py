@@ -33,7 +33,7 @@ if importlib.util.find_spec("hf_olmo") is None:
     pytest.skip("ai2-olmo is not installed (pip install --no-deps -r tests/requirements-realcode.txt)",
                 allow_module_level=True)
 
-from remote_fixtures import embed_in_batches, max_rel_error, model_file  # noqa: E402
+from remote_fixtures import embed_in_batches, masked_mean_reference, max_rel_error, model_file  # noqa: E402
 
 from geneb.catalog import geneb_models  # noqa: E402
 from geneb.catalog.models import load_model_file  # noqa: E402
@@ -150,15 +150,7 @@ def _reference_model(d: Path):
 
 
 def _recipe(tok, model, seqs, layer: int = -1) -> np.ndarray:
-    out = []
-    with torch.no_grad():
-        for s in seqs:
-            enc = tok(s, return_tensors="pt", truncation=True, max_length=MAX_TOKENS)
-            mask = enc["attention_mask"]
-            h = model(input_ids=enc["input_ids"], attention_mask=mask, output_hidden_states=True, use_cache=False,
-                      return_dict=True).hidden_states[layer]
-            out.append(((h * mask[..., None]).sum(1) / mask.sum(1)[:, None])[0].numpy())
-    return np.stack(out)
+    return masked_mean_reference(tok, model, seqs, MAX_TOKENS, layer, use_cache=False, return_dict=True)
 
 
 # -- the real code, the recipe's vectors ------------------------------------------------------
