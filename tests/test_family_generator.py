@@ -31,14 +31,8 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from remote_fixtures import (  # noqa: E402
-    checkpoint,
-    embed_in_batches,
-    fixture_dir,
-    masked_mean_reference,
-    max_rel_error,
-    model_file,
-)
+import remote_fixtures  # noqa: E402
+from remote_fixtures import checkpoint, embed_in_batches, fixture_dir, max_rel_error, model_file  # noqa: E402
 
 from geneb.catalog.models import load_model_file  # noqa: E402
 from geneb.extract import compat  # noqa: E402
@@ -117,7 +111,7 @@ def _reference_model(d: Path):
 
 def _recipe(tok, model, seqs, max_tokens: int = MAX_TOKENS) -> np.ndarray:
     texts = [tok.bos_token + s[: len(s) // 6 * 6] for s in seqs]  # the card: BOS, whole 6-mers only
-    return masked_mean_reference(tok, model, texts, max_tokens, tokenize={"add_special_tokens": False})
+    return remote_fixtures.masked_mean_reference(tok, model, texts, max_tokens, tokenize={"add_special_tokens": False})
 
 
 # -- 1. the construct: plain AutoTokenizer fails on transformers 5, geneb's load does not -----
