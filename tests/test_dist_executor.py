@@ -76,6 +76,23 @@ def test_in_process_retries_transient_then_gives_up(tmp_path):
         run_units(_units(1), _square, retries=-1)
 
 
+def test_local_processes_run_every_unit_in_order_with_retries(tmp_path):
+    """processes=N: the units run in N worker processes (the executor under `geneb probe
+    --jobs`), results in unit order, retries in the worker, the callback here."""
+    import functools
+
+    seen = []
+    res = run_units(_units(6), _square, processes=2, progress=False, on_result=lambda r: seen.append(r.value))
+    assert [r.value for r in res] == [0, 1, 4, 9, 16, 25]
+    assert sorted(seen) == [0, 1, 4, 9, 16, 25]
+    assert {r.pid for r in res} - {os.getpid()} == {r.pid for r in res}  # none ran here
+    res = run_units(_units(3), functools.partial(_flaky, marker=str(tmp_path)), retries=1, processes=2,
+                    progress=False)
+    assert [r.ok for r in res] == [True, True, True] and [r.attempts for r in res] == [2, 2, 2]
+    with pytest.raises(ValueError, match="processes"):
+        run_units(_units(1), _square, processes=0)
+
+
 def test_permanent_errors_are_classified():
     from geneb.errors import InvalidArgument
     from geneb.store.errors import CacheKeyMismatch, LockBusy

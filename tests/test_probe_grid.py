@@ -199,11 +199,11 @@ def test_interrupted_run_keeps_finished_units_and_resumes(store_url, tmp_path, m
     real = grid_mod._probe_unit
     calls = []
 
-    def interrupted(st, unit, protocol, backend, blas_threads):
+    def interrupted(unit, st, protocol, backend, blas_threads):
         calls.append(unit.task)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real(st, unit, protocol, backend, blas_threads)
+        return real(unit, st, protocol, backend, blas_threads)
 
     monkeypatch.setattr(grid_mod, "_probe_unit", interrupted)
     with pytest.raises(KeyboardInterrupt):

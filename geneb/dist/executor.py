@@ -2,6 +2,7 @@
 
 ``run_units(units, fn)`` calls ``fn(unit) -> UnitResult`` for every unit and returns the
 results in unit order. With ``dask=None`` the units run here, one after the other; with
+``processes=N`` in N local worker processes; with
 ``dask="local"``, ``"local:N"``, a scheduler address, a scheduler file or a Client they
 run on the cluster's workers: GPU units only on workers that declare the ``GPU``
 resource, each unit a separate Dask task (``pure=False``), with ``retries`` for
@@ -16,10 +17,12 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from .units import Unit, UnitResult
+from .._unit import run_each
 from ..errors import InvalidArgument
+from .units import Unit, UnitResult
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +42,24 @@ def run_units(
     worker_timeout: float = 300.0,
     n_workers: int | None = None,
     cleanup: Callable[[], None] | None = None,
+    processes: int = 1,
 ) -> list[UnitResult]:
     """Run ``fn`` on every unit; failed units come back with ``ok=False`` (never raised),
     so one bad pair does not stop a 4000-pair run. ``on_result`` is called in this
     process as each unit finishes (for incremental merging and logging); ``cleanup`` runs
-    once at the end here, or on every worker (e.g. to free cached models)."""
+    once at the end here, or on every worker (e.g. to free cached models). Without
+    ``dask``, ``processes > 1`` runs the units in that many local worker processes
+    (`geneb._unit.run_each`, the executor under ``geneb probe --jobs``; ``fn`` must pickle)."""
     if retries < 0:
         raise InvalidArgument(f"retries must be >= 0, got {retries}")
+    if processes < 1:
+        raise InvalidArgument(f"processes must be >= 1, got {processes}")
     units = list(units)
     if not units:
         return []
     if dask is None:
         try:
-            return _run_here(units, fn, retries, progress, desc, on_result)
+            return _run_here(units, fn, retries, progress, desc, on_result, processes)
         finally:
             if cleanup is not None:
                 cleanup()
@@ -92,30 +100,48 @@ def _summarise(results: Sequence[UnitResult], t0: float, desc: str) -> None:
              len(results) / wall if wall > 0 else float("nan"))
 
 
+@dataclass(frozen=True)
+class _Retried:
+    """``fn`` with up to ``retries`` more tries per unit (a module-level value, so it
+    pickles into worker processes)."""
+
+    fn: UnitFn
+    retries: int
+
+    def __call__(self, unit: Unit) -> UnitResult:
+        for attempt in range(1, self.retries + 2):
+            try:
+                res = self.fn(unit)
+                res.attempts = attempt
+                return res
+            except Exception as exc:  # transient by the unit's own classification
+                if attempt > self.retries:
+                    return _failed(unit, exc, attempt)
+                log.warning("%s: attempt %d failed (%s); retrying", unit.name, attempt, exc)
+        raise AssertionError("unreachable")
+
+
 def _run_here(
-    units: list[Unit], fn: UnitFn, retries: int, progress: bool, desc: str, on_result: Callback | None
+    units: list[Unit], fn: UnitFn, retries: int, progress: bool, desc: str, on_result: Callback | None,
+    processes: int = 1,
 ) -> list[UnitResult]:
     t0 = time.perf_counter()
-    out: list[UnitResult] = []
+    slots: dict[int, list[int]] = {}
+    for i, unit in enumerate(units):
+        slots.setdefault(id(unit), []).append(i)
+    out: list[UnitResult | None] = [None] * len(units)
     with _progress_bar(len(units), desc, progress) as bar:
-        for unit in units:
-            for attempt in range(1, retries + 2):
-                try:
-                    res = fn(unit)
-                    res.attempts = attempt
-                    break
-                except Exception as exc:  # transient by the unit's own classification
-                    if attempt > retries:
-                        res = _failed(unit, exc, attempt)
-                        break
-                    log.warning("%s: attempt %d failed (%s); retrying", unit.name, attempt, exc)
+        for unit, res in run_each(_Retried(fn, retries), units, jobs=processes):
+            if isinstance(res, BaseException):  # the worker process itself failed (or fn did not pickle)
+                res = _failed(unit, res, 1)
             _log_result(res)
             if on_result is not None:
                 on_result(res)
-            out.append(res)
+            out[slots[id(unit)].pop(0)] = res
             bar.update(1)
-    _summarise(out, t0, desc)
-    return out
+    results = [r for r in out if r is not None]
+    _summarise(results, t0, desc)
+    return results
 
 
 def check_gpu_workers(client: Any, units: Sequence[Unit], timeout: float) -> None:

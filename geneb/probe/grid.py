@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -14,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from .._unit import Unit
+from .._unit import Unit, run_each
 from ..catalog import get_protocol
 from ..errors import InvalidArgument
 from .backends import resolve_backend_name
@@ -124,7 +123,7 @@ def _init_worker(threads: int) -> None:
     threadpool_limits(limits=threads)
 
 
-def _probe_unit(store: Any, unit: Unit, protocol: str, backend: str, blas_threads: int | None) -> list[dict[str, Any]]:
+def _probe_unit(unit: Unit, store: Any, protocol: str, backend: str, blas_threads: int | None) -> list[dict[str, Any]]:
     return probe_pair(store, unit.model, unit.task, protocol=protocol, regimes=unit.regimes, backend=backend,
                       blas_threads=blas_threads)
 
@@ -299,14 +298,7 @@ def run_probes(
             report.cells_fitted += len(unit.regimes)
 
     try:
-        if jobs == 1 or len(units) == 1:
-            for u in units:
-                try:
-                    finished(u, _probe_unit(st, u, protocol, backend, blas_threads))
-                except ProbeError as exc:
-                    finished(u, exc)
-        else:
-            _run_parallel(st, units, protocol, backend, jobs, finished, blas_threads)
+        _run_units(st, units, protocol, backend, jobs, finished, blas_threads)
     finally:
         bar.close()
         writer.save()
@@ -326,7 +318,7 @@ def drop_stale_preds(preds: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     return preds.join(table.select(keys), on=keys, how="semi")
 
 
-def _run_parallel(
+def _run_units(
     st: Any,
     units: list[Unit],
     protocol: str,
@@ -335,28 +327,19 @@ def _run_parallel(
     finished: Callable[[Unit, list[dict[str, Any]] | BaseException], None],
     blas_threads: int | None = DEFAULT_BLAS_THREADS,
 ) -> None:
-    """Units in ``jobs`` worker processes (each reopens the store from its URL)."""
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    url = store_url(st)
-    if url is None:
-        raise InvalidArgument("jobs > 1 needs a store given by path or URL (workers reopen it)")
-    threads = blas_threads if blas_threads is not None else max(1, (os.cpu_count() or 1) // jobs)
-    # fork is fast and works from any __main__ (REPL, stdin); once torch is loaded in
-    # this process its thread pools make fork unsafe, so spawn then.
-    method = "fork" if "fork" in mp.get_all_start_methods() and "torch" not in sys.modules else "spawn"
-    ctx = mp.get_context(method)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
-                             initargs=(threads,)) as pool:
-        pending = {pool.submit(_probe_unit, url, u, protocol, backend, blas_threads): u for u in units}
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                u = pending.pop(fut)
-                exc = fut.exception()
-                if exc is not None and not isinstance(exc, ProbeError):
-                    for f in pending:
-                        f.cancel()
-                    raise exc
-                finished(u, exc if exc is not None else fut.result())
+    """Units here (``jobs`` 1) or in ``jobs`` worker processes, each reopening the store from
+    its URL; a ProbeError is that unit's outcome, any other exception ends the run."""
+    store: Any = st
+    threads = 1
+    if jobs > 1 and len(units) > 1:
+        store = store_url(st)
+        if store is None:
+            raise InvalidArgument("jobs > 1 needs a store given by path or URL (workers reopen it)")
+        threads = blas_threads if blas_threads is not None else max(1, (os.cpu_count() or 1) // jobs)
+    outcomes = run_each(_probe_unit, units, store, protocol, backend, blas_threads, jobs=jobs,
+                        initializer=_init_worker, initargs=(threads,))
+    for unit, out in outcomes:
+        if isinstance(out, BaseException) and not isinstance(out, ProbeError):
+            outcomes.close()  # cancels the units not started
+            raise out
+        finished(unit, out)
