@@ -12,6 +12,7 @@ import pytest
 from geneb.catalog import geneb_models
 from geneb.extract.adapters import MissingExtraError, adapter_class, make_adapter
 from geneb.extract.adapters import _families_common as fc
+from geneb.extract.adapters import base as adapter_base
 from geneb.extract.availability import can_run
 
 FAMILIES = (
@@ -70,8 +71,8 @@ def test_evo_fails_at_once_naming_the_extra():
 
 
 def test_cuda_only_families_say_so_when_packages_are_there(monkeypatch):
-    monkeypatch.setattr(fc, "missing_modules", lambda mods: [])
-    monkeypatch.setattr(fc, "cuda_available", lambda: False)
+    monkeypatch.setattr(adapter_base, "missing_modules", lambda mods: [])
+    monkeypatch.setattr(adapter_base, "cuda_available", lambda: False)
     for family in ("caduceus", "eccdnamamba", "evo"):
         spec = _catalog(family)[0]
         ok, why = adapter_class(family).check_available(spec)

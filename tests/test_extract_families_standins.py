@@ -24,6 +24,7 @@ from geneb.extract.adapters import (  # noqa: E402
     make_adapter,
 )
 from geneb.extract.adapters import _families_common as fc  # noqa: E402
+from geneb.extract.adapters import base as adapter_base  # noqa: E402
 
 SEQS = ["ACGTACGTTTGACCA", "ACG", "GGGGCCCCAATTACGATCGATCG", "TTAC", "ACG"]
 
@@ -90,8 +91,8 @@ def _patch_pretrained(monkeypatch, auto_name, obj, calls):
 
 
 def _force_available(monkeypatch):
-    monkeypatch.setattr(fc, "missing_modules", lambda mods: [])
-    monkeypatch.setattr(fc, "cuda_available", lambda: True)
+    monkeypatch.setattr(adapter_base, "missing_modules", lambda mods: [])
+    monkeypatch.setattr(adapter_base, "cuda_available", lambda: True)
 
 
 def _check_hub_call(calls, auto_name, spec):

@@ -155,14 +155,14 @@ def test_reject_policy_names_the_row(tmp_path):
 def test_attention_blocks_need_flash_attention_and_a_gpu(tmp_path, monkeypatch):
     """The catalog's Evo (attention at blocks 8, 16, 24) needs flash-attention and CUDA; a
     Hyena-only checkpoint needs neither."""
-    import geneb.extract.adapters._families_common as fc
+    import geneb.extract.adapters.base as adapter_base
 
     d = tmp_path / "evo"  # only the config: its attention blocks cannot even be built without flash-attention
     d.mkdir()
     (d / "config.json").write_text(json.dumps({**TINY, "attn_layer_idxs": [1], "hyena_layer_idxs": [0, 2]}))
-    monkeypatch.setattr(fc, "cuda_available", lambda: False)
-    real_missing = fc.missing_modules
-    monkeypatch.setattr(fc, "missing_modules", lambda mods: [m for m in real_missing(mods) if m != "flash_attn"])
+    monkeypatch.setattr(adapter_base, "cuda_available", lambda: False)
+    real_missing = adapter_base.missing_modules
+    monkeypatch.setattr(adapter_base, "missing_modules", lambda mods: [m for m in real_missing(mods) if m != "flash_attn"])
     with pytest.raises(MissingExtraError, match="CUDA GPU"):
         make_adapter(spec(d))
     make_adapter(spec(build_checkpoint(tmp_path / "evo2")))  # Hyena-only: fine on this CPU
@@ -182,7 +182,7 @@ def test_hub_weights_come_from_the_pinned_revision_without_anything_else(tmp_pat
     from geneb.extract.adapters.evo import EvoAdapter
 
     # the hub's Evo has attention blocks (flash-attention, GPU); the file served here has none
-    monkeypatch.setattr(EvoAdapter, "_needs", classmethod(lambda cls, s: (("torch",), False)))
+    monkeypatch.setattr(EvoAdapter, "requirements", classmethod(lambda cls, s: (("torch",), False)))
     a = make_adapter(spec("togethercomputer/evo-1-131k-base"))
     a.load()
     repo, rev, patterns = calls[0]

@@ -205,7 +205,7 @@ def test_non_hub_families_are_skipped_with_the_reason(model_id, why, monkeypatch
 
 
 def test_gpu_only_family_is_skipped_on_cpu():
-    from geneb.extract.adapters._families_common import cuda_available
+    from geneb.extract.adapters.base import cuda_available
 
     if cuda_available():
         pytest.skip("a CUDA GPU is present: Caduceus is checkable here")

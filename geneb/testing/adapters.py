@@ -71,7 +71,7 @@ def check_adapter(family_or_class: str | type, specs: Iterable[Any] | None = Non
     extras = _extras()
     if extras is not None and cls.extra not in extras:
         problems.append(f"{where}: extra {cls.extra!r} is not an extra of geneb (have {sorted(extras)})")
-    for name in ("neural", "takes_raw_text"):
+    for name in ("neural", "takes_raw_text", "needs_cuda"):
         if not isinstance(getattr(cls, name), bool):
             problems.append(f"{where}: {name} must be a bool, got {getattr(cls, name)!r}")
     only = cls.final_layer_only

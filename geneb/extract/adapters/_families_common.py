@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ...catalog import ModelSpec
-from .base import ExtractError, MissingExtraError, missing_modules
+from .base import ExtractError, MissingExtraError
 
 # -- pointing at local weights and upstream code ------------------------------------------
 
@@ -130,29 +130,15 @@ def file_fingerprint(path: Path) -> str:
 # -- requirements -------------------------------------------------------------------------
 
 
-def cuda_available() -> bool:
-    """True when torch is installed and sees a CUDA device (imports torch only if present)."""
-    if missing_modules(("torch",)):
-        return False
-    import torch
-
-    return bool(torch.cuda.is_available())
+def check_requirements(cls: Any, spec: ModelSpec) -> tuple[bool, str]:
+    """The family's declared packages and CUDA need (`Adapter.requirements_problem`)."""
+    why = cls.requirements_problem(spec)
+    return (False, why) if why else (True, "ok")
 
 
-def check_requirements(cls: Any, spec: ModelSpec, *, cuda: bool = False) -> tuple[bool, str]:
-    """Packages first (naming the extra), then the CUDA requirement."""
-    missing = missing_modules(cls.requires)
-    if missing:
-        gpu = "; runs on a CUDA GPU only" if cuda else ""
-        return False, f"needs {', '.join(missing)}: pip install 'geneb[{cls.extra}]'{gpu}"
-    if cuda and not cuda_available():
-        return False, f"family {spec.family!r} needs a CUDA GPU (its kernels have no CPU path)"
-    return True, "ok"
-
-
-def ensure_requirements(cls: Any, spec: ModelSpec, *, cuda: bool = False) -> None:
-    ok, why = check_requirements(cls, spec, cuda=cuda)
-    if not ok:
+def ensure_requirements(cls: Any, spec: ModelSpec) -> None:
+    why = cls.requirements_problem(spec)
+    if why:
         raise MissingExtraError(f"model {spec.model_id!r} (family {cls.family!r}): {why}")
 
 
@@ -205,16 +191,6 @@ def resolve_layer(n_blocks: int, layer: int, spec: ModelSpec) -> int:
             f"-1..-{n_blocks}; this family exposes no embedding-layer output)"
         )
     return k % n_blocks
-
-
-def hf_check_available(cls: Any, spec: ModelSpec, *, cuda: bool = False) -> tuple[bool, str]:
-    """Packages/CUDA first, then the HF adapter's weights check (hub id or local dir)."""
-    ok, why = check_requirements(cls, spec, cuda=cuda)
-    if not ok:
-        return ok, why
-    from .hf_common import HFAdapter
-
-    return HFAdapter.check_available.__func__(cls, spec)  # type: ignore[attr-defined]
 
 
 def remote_class(spec: ModelSpec, config: Any, keys: Sequence[str], revision: str | None) -> Any:

@@ -149,6 +149,15 @@ def missing_modules(modules: tuple[str, ...]) -> list[str]:
     return out
 
 
+def cuda_available() -> bool:
+    """True when torch is installed and sees a CUDA device (imports torch only if present)."""
+    if missing_modules(("torch",)):
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
 class Adapter(abc.ABC):
     """One model family's tokenisation and forward pass.
 
@@ -170,6 +179,8 @@ class Adapter(abc.ABC):
     #: Set for a family whose model exposes only its last layer: what it exposes, as a
     #: sentence start ("DNA-GPT exposes its final-norm output"); any other layer is refused.
     final_layer_only: ClassVar[str | None] = None
+    #: True: the model's kernels have no CPU path (a CUDA GPU is required to run it).
+    needs_cuda: ClassVar[bool] = False
 
     def __init__(self, spec: ModelSpec, options: ExtractOptions, device: str) -> None:
         self.spec = spec
@@ -183,20 +194,35 @@ class Adapter(abc.ABC):
     @classmethod
     def check_available(cls, spec: ModelSpec) -> tuple[bool, str]:
         """(can run here, reason) without loading weights: optional packages, weights reachable."""
-        missing = missing_modules(cls.requires)
-        if missing:
-            return False, f"needs {', '.join(missing)}: pip install 'geneb[{cls.extra}]'"
-        return True, "ok"
+        why = cls.requirements_problem(spec)
+        return (False, why) if why else (True, "ok")
 
     @classmethod
     def ensure_available(cls, spec: ModelSpec) -> None:
-        """Raise `MissingExtraError` at once when a required package is missing."""
-        missing = missing_modules(cls.requires)
+        """Raise `MissingExtraError` at once when a required package (or the GPU) is missing."""
+        why = cls.requirements_problem(spec)
+        if why:
+            raise MissingExtraError(f"model {spec.model_id!r} (family {cls.family!r}): {why}")
+
+    @classmethod
+    def requirements(cls, spec: ModelSpec) -> tuple[tuple[str, ...], bool]:
+        """(modules, needs CUDA) for this model: the declared ``requires`` and ``needs_cuda``
+        (a family whose checkpoints differ, e.g. Evo with or without attention blocks,
+        derives them from the spec)."""
+        return cls.requires, cls.needs_cuda
+
+    @classmethod
+    def requirements_problem(cls, spec: ModelSpec) -> str | None:
+        """Why the model cannot run here for want of packages (naming the extra) or of a
+        CUDA GPU; None when both are met."""
+        modules, cuda = cls.requirements(spec)
+        missing = missing_modules(modules)
         if missing:
-            raise MissingExtraError(
-                f"model {spec.model_id!r} (family {cls.family!r}) needs "
-                f"{', '.join(missing)}: pip install 'geneb[{cls.extra}]'"
-            )
+            gpu = "; runs on a CUDA GPU only" if cuda else ""
+            return f"needs {', '.join(missing)}: pip install 'geneb[{cls.extra}]'{gpu}"
+        if cuda and not cuda_available():
+            return f"family {spec.family!r} needs a CUDA GPU (its kernels have no CPU path)"
+        return None
 
     @classmethod
     def declaration(cls) -> dict[str, Any]:
@@ -212,7 +238,8 @@ class Adapter(abc.ABC):
             diffs.append({"name": d.name, "stage": d.stage, "transformers": d.transformers or "any",
                           "active": d.applies(), "upstream": d.upstream})
         return {"family": cls.family, "class": f"{cls.__module__}.{cls.__qualname__}", "requires": list(cls.requires),
-                "extra": cls.extra, "neural": cls.neural, "takes_raw_text": cls.takes_raw_text, "differences": diffs}
+                "extra": cls.extra, "needs_cuda": cls.needs_cuda, "neural": cls.neural,
+                "takes_raw_text": cls.takes_raw_text, "final_layer_only": cls.final_layer_only, "differences": diffs}
 
     # -- resolved per-model semantics ---------------------------------------------------
     @property

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ._families_common import ensure_requirements, grouped_hf_embed, hf_check_available, probe_dim
+from ._families_common import grouped_hf_embed, probe_dim
 from .hf_common import RemoteCodeAdapter
 
 
@@ -42,14 +42,6 @@ class CaduceusAdapter(RemoteCodeAdapter):
     differences: ClassVar[tuple[str, ...]] = ("class-from-auto-map", "build-outside-meta")
     remote_file = "modeling_caduceus.py"
     remote_auto_keys: ClassVar[tuple[str, ...]] = ("AutoModel",)
-
-    @classmethod
-    def check_available(cls, spec) -> tuple[bool, str]:
-        return hf_check_available(cls, spec, cuda=cls.needs_cuda)
-
-    @classmethod
-    def ensure_available(cls, spec) -> None:
-        ensure_requirements(cls, spec, cuda=cls.needs_cuda)
 
     def _forward(self, ids: Any, mask: Any) -> Any:
         want_all = self.layer != -1

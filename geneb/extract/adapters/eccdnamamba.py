@@ -15,9 +15,7 @@ from typing import Any
 from ._families_common import (
     code_dir,
     code_hint,
-    ensure_requirements,
     grouped_hf_embed,
-    hf_check_available,
     import_from_checkout,
     probe_dim,
     remote_class,
@@ -33,19 +31,8 @@ class EccDNAMambaAdapter(HFAdapter):
     family = "eccdnamamba"
     requires = ("torch", "transformers", "mamba_ssm")
     extra = "mamba"
-
-    @classmethod
-    def check_available(cls, spec) -> tuple[bool, str]:
-        return hf_check_available(cls, spec, cuda=True)
-
-    @classmethod
-    def ensure_available(cls, spec) -> None:
-        ensure_requirements(cls, spec, cuda=True)
-
-    def __init__(self, spec, options, device):
-        super().__init__(spec, options, device)
-        if options.layer not in (None, -1) or spec.layer != -1:
-            raise ExtractError(f"model {spec.model_id!r}: eccDNAMamba exposes only its final hidden states (layer -1)")
+    needs_cuda = True
+    final_layer_only = "eccDNAMamba exposes its final hidden states"
 
     def _model_class(self, config: Any) -> Any:
         cls = remote_class(self.spec, config, ("AutoModelForMaskedLM", "AutoModel"), self._hub_kwargs().get("revision"))

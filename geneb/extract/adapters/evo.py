@@ -29,11 +29,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from ...catalog import ModelSpec
-from ._families_common import check_requirements, resolve_layer
+from ._families_common import resolve_layer
 from .base import ExtractError, MissingExtraError, UnsupportedSequenceError
 from .hf_common import HFAdapter
 
@@ -100,27 +99,11 @@ class EvoAdapter(HFAdapter):
     extra = "evo"
 
     @classmethod
-    def _needs(cls, spec: ModelSpec) -> tuple[tuple[str, ...], bool]:
-        """Packages and CUDA this checkpoint needs: flash-attention and a GPU only with attention blocks."""
+    def requirements(cls, spec: ModelSpec) -> tuple[tuple[str, ...], bool]:
+        """Flash-attention and a GPU only for checkpoints with attention blocks."""
         if has_attention(_local_config(spec)):
             return cls.requires, True
         return tuple(m for m in cls.requires if m != "flash_attn"), False
-
-    @classmethod
-    def _check_requirements(cls, spec: ModelSpec) -> tuple[bool, str]:
-        requires, cuda = cls._needs(spec)
-        return check_requirements(SimpleNamespace(requires=requires, extra=cls.extra), spec, cuda=cuda)
-
-    @classmethod
-    def check_available(cls, spec) -> tuple[bool, str]:
-        ok, why = cls._check_requirements(spec)
-        return (ok, why) if not ok else cls.weights_available(spec)
-
-    @classmethod
-    def ensure_available(cls, spec) -> None:
-        ok, why = cls._check_requirements(spec)
-        if not ok:
-            raise MissingExtraError(f"model {spec.model_id!r} (family {cls.family!r}): {why}")
 
     @property
     def rejects_long(self) -> bool:

@@ -32,13 +32,12 @@ from ._families_common import (
     LocalCheckout,
     code_dir,
     code_hint,
-    cuda_available,
     import_from_checkout,
     local_weights,
     run_grouped,
     weights_hint,
 )
-from .base import Adapter, ExtractError, UnsupportedSequenceError, missing_modules
+from .base import Adapter, ExtractError, UnsupportedSequenceError, cuda_available, missing_modules
 
 REPO = "https://github.com/Qihao-Duan/JanusDNA"
 WHAT = "the JanusDNA checkpoint directory (*.ckpt + *.json) from Harvard Dataverse"
