@@ -226,9 +226,10 @@ def run_benchmark(size: str = "default", out: str | Path | None = None) -> dict:
         figures.append({
             "name": f"{name} (s)", "value": secs, "unit": "s", "baseline": res["t_ref"], "baseline_name": base,
             "ratio": res["t_ref"] / secs if secs else None,
-            "goal": (f">= {want:g}x, identical to the reference on the same BLAS threads (1)" if exact
+            "goal": (f">= {want:g}x the reference on 1 BLAS thread ({res['t_ref1'] / secs:.2f}x), identical to it" if exact
                      else "within 0.01 MCC where sklearn converged"),
-            "met": (res["t_ref"] / secs >= want and c["exact"] == c["cells"]) if exact else None,
+            # issue 15's goals are on one core: against the reference loop on one BLAS thread
+            "met": (res["t_ref1"] / secs >= want and c["exact"] == c["cells"]) if exact else None,
         })
     figures.append({"name": "reference loop on 1 BLAS thread (s)", "value": res["t_ref1"], "unit": "s",
                     "baseline": res["t_ref"], "baseline_name": base, "ratio": res["t_ref"] / res["t_ref1"],
