@@ -288,7 +288,7 @@ class LocalCheckout:
 
     @classmethod
     def check_available(cls, spec: ModelSpec) -> tuple[bool, str]:
-        ok, why = check_requirements(cls, spec)
+        ok, why = super().check_available(spec)  # type: ignore[misc]  # the Adapter after this mixin
         if not ok:
             return ok, why
         from .base import ExtractOptions

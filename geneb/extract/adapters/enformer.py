@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ._families_common import check_requirements, ensure_requirements, local_weights, run_grouped
+from ._families_common import local_weights, run_grouped
 from .base import Adapter, ExtractError, UnsupportedSequenceError
 from .hf_common import resolve_revision
 
@@ -63,7 +63,7 @@ class EnformerAdapter(Adapter):
 
     @classmethod
     def check_available(cls, spec) -> tuple[bool, str]:
-        ok, why = check_requirements(cls, spec)
+        ok, why = super().check_available(spec)
         if not ok:
             return ok, why
         lw = local_weights(spec)
@@ -72,10 +72,6 @@ class EnformerAdapter(Adapter):
         if "/" in spec.weights:
             return True, f"downloads {spec.weights} from the Hugging Face hub on first use"
         return False, "no weights: set weights to a hub id or a local enformer-pytorch directory"
-
-    @classmethod
-    def ensure_available(cls, spec) -> None:
-        ensure_requirements(cls, spec)
 
     def describe(self) -> dict[str, Any]:
         w = self._weights()
