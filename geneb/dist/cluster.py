@@ -5,8 +5,6 @@ imports ``distributed``; only a run that asks for Dask pays for it.
 
 from __future__ import annotations
 
-from ..errors import InvalidArgument, UserError
-
 import contextlib
 import logging
 import os
@@ -14,6 +12,8 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from typing import Any
+
+from ..errors import InvalidArgument, UserError
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import BadState, InvalidArgument, MissingFile
 from .executor import run_units
 from .units import (
     LOCK_WAIT_SECONDS,
@@ -28,8 +29,6 @@ from .units import (
     run_embed_unit,
     run_probe_unit,
 )
-from ..probe.pair import DEFAULT_BLAS_THREADS
-from ..errors import BadState, InvalidArgument, MissingFile
 
 log = logging.getLogger(__name__)
 
@@ -177,41 +176,51 @@ def _gpu_backend(backend: str) -> bool:
     return False
 
 
+def _grid_arguments(store: Any, out: Any, grid: dict[str, Any]) -> dict[str, Any]:
+    """``grid`` completed with `run_probes`'s defaults: one signature owns the grid's options
+    (a name it lacks, or ``jobs``, which the executor replaces, is a TypeError)."""
+    import inspect
+
+    from ..probe import run_probes
+
+    if "jobs" in grid:
+        raise TypeError("probe_all() runs units on its executor: 'jobs' does not apply (use n_workers)")
+    bound = inspect.signature(run_probes).bind(store, out, **grid)
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
 def probe_all(
     store: str | Path,
     out: str | Path,
-    protocol: str = "geneb-v1",
-    models: Sequence[str] | None = None,
-    tasks: Sequence[str] | None = None,
-    regimes: Sequence[str] | None = None,
-    backend: str = "auto",
-    overwrite: bool = False,
     *,
     dask: Any = None,
     storage_options: Mapping[str, Any] | None = None,
-    blas_threads: int | None = DEFAULT_BLAS_THREADS,
     retries: int = 2,
-    progress: bool = True,
     n_workers: int | None = None,
-    report: Any = None,
     checkpoint_seconds: float | None = None,
+    **grid: Any,
 ) -> Any:
     """Probe every fully embedded (model, task) pair of ``store`` as independent units
     and merge their rows into the results table ``out`` (+ predictions side file).
 
-    The grid is planned exactly as :func:`geneb.probe.run_probes` plans it (incremental
-    against ``out``, stale rows of re-embedded pairs dropped), so the table is the same
-    whichever way the units ran. Returns the whole table; raises after saving when a
-    unit failed."""
+    ``grid`` holds the keyword arguments of :func:`geneb.probe.run_probes` (protocol,
+    models, tasks, regimes, backend, overwrite, progress, blas_threads, report) with its
+    defaults; the grid is planned exactly as it plans it (incremental against ``out``,
+    stale rows of re-embedded pairs dropped), so the table is the same whichever way the
+    units ran. Returns the whole table; raises after saving when a unit failed."""
     from ..probe.grid import GridReport, plan_run
+
+    g = _grid_arguments(store, out, grid)
+    protocol, backend, report, blas_threads = g["protocol"], g["backend"], g["report"], g["blas_threads"]
     from ..store import open_store
 
     t0 = time.perf_counter()
     report = report if report is not None else GridReport()
     kw = {"storage_options": dict(storage_options)} if storage_options else {}
     st = open_store(str(store), mode="r", **kw)
-    plan = plan_run(st, out, protocol, models, tasks, regimes, backend, overwrite, blas_threads, report,
-                    checkpoint_seconds)
+    plan = plan_run(st, out, protocol, g["models"], g["tasks"], g["regimes"], backend, g["overwrite"], blas_threads,
+                    report, checkpoint_seconds)
     planned, backend, writer = plan.units, plan.backend, plan.writer
     if not planned:
         report.seconds = time.perf_counter() - t0
@@ -228,7 +237,7 @@ def probe_all(
             writer.add(res.value)
 
     try:
-        results = run_units(units, fn, dask=dask, retries=retries, progress=progress,
+        results = run_units(units, fn, dask=dask, retries=retries, progress=g["progress"],
                             desc=f"probe {protocol} [{backend}]", on_result=merge_unit,
                             n_workers=n_workers)
     finally:

@@ -17,8 +17,9 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
-from .._unit import Kind, Unit
+from typing import Any
+
+from .._unit import Unit
 from ..probe.pair import DEFAULT_BLAS_THREADS
 
 log = logging.getLogger(__name__)
@@ -183,8 +184,8 @@ def run_embed_unit(
     strict_tokens: bool = False,
     repair: bool = False,
 ) -> UnitResult:
-    """Embed one pair into the store at ``store``: `geneb.extract.runner.embed_task`, the
-    body of :func:`geneb.extract.embed_pair` (open store, lock, resume, write, finish),
+    """Embed one pair into the store at ``store``: `geneb.extract.runner.embed_task` (open
+    store, lock, resume, write, finish, as :func:`geneb.extract.embed_pair` does),
     with the model kept loaded between units of the same model.
 
     ``specs`` maps model ids to the ModelSpecs resolved by the caller (user models from a

@@ -557,23 +557,15 @@ def embed_pair(
     model_id: str,
     task_id: str,
     data_dir: str | Path | None = None,
-    device: str = "auto",
-    options: ExtractOptions | None = None,
-    token_budget: int | None = None,
-    overwrite: bool = False,
+    *,
     progress: bool = False,
-    block_rows: int | None = None,
-    strict_tokens: bool = False,
+    **settings: Any,
 ) -> PairResult:
     """One self-contained unit of work (for a distributed scheduler): opens the store,
-    takes the pair's lock, resumes, writes and finishes."""
-    spec = get_model(model_id)
-    adapter = make_adapter(spec, options or ExtractOptions(), resolve_device(device))
-    try:
-        return embed_task(store_url, adapter, task_id, data_dir, token_budget=token_budget, overwrite=overwrite,
-                          progress=progress, block_rows=block_rows, strict_tokens=strict_tokens)
-    finally:
-        adapter.close()
+    takes the pair's lock, resumes, writes and finishes. `settings` are the keyword
+    arguments of `embed` (device, options, token_budget, overwrite, block_rows,
+    strict_tokens, repair), checked the same way before any work."""
+    return embed([model_id], [task_id], store_url, data_dir, progress=progress, **settings).pairs[0]
 
 
 def embed_task(
@@ -591,8 +583,8 @@ def embed_task(
     lock_wait: float = 0.0,
     poll_seconds: float = 2.0,
 ) -> PairResult:
-    """The body of one unit, shared by `embed_pair` and the Dask units (which keep the
-    adapter loaded between units): load the task, open the store, run the pair. A pair
+    """The body of one Dask unit (which keeps the adapter loaded between units): load the
+    task, open the store, run the pair (as `embed` does for each of its pairs). A pair
     locked by another writer is waited for up to `lock_wait` seconds; the result then says
     "locked" if it still is."""
     task = load_task(task_id, data_dir)
