@@ -351,3 +351,36 @@ def test_local_put_survives_short_writes(tmp_path, monkeypatch):
     kv.set_parts("a/b", parts)
     assert (tmp_path / "kv" / "a" / "b").read_bytes() == b"".join(bytes(p) for p in parts)
     assert len(calls) > 4
+
+
+@pytest.mark.parametrize("dtype,compressor", [("float32", "none"), ("float16", "none"), ("float32", "blosc-lz4")])
+def test_sparse_gather_checks_exactly_the_chunks_it_reads(store, tmp_path, dtype, compressor):
+    """A few rows of a big shard are read from the memory-mapped shard: equal to the full
+    read, in the order asked, and every chunk holding one of them is crc32c-checked (a
+    damaged chunk elsewhere in the shard does not stop the gather; one it uses does)."""
+    X, y = random_embeddings({"train": 2048}, 1024, seed=5)
+    write_pair(store, "m", "t", X, y, dtype=dtype, compressor=compressor)
+    lay = store.layout("m", "t", "train")
+    assert lay.block_rows // lay.chunk_rows >= 16  # many chunks per shard: the sparse path runs
+    full = store.X("m", "t", "train")
+    idx = np.array([1500, 3, 3, 1030, 17, 2047])
+    np.testing.assert_array_equal(store.X("m", "t", "train", rows=idx), full[idx])
+    np.testing.assert_array_equal(store.X("m", "t", "train", rows=idx, dtype=dtype), X["train"][idx].astype(dtype))
+
+    shard = tmp_path / "s.zarr" / "m" / "t" / "train" / "X" / "c" / "0" / "0"
+    raw = bytearray(shard.read_bytes())
+    n_chunks = lay.block_rows // lay.chunk_rows
+    index = np.frombuffer(bytes(raw[-(16 * n_chunks + 4):-4]), "<u8").reshape(-1, 2)
+    used_chunks = {int(r) // lay.chunk_rows for r in idx if r < lay.block_rows}
+    far = max(set(range(n_chunks)) - used_chunks)  # a chunk of block 0 holding none of idx
+    raw[int(index[far, 0]) + 10] ^= 0xFF
+    shard.write_bytes(bytes(raw))
+    np.testing.assert_array_equal(store.X("m", "t", "train", rows=idx), full[idx])
+    used = 17 // lay.chunk_rows
+    raw[int(index[used, 0]) + 10] ^= 0xFF
+    shard.write_bytes(bytes(raw))
+    with pytest.raises(StoreError, match=rf"c/0/0 chunk {used}: chunk checksum mismatch"):
+        store.X("m", "t", "train", rows=idx)
+    shard.write_bytes(bytes(raw[: len(raw) // 2]))
+    with pytest.raises(StoreError, match="c/0/0: .*(truncated|index)"):
+        store.X("m", "t", "train", rows=idx)

@@ -10,6 +10,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import crc32c
 import numpy as np
 
 from ..errors import MissingPackage, NotFound
@@ -17,6 +18,8 @@ from . import schema as S
 from ._kv import KV
 from .errors import CorruptData, StoreError
 from .shards import ShardCodec, cast_into, checked_payload
+
+_MISSING = np.uint64(2**64 - 1)  # offset and length of a chunk the shard does not store
 
 _WORKERS: int | None = None  # reader threads (None: one per CPU, at most 8)
 
@@ -221,12 +224,73 @@ class MatrixReader:
                 return out
             dec = c.decode_shard(raw, f"{self.kv.url}/{key}", need)
         else:
+            mapped = self.kv.mapped(key)
+            if mapped is not None:
+                with mapped:
+                    self._gather_mapped(mapped.view, key, local_rows, out)
+                return out
             dec = self._decode_ranges(key, sorted(set((local_rows // c.chunk_rows).tolist())))
         if local_rows is None:
             cast_into(out, dec[: stop - start])
         else:
             cast_into(out, dec[local_rows])
         return out
+
+    def _gather_mapped(self, mv: memoryview, key: str, local_rows: np.ndarray, out: np.ndarray) -> None:
+        """Rows ``local_rows`` of a memory-mapped shard into ``out``: the index and every
+        chunk holding a row are crc32c-checked in place (nothing else of the shard is
+        touched); uncompressed rows are then copied straight from the map in one gather,
+        compressed chunks decoded into a buffer of just those chunks."""
+        c = self.codec
+        assert c is not None
+        where = f"{self.kv.url}/{key}"
+        size = len(mv)
+        if size < c.index_nbytes:
+            raise CorruptData(f"{where}: shard is truncated (shorter than its index)")
+        limit = size - c.index_nbytes
+        entries = c.decode_index(bytes(mv[limit:]), where)
+        ids, pos = np.unique(local_rows // c.chunk_rows, return_inverse=True)
+        used = entries[ids]
+        stored = ~((used[:, 0] == _MISSING) & (used[:, 1] == _MISSING))
+        past = stored & (used[:, 0] + used[:, 1] > np.uint64(limit))
+        if past.any():
+            raise CorruptData(f"{where}: chunk {int(ids[past][0])} lies past the end of the shard (truncated shard)")
+        row_bytes = c.dim * c.dtype.itemsize
+        offsets = used[:, 0].astype(np.int64)
+        if c.compressor is not None or np.any(offsets[stored] % c.dtype.itemsize):
+            buf = np.empty((len(ids), c.chunk_rows, c.dim), dtype=c.dtype)
+            for j, (i, (off, n)) in enumerate(zip(ids.tolist(), used.tolist(), strict=True)):
+                if stored[j]:
+                    c.decode_chunk(mv[off:off + n], buf[j], f"{where} chunk {i}")  # crc32c checked
+                else:
+                    buf[j].fill(np.nan)
+            cast_into(out, buf[pos, local_rows % c.chunk_rows])
+            return
+        wrong = stored & (used[:, 1].astype(np.int64) - 4 != c.chunk_rows * row_bytes)
+        if wrong.any():
+            j = int(np.flatnonzero(wrong)[0])
+            raise CorruptData(f"{where} chunk {int(ids[j])}: chunk has {int(used[j, 1]) - 4} bytes, "
+                              f"expected {c.chunk_rows * row_bytes}")
+        crc = crc32c.crc32c
+        for i, (off, n) in zip(ids[stored].tolist(), used[stored].tolist(), strict=True):
+            if crc(mv[off:off + n - 4]) != int.from_bytes(mv[off + n - 4:off + n], "little"):
+                raise CorruptData(f"{where} chunk {i}: chunk checksum mismatch (crc32c)")
+        # every row starts at a multiple of the item size: view the map as rows starting at
+        # any item and take the wanted ones (one C-level copy, no index array per element)
+        flat = np.frombuffer(mv, dtype=c.dtype, count=size // c.dtype.itemsize)
+        try:
+            starts = (offsets[pos] + (local_rows % c.chunk_rows) * row_bytes) // c.dtype.itemsize
+            rows = np.lib.stride_tricks.as_strided(flat, shape=(len(flat) - c.dim + 1, c.dim),
+                                                   strides=(flat.itemsize, flat.itemsize), writeable=False)
+            fill = ~stored[pos]
+            if fill.any():
+                starts[fill] = 0
+            cast_into(out, rows[starts])  # (np.take would copy the overlapping view whole)
+            if fill.any():
+                out[fill] = np.nan
+        finally:
+            del flat
+            rows = None
 
     def _decode_ranges(self, key: str, chunk_ids: list[int]) -> np.ndarray:
         """Fetch only the needed chunks of a shard: its index, then one range per chunk."""

@@ -119,6 +119,26 @@ class KV:
             return None
         return _Ranged(size, lambda start, n: self.get_range(key, start, n) or b"", lambda: None)
 
+    def mapped(self, key: str) -> _Mapped | None:
+        """A read-only memory map of a local key (None when the store is not a local
+        directory, the key does not exist or is empty): a sparse read then checks and copies
+        only what it uses, without a system call per range. Keys are replaced by rename,
+        never rewritten in place, so a map stays valid while a writer replaces the key."""
+        if self.local_root is None:
+            return None
+        fd = self._open_local(key)
+        if fd is None:
+            return None
+        try:
+            size = os.fstat(fd).st_size
+            if not size:
+                return None
+            import mmap
+
+            return _Mapped(mmap.mmap(fd, size, access=mmap.ACCESS_READ))
+        finally:
+            os.close(fd)
+
     def get_ranges(self, key: str, ranges: list[tuple[int, int]]) -> list[bytes] | None:
         """Several (start, length) ranges of one key: one open file for local stores."""
         if self.local_root is not None:
@@ -301,3 +321,22 @@ class _Ranged:
 
     def __exit__(self, *exc: object) -> None:
         self._close()
+
+
+class _Mapped:
+    """A memory-mapped key: ``view`` (a read-only memoryview) while open; a context manager
+    that unmaps on exit once no array uses the view any more."""
+
+    def __init__(self, mm: Any) -> None:
+        self._mm = mm
+        self.view = memoryview(mm)
+
+    def __enter__(self) -> _Mapped:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.view.release()
+            self._mm.close()
+        except BufferError:  # an array still exports the map: it is unmapped when that is freed
+            pass
