@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> dict:
     n_tokens = sum(len(s) + 2 for s in seqs)
 
     t = time.perf_counter()
-    ref = reference_embed(adapter.model, adapter.tokenizer, seqs, max_pos)
+    ref = reference_embed(adapter.model_, adapter.tokenizer_, seqs, max_pos)
     t_ref = time.perf_counter() - t
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> dict:
     floor = (flops - attn) / peak + attn / attn_rate
     res = {
         "n": args.n, "lengths": f"{args.min_len}-{args.max_len}", "tokens": n_tokens,
-        "model": f"BERT-like {args.hidden}d x {args.layers} ({sum(p.numel() for p in adapter.model.parameters()):,} params), max {max_pos} tokens",
+        "model": f"BERT-like {args.hidden}d x {args.layers} ({sum(p.numel() for p in adapter.model_.parameters()):,} params), max {max_pos} tokens",
         "ref_s": t_ref, "geneb_s": t_geneb,
         "ref_seq_s": args.n / t_ref, "geneb_seq_s": args.n / t_geneb,
         "ref_tok_s": n_tokens / t_ref, "geneb_tok_s": n_tokens / t_geneb,

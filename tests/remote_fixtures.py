@@ -133,7 +133,7 @@ def embed_in_batches(adapter: Any, seqs: list[str], split: int = 3) -> Any:
     (`seqs[:split]`, `seqs[split:]`), so padding must not move any record's vector."""
     import numpy as np
 
-    if adapter.model is None:
+    if adapter.model_ is None:
         adapter.load()
     prepared = [adapter.prepare(s) for s in seqs]
     return np.concatenate([adapter.embed(prepared[:split]), adapter.embed(prepared[split:])])

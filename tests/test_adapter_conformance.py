@@ -119,8 +119,8 @@ class GcContentAdapter(Adapter):
     requires: ClassVar[tuple[str, ...]] = ("numpy",)
     neural = False
 
-    def load(self) -> None:
-        self.dim = 2
+    def _load(self) -> None:
+        self.dim_ = 2
 
     def prepare(self, seq: str) -> np.ndarray:
         s = seq[: self.max_length] if self.max_length else seq
@@ -147,11 +147,18 @@ def test_a_new_family_is_one_module_plus_a_model_row(tmp_path, monkeypatch):
     try:
         assert check_adapter("gc-content", [spec]) == []
         a = adapters.make_adapter(spec)
-        a.load()
+        assert a.load() is a and a.dim_ == 2  # load() returns self, the learned width ends in _
         got = a.embed([a.prepare(s) for s in ("GGCC", "ATAT")])
         np.testing.assert_allclose(got, [[1.0, 0.004], [0.0, 0.004]], rtol=1e-6)
     finally:
         catalog_models._user_models.pop("gc", None)
+
+
+def test_a_family_overriding_load_is_told_to_implement_load_instead():
+    with pytest.raises(TypeError, match=r"OldStyle.*implement _load\(\)"):
+        class OldStyle(GcContentAdapter):  # the contract before load() returned self
+            def load(self) -> None:
+                self.dim_ = 2
 
 
 def test_geneb_families_prints_each_declaration(capsys):

@@ -287,14 +287,14 @@ def test_silently_dropped_bases_are_detected(tmp_path, data_dir):
     a = make_adapter(spec, ExtractOptions(dtype="float32"))
     a.load()
     a = a.inner  # path: models detect their family (hf-causal-lm here)
-    assert a.tokenizer.unk_token_id == a.tokenizer.pad_token_id
+    assert a.tokenizer_.unk_token_id == a.tokenizer_.pad_token_id
     ids = a.prepare("ACGTNNACGT").tolist()
-    assert a.tokenizer.convert_ids_to_tokens(ids) == list("ACGTACGT")
+    assert a.tokenizer_.convert_ids_to_tokens(ids) == list("ACGTACGT")
     audit = a.audit(["ACGT", "ACNNGT"], "t/train")
     assert audit.characters == {"N": "dropped"} and audit.dropped_bases == 2 and audit.unknown_bases == 0
     with torch.no_grad():  # the authors' recipe: tokenizer, forward, masked mean
-        enc = a.tokenizer("ACGTNNACGT", return_tensors="pt")
-        ref = a.model(**enc).last_hidden_state[0].mean(0).numpy()
+        enc = a.tokenizer_("ACGTNNACGT", return_tensors="pt")
+        ref = a.model_(**enc).last_hidden_state[0].mean(0).numpy()
     np.testing.assert_allclose(a.embed([a.prepare("ACGTNNACGT")])[0], ref, rtol=1e-5, atol=1e-6)
     s = embed([spec], ["withn"], tmp_path / "s.zarr", data_dir=data_dir, device="cpu", progress=False)
     tok = open_store(tmp_path / "s.zarr").provenance(s.pairs[0].model, "withn")["tokenization"]

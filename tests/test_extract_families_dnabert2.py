@@ -185,7 +185,7 @@ def _spec(d, **kw):
 
 def _solo(a, ids: np.ndarray) -> torch.Tensor:
     with torch.no_grad():
-        return a.model(input_ids=torch.tensor(ids)[None])[0][0]
+        return a.model_(input_ids=torch.tensor(ids)[None])[0][0]
 
 
 SEQS = ["ACGTACGTTTGACCA", "ACG", "GGGGCCCCAATTACGATCGATCG"]
@@ -207,7 +207,7 @@ def test_dnabert2_loads_and_matches_solo_forward(mosaic_dir):
     a = make_adapter(_spec(mosaic_dir))
     a.load()
     assert a._remote.flash_attn_qkvpacked_func is None  # plain attention on CPU
-    assert not any(b.is_meta for b in a.model.buffers())
+    assert not any(b.is_meta for b in a.model_.buffers())
     prepared = [a.prepare(s) for s in SEQS]
     assert prepared[1].tolist() == [2, 5, 6, 7, 3]  # [CLS] A C G [SEP]
     X = a.embed(prepared)
@@ -256,9 +256,9 @@ def test_intermediate_layer_from_unpadded_block_output(mosaic_dir):
     for p, x in zip(prepared, X, strict=True):
         ids = torch.tensor(p)[None]
         with torch.no_grad():
-            h = a.model.norm(a.model.embeddings(ids))[0]
+            h = a.model_.norm(a.model_.embeddings(ids))[0]
             mask = torch.ones(1, len(p), dtype=torch.long)
-            rows = a.model.encoder.layer[0](h, mask, a.model.encoder.alibi[None, :, : len(p), : len(p)])
+            rows = a.model_.encoder.layer[0](h, mask, a.model_.encoder.alibi[None, :, : len(p), : len(p)])
         np.testing.assert_allclose(x, rows.mean(0).numpy(), atol=1e-5)
     with pytest.raises(ExtractError, match="layer 0 is not available"):
         b = make_adapter(_spec(mosaic_dir), ExtractOptions(layer=0))

@@ -54,14 +54,14 @@ def test_centred_n_padding():
 def test_matches_solo_forward_and_spatial_mean(enformer_dir):
     a = make_adapter(_spec(enformer_dir))
     a.load()
-    assert a.dim == 96
+    assert a.dim_ == 96
     seqs = ["ACGTTGCAAC", "GGGCCCAAATTTGGG" * 3, "A" * 200]
     prepared = [a.prepare(s) for s in seqs]
     X = a.embed(prepared)
     assert X.shape == (3, 96) and X.dtype == np.float32
     for p, x in zip(prepared, X, strict=True):
         with torch.no_grad():
-            emb = a.model(torch.tensor(p)[None], return_only_embeddings=True, target_length=8)[0]
+            emb = a.model_(torch.tensor(p)[None], return_only_embeddings=True, target_length=8)[0]
         assert emb.shape == (8, 96)
         np.testing.assert_allclose(x, emb.mean(0).numpy(), atol=1e-5)
 

@@ -49,7 +49,7 @@ def test_hyenadna_real_checkpoint_matches_solo_forward(hyena_dir):
     assert X.shape == (len(SEQS), 128) and X.dtype == np.float32
     for p, x in zip(prepared, X, strict=True):
         with torch.no_grad():
-            h = a.model(input_ids=torch.tensor(p)[None]).last_hidden_state[0]
+            h = a.model_(input_ids=torch.tensor(p)[None]).last_hidden_state[0]
         np.testing.assert_allclose(x, h.mean(0).numpy(), atol=1e-5)
 
 
@@ -63,10 +63,10 @@ def test_hyenadna_differs_from_reference_left_padding_defect(hyena_dir):
     ours = a.embed([short, long_])[0]
     alone = a.embed([short])[0]
     np.testing.assert_allclose(ours, alone, atol=1e-5)
-    pad = a.tokenizer.pad_token_id
+    pad = a.tokenizer_.pad_token_id
     left = torch.tensor([[pad] * (len(long_) - len(short)) + short.tolist()])
     with torch.no_grad():
-        h = a.model(input_ids=left).last_hidden_state[0, -len(short):].mean(0).numpy()
+        h = a.model_(input_ids=left).last_hidden_state[0, -len(short):].mean(0).numpy()
     assert np.abs(h - alone).max() > 1e-3
 
 
@@ -76,7 +76,7 @@ def test_hyenadna_layer_tap_and_bad_layer(hyena_dir):
     a.load()
     p = [a.prepare("ACGTAC")]
     with torch.no_grad():
-        hs = a.model(input_ids=torch.tensor(p[0])[None], output_hidden_states=True).hidden_states
+        hs = a.model_(input_ids=torch.tensor(p[0])[None], output_hidden_states=True).hidden_states
     np.testing.assert_allclose(a.embed(p)[0], hs[1][0].mean(0).numpy(), atol=1e-5)
     bad = make_adapter(spec, ExtractOptions(layer=40))
     bad.load()
@@ -92,7 +92,7 @@ def test_hyenadna_counts_unknown_characters_naming_the_row(hyena_dir):
     assert audit.characters == {"X": "unknown"} and audit.unknown_bases == 2 and audit.sequences_affected == 1
     assert audit.describe_first() == "task-x/train: row 1: character 'X' at position 3 is unknown to the tokenizer"
     ids = a.prepare("ACXGT")  # passed through as the tokenizer's unknown token, like the authors' recipe
-    assert a.tokenizer.unk_token_id in ids.tolist()
+    assert a.tokenizer_.unk_token_id in ids.tolist()
 
 
 # -- BioFM: BioToken characters, [CLS] ... [SEP], last base ------------------------------
@@ -109,14 +109,14 @@ def test_biofm_tokens_and_last_base_pooling(tiny_dirs):
     X = a.embed(prepared)
     for p, x in zip(prepared, X, strict=True):
         with torch.no_grad():
-            h = a.model(input_ids=torch.tensor(p)[None]).last_hidden_state[0]
+            h = a.model_(input_ids=torch.tensor(p)[None]).last_hidden_state[0]
         np.testing.assert_allclose(x, h[-2].numpy(), atol=1e-5)  # the last base, before [SEP]
 
 
 def test_biofm_unknown_base_becomes_the_unknown_token(tiny_dirs):
     a = make_adapter(spec_for("biofm", str(tiny_dirs["biofm"])))
     a.load()
-    assert a.tokenizer.unk_token_id in a.prepare("ACGRT").tolist()
+    assert a.tokenizer_.unk_token_id in a.prepare("ACGRT").tolist()
     assert a.audit(["ACGRT"], "t/train").characters == {"R": "unknown"}
 
 
@@ -159,8 +159,8 @@ def test_stored_vectors_equal_solo_forward(family, tmp_path, tiny_dirs, request)
     for split in ("train", "test"):
         X = store.X(store_model_id(spec), "tiny_task", split)
         seqs = task.split(split).sequences
-        assert X.shape == (len(seqs), ref.dim)
+        assert X.shape == (len(seqs), ref.dim_)
         for row, seq in enumerate(seqs):  # row order = file order
             with torch.no_grad():
-                h = ref.model(input_ids=torch.tensor(ref.prepare(seq))[None]).last_hidden_state[0]
+                h = ref.model_(input_ids=torch.tensor(ref.prepare(seq))[None]).last_hidden_state[0]
             np.testing.assert_allclose(X[row], h.mean(0).numpy(), atol=1e-5)

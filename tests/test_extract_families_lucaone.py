@@ -25,14 +25,14 @@ def luca_dir(tmp_path_factory):
 
 def _solo(a, p, **kw):
     with torch.no_grad():
-        return a.model(input_ids=torch.tensor(p)[None], token_type_ids=torch.zeros(1, len(p), dtype=torch.long),
+        return a.model_(input_ids=torch.tensor(p)[None], token_type_ids=torch.zeros(1, len(p), dtype=torch.long),
                        **kw)
 
 
 def test_gene_tokens_with_cls_sep_and_truncation_keeping_sep(luca_dir):
     a = make_adapter(spec_for("lucaone", str(luca_dir), max_length=5, length_unit="tokens"))
     a.load()
-    tok = a.tokenizer
+    tok = a.tokenizer_
     ids = a.prepare("ACGTNACGT").tolist()
     assert len(ids) == 5 and ids[0] == tok.cls_idx and ids[-1] == tok.eos_idx
     full = make_adapter(spec_for("lucaone", str(luca_dir)))
@@ -59,7 +59,7 @@ def test_lucaone_matches_solo_forward_every_record(luca_dir):
 def test_uninitialised_rotary_buffer_is_recomputed(luca_dir, caplog):
     a = make_adapter(spec_for("lucaone", str(luca_dir)))
     a.load()
-    rot = a.model.encoder.layers[0].self_attn.rot_emb
+    rot = a.model_.encoder.layers[0].self_attn.rot_emb
     good = rot.inv_freq.clone()
     rot.inv_freq.fill_(float("nan"))
     a._check_rotary()

@@ -145,12 +145,12 @@ def test_eccdnamamba_from_checkout(monkeypatch, tmp_path):
     spec = spec_for("eccdnamamba", str(wdir), trust_remote_code=True)
     a = make_adapter(spec)
     a.load()
-    assert type(a.model).__name__ == "BiMambaForMaskedLM" and a.dim == 8
+    assert type(a.model_).__name__ == "BiMambaForMaskedLM" and a.dim_ == 8
     prepared = [a.prepare(s) for s in SEQS]
     X = a.embed(prepared)
     for p, x in zip(prepared, X, strict=True):
         with torch.no_grad():
-            solo = a.model(input_ids=torch.tensor(p)[None])["hidden_states"][0].mean(0)
+            solo = a.model_(input_ids=torch.tensor(p)[None])["hidden_states"][0].mean(0)
         np.testing.assert_allclose(x, solo.numpy(), atol=1e-6)
     monkeypatch.delenv("GENEB_CODE_ECCDNAMAMBA")
     with pytest.raises(ExtractError, match="GENEB_CODE_ECCDNAMAMBA"):
@@ -266,7 +266,7 @@ def test_dna_gpt_prefix_kmers_weights_and_solo_forward(dnagpt_checkout, tmp_path
     monkeypatch.setenv("GENEB_WEIGHTS_DNA_GPT0_1B_H", str(wfile))
     a = make_adapter(spec)
     a.load()
-    assert len(a.tokenizer) == len(tok)  # non-dynamic vocabulary read off the checkpoint
+    assert len(a.tokenizer_) == len(tok)  # non-dynamic vocabulary read off the checkpoint
     ids = a.prepare("ACGTACGGGGGGTTT").tolist()
     assert ids[0] == tok.token_to_idx["<R>"]
     assert ids[1:] == [tok.token_to_idx["ACGTAC"], tok.token_to_idx["GGGGGG"], 0]  # partial 6-mer -> unk, as DNAGPT
@@ -389,8 +389,8 @@ def test_janusdna_checkpoint_cleaning_and_final_mlp(tmp_path, monkeypatch, with_
     monkeypatch.setenv("GENEB_CODE_JANUSDNA", str(code))
     a = make_adapter(spec)
     a.load()
-    assert a.model.config.use_mamba_kernels is False  # CPU: no kernels
-    assert isinstance(a.model.final_mlp, nn.Identity) is (not with_mlp)
+    assert a.model_.config.use_mamba_kernels is False  # CPU: no kernels
+    assert isinstance(a.model_.final_mlp, nn.Identity) is (not with_mlp)
     if not with_mlp:
         ref.final_mlp = nn.Identity()
     prepared = [a.prepare(s) for s in SEQS]
@@ -443,7 +443,7 @@ def test_genomics_fm_local_bert_cls(tmp_path, monkeypatch):
     X = a.embed(prepared)
     for p, x in zip(prepared, X, strict=True):
         with torch.no_grad():
-            solo = a.model(input_ids=torch.tensor(p)[None]).last_hidden_state[0, 0]
+            solo = a.model_(input_ids=torch.tensor(p)[None]).last_hidden_state[0, 0]
         np.testing.assert_allclose(x, solo.numpy(), atol=1e-5)
 
 
@@ -462,7 +462,7 @@ def test_deepgene_local_roformer_manual_cls_sep(tmp_path, monkeypatch):
     X = a.embed(prepared)
     for p, x in zip(prepared, X, strict=True):
         with torch.no_grad():
-            solo = a.model(input_ids=torch.tensor(p)[None]).last_hidden_state[0].mean(0)
+            solo = a.model_(input_ids=torch.tensor(p)[None]).last_hidden_state[0].mean(0)
         np.testing.assert_allclose(x, solo.numpy(), atol=1e-5)
 
 
@@ -536,7 +536,7 @@ def test_space_from_checkout_with_prefixed_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setenv("GENEB_CODE_SPACE", str(code))
     a = make_adapter(spec)
     a.load()
-    assert a.dim == 16 and a._target == 2
+    assert a.dim_ == 16 and a._target == 2
     prepared = [a.prepare(s) for s in SEQS]
     X = a.embed(prepared)
     for p, x in zip(prepared, X, strict=True):

@@ -139,13 +139,13 @@ def test_adapter_matches_authors_recipe(tmp_path, upstream, rcps):
     d = _checkpoint(tmp_path, upstream, rcps)
     ad = _adapter(tmp_path, d)
     ad.load()
-    assert type(ad.model).__name__ == "Caduceus" and type(ad.model).__module__.startswith("transformers_modules.")
+    assert type(ad.model_).__name__ == "Caduceus" and type(ad.model_).__module__.startswith("transformers_modules.")
     assert ad.describe()["compat"] == ["class-from-auto-map", "build-outside-meta"]
-    assert ad.dim == (32 if rcps else 16)  # RC-equivariant: 2 x d_model, all kept
-    mixer = ad.model.backbone.layers[0].mixer
+    assert ad.dim_ == (32 if rcps else 16)  # RC-equivariant: 2 x d_model, all kept
+    mixer = ad.model_.backbone.layers[0].mixer
     bi = mixer.submodule if rcps else mixer
     assert bi.mamba_rev.in_proj.weight is bi.mamba_fwd.in_proj.weight  # still shared after loading
-    for name, buf in ad.model.named_buffers():  # computed on the CPU, loaded, not left on meta
+    for name, buf in ad.model_.named_buffers():  # computed on the CPU, loaded, not left on meta
         assert buf.device.type == "cpu", name
     X = embed_in_batches(ad, SEQS)
     tok, ref_model = _reference(d)
@@ -172,7 +172,7 @@ def test_plain_from_pretrained_on_transformers_4_loses_the_shared_projections(tm
     assert not torch.equal(bi.mamba_rev.in_proj.weight, bi.mamba_fwd.in_proj.weight)
     ad = _adapter(tmp_path, d)
     ad.load()
-    ours = ad.model.backbone.layers[0].mixer.submodule
+    ours = ad.model_.backbone.layers[0].mixer.submodule
     assert ours.mamba_rev.in_proj.weight is ours.mamba_fwd.in_proj.weight
     assert torch.equal(ours.mamba_fwd.in_proj.weight, bi.mamba_fwd.in_proj.weight)  # the loaded weights agree
 

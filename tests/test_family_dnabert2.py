@@ -133,9 +133,9 @@ def test_adapter_loads_the_remote_code_and_matches_model_card(tmp_path, upstream
     d = _checkpoint(tmp_path, upstream)
     ad = _adapter(tmp_path, d)
     ad.load()
-    assert type(ad.model).__name__ == "BertModel" and type(ad.model).__module__.startswith("transformers_modules.")
-    assert not isinstance(ad.model, transformers.BertModel)
-    enc = ad.model.encoder
+    assert type(ad.model_).__name__ == "BertModel" and type(ad.model_).__module__.startswith("transformers_modules.")
+    assert not isinstance(ad.model_, transformers.BertModel)
+    enc = ad.model_.encoder
     assert "alibi" not in dict(enc.named_buffers()) and enc.alibi.device.type == "cpu"
     expected = {"class-from-auto-map", "build-outside-meta"} | ({"config-4x-defaults"} if TF5 else set())
     assert set(ad.describe()["compat"]) == expected
@@ -148,7 +148,7 @@ def test_adapter_loads_the_remote_code_and_matches_model_card(tmp_path, upstream
     # the fixture exercises what it claims: N and lower case become [UNK]; long input rebuilds ALiBi
     ids = [list(ad.prepare(s)) for s in SEQS]
     assert tok.unk_token_id in ids[1] and tok.unk_token_id in ids[2] and ids[3][1:-1] == [tok.unk_token_id] * 4
-    assert len(ids[-1]) > ad.model.config.alibi_starting_size
+    assert len(ids[-1]) > ad.model_.config.alibi_starting_size
     assert enc._current_alibi_size >= len(ids[-1])
 
     if not TF5:  # transformers 4.x runs the model card itself, from_pretrained and all

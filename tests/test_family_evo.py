@@ -104,12 +104,12 @@ def test_geneb_equals_the_authors_loader_and_recipe(tmp_path, monkeypatch):
     d = build_checkpoint(tmp_path / "evo")
     a = make_adapter(spec(d))
     a.load()
-    assert a.dim == 32 and a.prepare("ACGTN").tolist() == [65, 67, 71, 84, 78]
+    assert a.dim_ == 32 and a.prepare("ACGTN").tolist() == [65, 67, 71, 84, 78]
     X = np.concatenate([a.embed([a.prepare(s)]) for s in SEQS])  # one record per batch: the reference's shapes
     ref = reference_vectors(authors_model(d, monkeypatch), SEQS)
     assert max_rel_error(X, ref) < 1e-5
     # the weights are the authors' dtypes: bfloat16 except the poles and residues
-    dtypes = {n: p.dtype for n, p in a.model.named_parameters()}
+    dtypes = {n: p.dtype for n, p in a.model_.named_parameters()}
     assert {d for n, d in dtypes.items() if "poles" in n or "residues" in n} == {torch.float32}
     assert {d for n, d in dtypes.items() if "poles" not in n and "residues" not in n} == {torch.bfloat16}
 
@@ -136,7 +136,7 @@ def test_tied_unembedding_and_a_mismatched_checkpoint(tmp_path):
     d = build_checkpoint(tmp_path / "evo")
     a = make_adapter(spec(d))
     a.load()
-    assert a.model.unembed.weight.data_ptr() == a.model.embedding_layer.weight.data_ptr()
+    assert a.model_.unembed.weight.data_ptr() == a.model_.embedding_layer.weight.data_ptr()
     cfg = json.loads((d / "config.json").read_text())
     (d / "config.json").write_text(json.dumps({**cfg, "hidden_size": 48, "num_filters": 48}))
     with pytest.raises(Exception, match="does not match its config"):

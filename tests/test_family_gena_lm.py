@@ -128,8 +128,8 @@ def test_adapter_matches_model_card(tmp_path, monkeypatch, kind, upstream):
     ad = _adapter(tmp_path, d)
     ad.load()
     assert ad.remote_class.__name__ == SAVE_FROM[kind]
-    assert type(ad.model).__name__ == "BertModel" and type(ad.model).__module__.startswith("transformers_modules.")
-    assert not isinstance(ad.model, transformers.BertModel)
+    assert type(ad.model_).__name__ == "BertModel" and type(ad.model_).__module__.startswith("transformers_modules.")
+    assert not isinstance(ad.model_, transformers.BertModel)
     compat_names = set(ad.describe()["compat"])
     assert {"class-from-auto-map", "build-outside-meta"} <= compat_names
     assert ("add-get-head-mask" in compat_names) == TF5

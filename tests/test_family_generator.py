@@ -125,7 +125,7 @@ def test_plain_autotokenizer_fails_on_transformers_5_and_geneb_loads(tmp_path):
     ad = _adapter(tmp_path, d)
     assert ad.describe().get("compat", []) == ([DIFF] if TF5 else [])
     ad.load()
-    tok = ad.tokenizer
+    tok = ad.tokenizer_
     assert type(tok).__name__ == "DNAKmerTokenizer" and type(tok).__module__.startswith("transformers_modules.")
     # the hub contract (recorded by the GENEB oracle on transformers 4.57.3)
     assert (tok.unk_token, tok.unk_token_id, tok.bos_token_id, tok.eos_token_id, tok.pad_token_id,
@@ -150,7 +150,7 @@ def test_the_remote_model_class_and_what_automodel_builds(tmp_path, capsys):
         assert "_special_tokens_map" in capsys.readouterr().out
     ad = _adapter(tmp_path, d)
     ad.load()
-    assert type(ad.model) is transformers.LlamaModel  # model_type llama, no AutoModel entry
+    assert type(ad.model_) is transformers.LlamaModel  # model_type llama, no AutoModel entry
 
 
 # -- 2. the vectors: the authors' recipe within 1e-5 -------------------------------------------
@@ -184,7 +184,7 @@ def test_truncation_keeps_whole_kmers_and_the_limit(tmp_path):
     ad = _adapter(tmp_path, d, max_length=3)
     ad.load()
     ids = ad.prepare("ACGTAC" * 10 + "GG").tolist()
-    assert ids == [1] + [ad.tokenizer.convert_tokens_to_ids("ACGTAC")] * 2
+    assert ids == [1] + [ad.tokenizer_.convert_tokens_to_ids("ACGTAC")] * 2
     assert trim_to_kmers("ACGTACGTA") == "ACGTAC" and trim_to_kmers("ACGTA") == ""
 
 

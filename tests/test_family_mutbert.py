@@ -126,13 +126,13 @@ def test_adapter_matches_model_card(tmp_path, monkeypatch, upstream, save_from):
     d = _checkpoint(tmp_path, upstream, save_from)
     ad = _adapter(tmp_path, d)
     ad.load()
-    assert type(ad.model).__name__ == "RoPEBertModel" and type(ad.model).__module__.startswith("transformers_modules.")
+    assert type(ad.model_).__name__ == "RoPEBertModel" and type(ad.model_).__module__.startswith("transformers_modules.")
     names = set(ad.describe()["compat"])
     assert {"class-from-auto-map", "build-outside-meta"} <= names and ("add-get-head-mask" in names) == TF5
-    for name, buf in ad.model.named_buffers():  # computed on the CPU, not left uninitialised
+    for name, buf in ad.model_.named_buffers():  # computed on the CPU, not left uninitialised
         assert buf.device.type == "cpu" and torch.isfinite(buf.float()).all(), name
     X = embed_in_batches(ad, SEQS)
-    limit = ad.model.config.max_position_embeddings  # geneb truncates to it (the model's own limit)
+    limit = ad.model_.config.max_position_embeddings  # geneb truncates to it (the model's own limit)
     tok, card = _model_card(d, monkeypatch)
     ref = _recipe(tok, card, SEQS, limit=limit)
     assert X.shape == ref.shape

@@ -156,19 +156,19 @@ def test_v2_adapter_builds_remote_swiglu_and_matches_model_card(tmp_path, monkey
     native = transformers.models.esm.modeling_esm
     assert ad.remote_class.__name__ == "EsmForMaskedLM"
     assert ad.remote_class.__module__.startswith("transformers_modules.")
-    assert type(ad.model).__name__ == "EsmModel" and type(ad.model).__module__ == ad.remote_class.__module__
-    assert not isinstance(ad.model, native.EsmModel)
-    cfg = ad.model.config
-    for layer in ad.model.encoder.layer:  # bias-free SwiGLU: one projection to 2 x intermediate
+    assert type(ad.model_).__name__ == "EsmModel" and type(ad.model_).__module__ == ad.remote_class.__module__
+    assert not isinstance(ad.model_, native.EsmModel)
+    cfg = ad.model_.config
+    for layer in ad.model_.encoder.layer:  # bias-free SwiGLU: one projection to 2 x intermediate
         assert layer.intermediate.dense.out_features == 2 * cfg.intermediate_size
         assert layer.intermediate.dense.bias is None and layer.output.dense.bias is None
-    assert ad.model.encoder.layer[0].attention.self.rotary_embeddings is not None
+    assert ad.model_.encoder.layer[0].attention.self.rotary_embeddings is not None
     assert set(ad.describe()["compat"]) == expected
 
     X = embed_in_batches(ad, SEQS)
     tok, ref_model = _model_card(d, monkeypatch)
-    assert type(ref_model.esm).__qualname__ == type(ad.model).__qualname__
-    assert type(ref_model.esm).__module__.rsplit(".", 1)[-1] == type(ad.model).__module__.rsplit(".", 1)[-1]
+    assert type(ref_model.esm).__qualname__ == type(ad.model_).__qualname__
+    assert type(ref_model.esm).__module__.rsplit(".", 1)[-1] == type(ad.model_).__module__.rsplit(".", 1)[-1]
     ref = _recipe(tok, ref_model, SEQS)
     assert X.shape == ref.shape == (len(SEQS), cfg.hidden_size)
     assert max_rel_error(X, ref) <= 1e-5, max_rel_error(X, ref)
@@ -266,7 +266,7 @@ def test_v1_native_esm_matches_model_card(tmp_path):
     assert "compat" not in ad.describe()  # native: no difference runs, the key is as before
     ad.load()
     assert "compat" not in ad.describe() and ad.is_remote() is False
-    assert ad.remote_class is None and type(ad.model) is transformers.models.esm.modeling_esm.EsmModel
+    assert ad.remote_class is None and type(ad.model_) is transformers.models.esm.modeling_esm.EsmModel
     X = embed_in_batches(ad, SEQS)
     tok = transformers.AutoTokenizer.from_pretrained(str(d))
     card = transformers.AutoModelForMaskedLM.from_pretrained(str(d)).eval()

@@ -162,11 +162,11 @@ def test_adapter_builds_hf_olmo_and_matches_the_recipe(tmp_path):
     assert ad.describe()["model_code"].startswith("ai2-olmo 0.6.0 ")
     X = embed_in_batches(ad, SEQS)
     hf_olmo = sys.modules["hf_olmo"]
-    assert type(ad.model) is hf_olmo.OLMoForCausalLM and type(ad.tokenizer) is hf_olmo.OLMoTokenizerFast
-    assert type(ad.model.model).__module__ == "olmo.model" and len(ad.model.model.transformer.blocks) == 2
-    assert not any(m.startswith("transformers_modules") for m in map(str, [type(ad.model).__module__]))
+    assert type(ad.model_) is hf_olmo.OLMoForCausalLM and type(ad.tokenizer_) is hf_olmo.OLMoTokenizerFast
+    assert type(ad.model_.model).__module__ == "olmo.model" and len(ad.model_.model.transformer.blocks) == 2
+    assert not any(m.startswith("transformers_modules") for m in map(str, [type(ad.model_).__module__]))
     if TF5:
-        assert hasattr(ad.model, "all_tied_weights_keys")  # post_init ran
+        assert hasattr(ad.model_, "all_tied_weights_keys")  # post_init ran
 
     tok = hf_olmo.OLMoTokenizerFast.from_pretrained(str(d))
     ref = _recipe(tok, _reference_model(d), SEQS)

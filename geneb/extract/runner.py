@@ -189,7 +189,7 @@ def embed_rows(
         if on_batch is not None:
             on_batch(len(idx), int(sum(n_tok[i] for i in idx)))
     if sums is None:
-        return np.zeros((0, adapter.dim or 0), dtype=np.float32), 0
+        return np.zeros((0, adapter.dim_ or 0), dtype=np.float32), 0
     return (sums / counts[:, None]).astype(np.float32), int(sum(n_tok))
 
 
@@ -253,7 +253,7 @@ def _versions() -> dict[str, str]:
 
 
 def _n_params(adapter: Adapter) -> int | None:
-    model = getattr(adapter, "model", None)
+    model = adapter.model_
     if model is None or not hasattr(model, "parameters"):
         return None
     return int(sum(p.numel() for p in model.parameters()))
@@ -337,14 +337,14 @@ def run_pair(
     if old == key and status == "complete":
         return PairResult(mid, tid, "skipped")
     tokens = audit_pair(adapter, task, strict_tokens)
-    if adapter.dim is None:
+    if adapter.dim_ is None:
         raise ExtractError(f"model {mid!r}: embedding dimension unknown after loading")
     device = adapter.device
     budget = _Budget(token_budget or default_token_budget(device))
     try:
         writer = store.open_writer(
             mid, tid, cache_key=key,
-            n_rows={s: len(task.split(s)) for s in SPLITS}, dim=int(adapter.dim),
+            n_rows={s: len(task.split(s)) for s in SPLITS}, dim=int(adapter.dim_),
             labels={s: task.split(s).labels for s in SPLITS}, dtype=adapter.options.dtype,
             overwrite=overwrite, lock_timeout=0.0, block_rows=adapter.block_rows(block_rows or DEFAULT_BLOCK_ROWS),
         )

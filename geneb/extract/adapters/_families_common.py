@@ -214,7 +214,7 @@ def grouped_hf_embed(adapter: Any, batch: Sequence[np.ndarray]) -> np.ndarray:
 
     from ..pooling import pool
 
-    if adapter.model is None:
+    if adapter.model_ is None:
         adapter.load()
     dev = torch.device(adapter.device)
 

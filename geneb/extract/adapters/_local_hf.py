@@ -26,8 +26,8 @@ class LocalHFAdapter(HFAdapter):
     def ensure_available(cls, spec) -> None:
         raise_if_unavailable(cls, spec)
 
-    def load(self) -> None:
+    def _load(self) -> None:
         ok, why = local_hf_check(type(self), self.catalog_spec, self.what)
         if not ok:
             raise ExtractError(why)
-        super().load()
+        super()._load()

@@ -161,9 +161,10 @@ def cuda_available() -> bool:
 class Adapter(abc.ABC):
     """One model family's tokenisation and forward pass.
 
-    Lifecycle: `check_available` (cheap, class-level) -> `__init__` -> `describe()` (works
-    before `load`, used for the cache key) -> `load()` -> `prepare()` per sequence (may run
-    in a worker thread) -> `embed()` per batch.
+    Lifecycle: `check_available` (cheap, class-level) -> `__init__` (stores parameters)
+    -> `describe()` (works before `load`, used for the cache key) -> `load()` (returns
+    self; sets `model_`, `tokenizer_`, `dim_`; families implement `_load`) -> `prepare()`
+    per sequence (may run in a worker thread) -> `embed()` per batch.
     """
 
     family: ClassVar[str]
@@ -186,9 +187,19 @@ class Adapter(abc.ABC):
         self.spec = spec
         self.options = options
         self.device = device
-        self.dim: int | None = spec.embedding_dim
+        # set by load(), as scikit-learn names learned state: the model, its tokenizer, and
+        # the output width (the catalog's declared width until load() reads the model's)
+        self.model_: Any = None
+        self.tokenizer_: Any = None
+        self.dim_: int | None = spec.embedding_dim
         if self.final_layer_only and self.layer != -1:
             raise ExtractError(f"model {spec.model_id!r}: {self.final_layer_only} only (layer -1)")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "load" in vars(cls):
+            raise TypeError(f"{cls.__module__}.{cls.__qualname__} overrides load(): implement _load() instead "
+                            "(load() is the base's: it calls _load() and returns the adapter)")
 
     # -- availability -------------------------------------------------------------------
     @classmethod
@@ -256,9 +267,15 @@ class Adapter(abc.ABC):
         return self.options.max_length or self.spec.max_length
 
     # -- the work ------------------------------------------------------------------------
+    def load(self) -> Adapter:
+        """Load tokenizer and weights onto `self.device` (sets `model_`, `tokenizer_` and
+        `dim_`); returns self, so ``make_adapter(spec, options, device).load()`` reads."""
+        self._load()
+        return self
+
     @abc.abstractmethod
-    def load(self) -> None:
-        """Load tokenizer and weights onto `self.device`; sets `self.dim`."""
+    def _load(self) -> None:
+        """The family's loading: tokenizer and weights onto `self.device`; sets `self.dim_`."""
 
     def validate(self, sequences: tuple[str, ...] | list[str], where: str) -> None:
         """Raise `UnsupportedSequenceError` naming `where` and the row if a sequence cannot be

@@ -83,7 +83,7 @@ class BioFMAdapter(HFAdapter):
             return json.load(fh)
 
     def _tokenize(self, seq: str) -> list[int]:
-        return self.tokenizer.encode(seq, self.add_special_tokens, self._limit)
+        return self.tokenizer_.encode(seq, self.add_special_tokens, self._limit)
 
 
 ADAPTER = BioFMAdapter

@@ -45,14 +45,14 @@ class CaduceusAdapter(RemoteCodeAdapter):
 
     def _forward(self, ids: Any, mask: Any) -> Any:
         want_all = self.layer != -1
-        out = self.model(input_ids=ids, output_hidden_states=want_all, return_dict=True)
+        out = self.model_(input_ids=ids, output_hidden_states=want_all, return_dict=True)
         if not want_all:
             return out.last_hidden_state
         return self.hidden_layer(out.hidden_states)
 
-    def load(self) -> None:
-        super().load()
-        self.dim = probe_dim(self)  # config width is not the output width for every variant
+    def _load(self) -> None:
+        super()._load()
+        self.dim_ = probe_dim(self)  # config width is not the output width for every variant
 
     def embed(self, batch: list[Any]) -> Any:
         return grouped_hf_embed(self, batch)

@@ -19,19 +19,19 @@ class DeepGeneAdapter(LocalHFAdapter):
     family = "deepgene"
     what = "the DeepGene checkpoint (Hugging Face layout: config.json, weights, tokenizer files)"
 
-    def load(self) -> None:
-        super().load()
+    def _load(self) -> None:
+        super()._load()
         for name in ("cls_token_id", "sep_token_id"):
-            if getattr(self.tokenizer, name, None) is None:
+            if getattr(self.tokenizer_, name, None) is None:
                 raise ExtractError(f"model {self.spec.model_id!r}: its tokenizer defines no {name[:3].upper()} token")
 
     def _tokenize(self, seq: str) -> list[int]:
-        ids = list(self.tokenizer(seq, add_special_tokens=False)["input_ids"])
+        ids = list(self.tokenizer_(seq, add_special_tokens=False)["input_ids"])
         if self.spec.special_tokens == "none":
             return ids[: self._limit] if self._limit else ids
         if self._limit:
             ids = ids[: max(self._limit - 2, 0)]
-        return [int(self.tokenizer.cls_token_id), *ids, int(self.tokenizer.sep_token_id)]
+        return [int(self.tokenizer_.cls_token_id), *ids, int(self.tokenizer_.sep_token_id)]
 
 
 ADAPTER = DeepGeneAdapter

@@ -58,8 +58,6 @@ class DNAGPTAdapter(LocalCheckout, Adapter):
 
     def __init__(self, spec, options, device):
         super().__init__(spec, options, device)
-        self.model: Any = None
-        self.tokenizer: Any = None
 
     # -- identity -----------------------------------------------------------------------
     @property
@@ -101,8 +99,8 @@ class DNAGPTAdapter(LocalCheckout, Adapter):
         }
 
     # -- work ---------------------------------------------------------------------------
-    def load(self) -> None:
-        if self.model is not None:
+    def _load(self) -> None:
+        if self.model_ is not None:
             return
         import torch
 
@@ -133,9 +131,9 @@ class DNAGPTAdapter(LocalCheckout, Adapter):
         if core:
             raise ExtractError(f"model {self.spec.model_id!r}: checkpoint lacks {len(core)} backbone tensors, e.g. {core[:3]}")
         model.eval()
-        self.model = model.to(torch.device(self.device))
-        self.tokenizer = tokenizer
-        self.dim = int(model.transformer.wte.weight.shape[1])
+        self.model_ = model.to(torch.device(self.device))
+        self.tokenizer_ = tokenizer
+        self.dim_ = int(model.transformer.wte.weight.shape[1])
 
     def _limit(self) -> int | None:
         return int(self.max_length) if self.max_length and self.spec.length_unit == "tokens" else None
@@ -158,15 +156,15 @@ class DNAGPTAdapter(LocalCheckout, Adapter):
             text = self.prefix + text
         lim = self._limit()
         # a trailing partial k-mer maps to the tokenizer's unknown id, exactly as in DNAGPT
-        ids = self.tokenizer.encode(text, max_len=lim or -1, to_tensor=False)
+        ids = self.tokenizer_.encode(text, max_len=lim or -1, to_tensor=False)
         return np.asarray(ids, dtype=np.int64)
 
     def embed(self, batch: list[np.ndarray]) -> np.ndarray:
         import torch
 
-        if self.model is None:
+        if self.model_ is None:
             self.load()
-        ids, mask = pad_right(batch, self.tokenizer.pad_id)
+        ids, mask = pad_right(batch, self.tokenizer_.pad_id)
         dev = torch.device(self.device)
         t_ids, t_mask = torch.from_numpy(ids).to(dev), torch.from_numpy(mask).to(dev)
         with torch.inference_mode():
@@ -174,10 +172,10 @@ class DNAGPTAdapter(LocalCheckout, Adapter):
             return pool(self.pooling, hidden, t_mask).float().cpu().numpy()
 
     def _hidden(self, ids: Any) -> Any:
-        return self.model._transformer_impl(self.model._embedding_impl(ids))
+        return self.model_._transformer_impl(self.model_._embedding_impl(ids))
 
     def close(self) -> None:
-        self.model = None
+        self.model_ = None
 
 
 def _load_checkpoint(path: Path, model_id: str) -> Any:

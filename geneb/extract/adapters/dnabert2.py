@@ -131,7 +131,7 @@ class DNABERT2Adapter(HFAdapter):
 
     # -- forward ------------------------------------------------------------------------
     def _blocks(self) -> Any:
-        enc = getattr(self.model, "encoder", None)
+        enc = getattr(self.model_, "encoder", None)
         layers = getattr(enc, "layer", None)
         if layers is None:
             raise ExtractError(f"model {self.spec.model_id!r}: cannot find encoder.layer to tap layer {self.layer}")
@@ -139,14 +139,14 @@ class DNABERT2Adapter(HFAdapter):
 
     def _forward_once(self, ids: Any, mask: Any) -> Any:
         if self.layer == -1:
-            out = self.model(input_ids=ids, attention_mask=mask)
+            out = self.model_(input_ids=ids, attention_mask=mask)
             return repad(out[0] if isinstance(out, tuple | list) else out.last_hidden_state, mask)
         blocks = self._blocks()
         block = blocks[resolve_layer(len(blocks), self.layer, self.spec)]
         captured: list[Any] = []
         handle = block.register_forward_hook(lambda _m, _i, o: captured.append(o[0] if isinstance(o, tuple) else o))
         try:
-            self.model(input_ids=ids, attention_mask=mask)
+            self.model_(input_ids=ids, attention_mask=mask)
         finally:
             handle.remove()
         return repad(captured[-1], mask)

@@ -53,15 +53,15 @@ class EccDNAMambaAdapter(HFAdapter):
         return cls.from_pretrained(self.spec.weights, config=config, dtype=self._weight_dtype(), **extra)
 
     def _forward(self, ids: Any, mask: Any) -> Any:
-        out = self.model(input_ids=ids, attention_mask=mask)
+        out = self.model_(input_ids=ids, attention_mask=mask)
         hidden = out["hidden_states"] if isinstance(out, dict) or hasattr(out, "keys") else getattr(out, "hidden_states", None)
         if hidden is None or getattr(hidden, "dim", lambda: 0)() != 3:
             raise ExtractError(f"model {self.spec.model_id!r}: the model returned no (batch, time, dim) 'hidden_states'")
         return hidden
 
-    def load(self) -> None:
-        super().load()
-        self.dim = probe_dim(self)  # config width is not the output width for every variant
+    def _load(self) -> None:
+        super()._load()
+        self.dim_ = probe_dim(self)  # config width is not the output width for every variant
 
     def embed(self, batch: list[Any]) -> Any:
         return grouped_hf_embed(self, batch)

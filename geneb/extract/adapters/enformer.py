@@ -37,7 +37,6 @@ class EnformerAdapter(Adapter):
 
     def __init__(self, spec, options, device):
         super().__init__(spec, options, device)
-        self.model: Any = None
         if options.pooling not in (None, "spatial-mean", "mean"):
             raise ExtractError(f"model {spec.model_id!r}: Enformer outputs bins; only spatial-mean pooling applies")
         if options.layer not in (None, -1):
@@ -82,8 +81,8 @@ class EnformerAdapter(Adapter):
         }
 
     # -- work ---------------------------------------------------------------------------
-    def load(self) -> None:
-        if self.model is not None:
+    def _load(self) -> None:
+        if self.model_ is not None:
             return
         import torch
 
@@ -94,8 +93,8 @@ class EnformerAdapter(Adapter):
             raise ExtractError(f"model {self.spec.model_id!r}: cannot load {self.family} weights from {w!r}: {exc}") from exc
         self._configure(model)
         model.eval()
-        self.model = model.to(torch.device(self.device))
-        self.dim = int(model.config.dim) * 2
+        self.model_ = model.to(torch.device(self.device))
+        self.dim_ = int(model.config.dim) * 2
         bins = self.window // (2 ** int(model.config.num_downsamples))
         target = int(getattr(model.config, "target_length", -1) or -1)
         self._target = target if 0 < target <= bins else -1
@@ -171,15 +170,15 @@ class EnformerAdapter(Adapter):
 
     def _bins(self, x: Any) -> Any:
         """(B, window) base indices -> (B, bins, dim) output embeddings, cropped."""
-        return self.model(x, return_only_embeddings=True, target_length=self._target)
+        return self.model_(x, return_only_embeddings=True, target_length=self._target)
 
     def embed(self, batch: list[np.ndarray]) -> np.ndarray:
-        if self.model is None:
+        if self.model_ is None:
             self.load()
         return run_grouped(batch, self._forward_group)
 
     def close(self) -> None:
-        self.model = None
+        self.model_ = None
 
 
 def load_aliased_state(model: Any, state: dict[str, Any], spec: Any) -> None:

@@ -147,13 +147,13 @@ class EvoAdapter(HFAdapter):
         return model  # `model.config` is the dotdict StripedHyena keeps
 
     def _hidden_size(self) -> int:
-        v = self.model.config.get("hidden_size")
+        v = self.model_.config.get("hidden_size")
         if not isinstance(v, int):
             raise ExtractError(f"model {self.spec.model_id!r}: config has no hidden_size")
         return v
 
     def _tokenize(self, seq: str) -> list[int]:
-        ids = self.tokenizer.encode(seq)
+        ids = self.tokenizer_.encode(seq)
         limit = self._limit
         if limit is not None and len(ids) > limit:
             if self.rejects_long:
@@ -178,9 +178,9 @@ class EvoAdapter(HFAdapter):
                     )
 
     def _tap_module(self) -> Any:
-        if self.layer == -1 and getattr(self.model, "norm", None) is not None:
-            return self.model.norm
-        blocks = self.model.blocks
+        if self.layer == -1 and getattr(self.model_, "norm", None) is not None:
+            return self.model_.norm
+        blocks = self.model_.blocks
         return blocks[resolve_layer(len(blocks), self.layer, self.spec)]
 
     def _forward(self, ids: Any, mask: Any) -> Any:
@@ -189,7 +189,7 @@ class EvoAdapter(HFAdapter):
             lambda _m, _i, o: captured.append(o[0] if isinstance(o, tuple) else o)
         )
         try:
-            self.model(ids, padding_mask=mask)
+            self.model_(ids, padding_mask=mask)
         finally:
             handle.remove()
         if not captured:

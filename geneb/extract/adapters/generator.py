@@ -51,7 +51,7 @@ class GeneratorAdapter(HFAdapter):
         return load_tokenizer(self.spec.weights, hub_kwargs=self._hub_kwargs(), differences=self.differences)
 
     def _body_ids(self, body: str) -> list[int]:
-        return [int(i) for i in self.tokenizer(body, add_special_tokens=False)["input_ids"]] if body else []
+        return [int(i) for i in self.tokenizer_(body, add_special_tokens=False)["input_ids"]] if body else []
 
     def _tokenize(self, seq: str) -> list[int]:
         limit = self._limit
@@ -60,7 +60,7 @@ class GeneratorAdapter(HFAdapter):
         ids = self._body_ids(trim_to_kmers(seq))
         if limit is not None:
             ids = ids[: max(limit - 1, 0)]  # lower case: one token per character
-        bos = self.tokenizer.bos_token_id
+        bos = self.tokenizer_.bos_token_id
         if bos is None:
             raise UnsupportedSequenceError(f"model {self.spec.model_id!r}: its tokenizer defines no BOS token")
         return [int(bos), *ids]
@@ -72,7 +72,7 @@ class GeneratorAdapter(HFAdapter):
         audit = TokenAudit(sequences=len(sequences))
         if unk is None:
             return super().audit(sequences, where)
-        tok = self.tokenizer
+        tok = self.tokenizer_
         for row, s in enumerate(sequences):
             body = trim_to_kmers(s)
             if _BASES.issuperset(body):

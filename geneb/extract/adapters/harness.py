@@ -200,7 +200,7 @@ class HarnessAdapter(Adapter):
             "device_type": "cuda" if self.device.startswith("cuda") else self.device,
         }
 
-    def load(self) -> None:
+    def _load(self) -> None:
         if self.extractor is not None:
             return
         cls = self.extractor_class()
@@ -212,7 +212,7 @@ class HarnessAdapter(Adapter):
                 f"device={self.device!r}) failed: {type(exc).__name__}: {exc}"
             ) from exc
         dim = int(self._call(list(_PROBE)).shape[1])
-        self.dim = self.dim or dim
+        self.dim_ = self.dim_ or dim
 
     def prepare(self, seq: str) -> str:
         return seq
@@ -249,10 +249,10 @@ class HarnessAdapter(Adapter):
                 f"{type(out).__name__} of shape {getattr(arr, 'shape', '?')} and dtype {arr.dtype} for "
                 f"{len(seqs)} sequences; expected a numeric array of shape ({len(seqs)}, dim)"
             )
-        if self.dim is not None and arr.shape[1] != self.dim:
+        if self.dim_ is not None and arr.shape[1] != self.dim_:
             raise ExtractError(
                 f"model {self.spec.model_id!r}: {self.class_name}.extract_embeddings returned {arr.shape[1]} "
-                f"dimensions, earlier {self.dim}"
+                f"dimensions, earlier {self.dim_}"
             )
         return arr.astype(np.float32, copy=False)
 

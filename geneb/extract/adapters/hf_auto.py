@@ -116,13 +116,9 @@ class HFAutoAdapter(Adapter):
         family, _ = detect_family(spec.weights)
         adapter_class(family).ensure_available(dataclasses.replace(spec, family=family))
 
-    def load(self) -> None:
+    def _load(self) -> None:
         self.inner.load()
-        self.dim = self.inner.dim
-
-    @property
-    def model(self) -> Any:
-        return getattr(self.inner, "model", None)
+        self.model_, self.tokenizer_, self.dim_ = self.inner.model_, self.inner.tokenizer_, self.inner.dim_
 
     def validate(self, sequences, where: str) -> None:
         self.inner.validate(sequences, where)

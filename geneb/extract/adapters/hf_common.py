@@ -80,8 +80,6 @@ class HFAdapter(Adapter):
 
     def __init__(self, spec, options, device):
         super().__init__(spec, options, device)
-        self.tokenizer: Any = None
-        self.model: Any = None
         self._resolved: str | None = None
 
     # -- identity -----------------------------------------------------------------------
@@ -166,27 +164,27 @@ class HFAdapter(Adapter):
             log.info("%s: SDPA unavailable (%s); using the default attention", self.spec.model_id, exc)
             return auto.from_pretrained(self.spec.weights, **kw)
 
-    def load(self) -> None:
-        if self.model is not None:
+    def _load(self) -> None:
+        if self.model_ is not None:
             return
         try:
-            self.tokenizer = self._load_tokenizer()
+            self.tokenizer_ = self._load_tokenizer()
             model = self._load_model()
         except OSError as exc:
             raise ExtractError(f"model {self.spec.model_id!r}: cannot load weights from {self.spec.weights!r}: {exc}") from exc
         model.eval()
-        self.model = model.to(torch_device(self.device))
-        self.dim = self._hidden_size()
+        self.model_ = model.to(torch_device(self.device))
+        self.dim_ = self._hidden_size()
         self._pad_id = self._pad_token_id()
-        self._unk_id = getattr(self.tokenizer, "unk_token_id", None)
+        self._unk_id = getattr(self.tokenizer_, "unk_token_id", None)
         self._limit = self._token_limit()
 
     def close(self) -> None:
-        self.model = None
-        self.tokenizer = None
+        self.model_ = None
+        self.tokenizer_ = None
 
     def _hidden_size(self) -> int:
-        cfg = self.model.config
+        cfg = self.model_.config
         for name in ("hidden_size", "d_model", "n_embd", "dim"):
             v = getattr(cfg, name, None)
             if isinstance(v, int):
@@ -194,7 +192,7 @@ class HFAdapter(Adapter):
         raise ExtractError(f"model {self.spec.model_id!r}: cannot tell the hidden size from its config")
 
     def _pad_token_id(self) -> int:
-        tok = self.tokenizer
+        tok = self.tokenizer_
         for v in (getattr(tok, "pad_token_id", None), getattr(tok, "eos_token_id", None)):
             if v is not None:
                 return int(v)
@@ -206,16 +204,16 @@ class HFAdapter(Adapter):
             return int(self.max_length)
         if self.spec.length_unit == "bases":
             return None
-        tl = getattr(self.tokenizer, "model_max_length", None)
+        tl = getattr(self.tokenizer_, "model_max_length", None)
         if isinstance(tl, int) and 0 < tl < 10**7:
             return tl
-        mp = getattr(self.model.config, "max_position_embeddings", None)
+        mp = getattr(self.model_.config, "max_position_embeddings", None)
         return int(mp) if isinstance(mp, int) and mp > 0 else None
 
     # -- tokenisation -------------------------------------------------------------------
     def _tokenize(self, seq: str) -> list[int]:
         limit = self._limit
-        enc = self.tokenizer(
+        enc = self.tokenizer_(
             seq,
             add_special_tokens=self.add_special_tokens,
             truncation=limit is not None,
@@ -237,7 +235,7 @@ class HFAdapter(Adapter):
     PROBE_REPEAT: ClassVar[int] = 12  # a multiple of every k-mer size in the catalog (1, 2, 3, 4, 6)
 
     def _special_ids(self) -> set[int]:
-        tok = self.tokenizer
+        tok = self.tokenizer_
         ids = {int(i) for i in (getattr(tok, "all_special_ids", None) or [])}
         for name in ("bos", "eos", "cls", "sep", "pad", "mask"):
             v = getattr(tok, f"{name}_token_id", None)
@@ -294,7 +292,7 @@ class HFAdapter(Adapter):
     def _forward(self, ids: Any, mask: Any) -> Any:
         """Token states (B, T, D) at the configured layer."""
         want_all = self.layer != -1
-        out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=want_all)
+        out = self.model_(input_ids=ids, attention_mask=mask, output_hidden_states=want_all)
         if not want_all:
             return out.last_hidden_state if hasattr(out, "last_hidden_state") and out.last_hidden_state is not None else out.hidden_states[-1]
         return self.hidden_layer(out.hidden_states, ", 0 = embeddings")
@@ -302,7 +300,7 @@ class HFAdapter(Adapter):
     def embed(self, batch: list[np.ndarray]) -> np.ndarray:
         import torch
 
-        if self.model is None:
+        if self.model_ is None:
             self.load()
         ids, mask = self._pad(batch)
         with torch.inference_mode(), self._autocast():
@@ -333,14 +331,14 @@ class RemoteCodeAdapter(HFAdapter):
         with helpers.restored_helpers() if restore else nullcontext():
             return super()._load_tokenizer()
 
-    def load(self) -> None:
+    def _load(self) -> None:
         # before the tokenizer, which may be remote code too (Caduceus): one clear error
         if not self.spec.trust_remote_code:
             raise ExtractError(
                 f"model {self.spec.model_id!r}: family {self.family!r} runs the authors' remote code "
                 f"({self.remote_file}); set trust_remote_code = true"
             )
-        super().load()
+        super()._load()
 
     def _load_model(self) -> Any:
         from ..compat import remote

@@ -20,7 +20,7 @@ class HyenaDNAAdapter(HFAdapter):
     def _forward(self, ids: Any, mask: Any) -> Any:
         # No `attention_mask` argument exists; right padding + causality make it unnecessary.
         want_all = self.layer != -1
-        out = self.model(input_ids=ids, output_hidden_states=want_all, return_dict=True)
+        out = self.model_(input_ids=ids, output_hidden_states=want_all, return_dict=True)
         if not want_all:
             return out.last_hidden_state
         # embeddings, each block, then the final-norm output

@@ -79,8 +79,6 @@ class JanusDNAAdapter(LocalCheckout, Adapter):
 
     def __init__(self, spec, options, device):
         super().__init__(spec, options, device)
-        self.model: Any = None
-        self.tokenizer: Any = None
 
     def _files(self, required: bool = True) -> tuple[Path, Path] | None:
         d = local_weights(self.spec)
@@ -104,8 +102,8 @@ class JanusDNAAdapter(LocalCheckout, Adapter):
             "tokenizer": "caduceus character tokenizer, no special tokens",
         }
 
-    def load(self) -> None:
-        if self.model is not None:
+    def _load(self) -> None:
+        if self.model_ is not None:
             return
         import torch
 
@@ -134,15 +132,15 @@ class JanusDNAAdapter(LocalCheckout, Adapter):
         if not has_mlp and hasattr(model, "final_mlp"):
             model.final_mlp = torch.nn.Identity()
         model.eval()
-        self.model = model.to(torch.device(self.device))
+        self.model_ = model.to(torch.device(self.device))
         limit = int(self.max_length) if self.max_length else 1024
-        self.tokenizer = tok_mod.CaduceusTokenizer(model_max_length=limit, padding_side="right")
-        self.dim = int(getattr(model.config, "hidden_size", 0) or model.config.d_model)
+        self.tokenizer_ = tok_mod.CaduceusTokenizer(model_max_length=limit, padding_side="right")
+        self.dim_ = int(getattr(model.config, "hidden_size", 0) or model.config.d_model)
 
     def prepare(self, seq: str) -> np.ndarray:
-        ids = self.tokenizer(seq, add_special_tokens=self.spec.special_tokens != "none", truncation=True,
-                             max_length=self.tokenizer.model_max_length)["input_ids"]
-        unk = getattr(self.tokenizer, "unk_token_id", None)
+        ids = self.tokenizer_(seq, add_special_tokens=self.spec.special_tokens != "none", truncation=True,
+                             max_length=self.tokenizer_.model_max_length)["input_ids"]
+        unk = getattr(self.tokenizer_, "unk_token_id", None)
         if unk is not None and unk in ids:
             raise UnsupportedSequenceError(f"model {self.spec.model_id!r}: a character maps to the unknown token")
         return np.asarray(ids, dtype=np.int64)
@@ -150,20 +148,20 @@ class JanusDNAAdapter(LocalCheckout, Adapter):
     def embed(self, batch: list[np.ndarray]) -> np.ndarray:
         import torch
 
-        if self.model is None:
+        if self.model_ is None:
             self.load()
         dev = torch.device(self.device)
 
         def forward(ids_np: np.ndarray) -> np.ndarray:
             ids = torch.from_numpy(ids_np).to(dev)
             with torch.inference_mode():
-                hidden = self.model(input_ids=ids, return_dict=True).last_hidden_state
+                hidden = self.model_(input_ids=ids, return_dict=True).last_hidden_state
                 return pool(self.pooling, hidden, torch.ones_like(ids)).float().cpu().numpy()
 
         return run_grouped(batch, forward)
 
     def close(self) -> None:
-        self.model = None
+        self.model_ = None
 
 
 ADAPTER = JanusDNAAdapter

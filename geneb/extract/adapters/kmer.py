@@ -51,9 +51,9 @@ class KmerAdapter(Adapter):
         if not isinstance(k, int) or not 1 <= k <= 8:
             raise ExtractError(f"model {spec.model_id!r}: config.k must be an integer in 1..8, got {k!r}")
         self.k = k
-        self.dim = 4**k
+        self.dim_ = 4**k
 
-    def load(self) -> None:
+    def _load(self) -> None:
         return None
 
     def prepare(self, seq: str) -> np.ndarray:

@@ -42,8 +42,8 @@ class LucaOneAdapter(HFAdapter):
             dtype=self._weight_dtype(), **self._hub_kwargs(),
         )
 
-    def load(self) -> None:
-        super().load()
+    def _load(self) -> None:
+        super()._load()
         self._check_rotary()
 
     def _check_rotary(self) -> None:
@@ -51,7 +51,7 @@ class LucaOneAdapter(HFAdapter):
         uninitialised under transformers 5's meta-device loading. Recompute and restore."""
         import torch
 
-        for name, mod in self.model.named_modules():
+        for name, mod in self.model_.named_modules():
             inv = getattr(mod, "inv_freq", None)
             if not isinstance(inv, torch.Tensor) or inv.dim() != 1:
                 continue
@@ -63,7 +63,7 @@ class LucaOneAdapter(HFAdapter):
 
     def _tokenize(self, seq: str) -> list[int]:
         limit = self._limit
-        return list(self.tokenizer.encode(
+        return list(self.tokenizer_.encode(
             seq, seq_type="gene", add_special_tokens=self.add_special_tokens,
             truncation=limit is not None, max_length=limit,
         ))
@@ -72,7 +72,7 @@ class LucaOneAdapter(HFAdapter):
         import torch
 
         want_all = self.layer != -1
-        out = self.model(
+        out = self.model_(
             input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids),
             output_hidden_states=want_all, return_dict=True,
         )

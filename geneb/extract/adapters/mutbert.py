@@ -44,21 +44,21 @@ class MutBERTAdapter(RemoteCodeAdapter):
         "add-get-extended-attention-mask", "build-outside-meta",
     )
 
-    def load(self) -> None:
-        super().load()
-        params = inspect.signature(self.model.forward).parameters
+    def _load(self) -> None:
+        super()._load()
+        params = inspect.signature(self.model_.forward).parameters
         self._takes_mask = "attention_mask" in params
-        self._vocab = int(getattr(self.model.config, "vocab_size", 0) or len(self.tokenizer))
-        if self._vocab < len(self.tokenizer):
+        self._vocab = int(getattr(self.model_.config, "vocab_size", 0) or len(self.tokenizer_))
+        if self._vocab < len(self.tokenizer_):
             raise ExtractError(
-                f"model {self.spec.model_id!r}: tokenizer has {len(self.tokenizer)} tokens but the model's "
+                f"model {self.spec.model_id!r}: tokenizer has {len(self.tokenizer_)} tokens but the model's "
                 f"one-hot input is only {self._vocab} wide"
             )
 
     def _token_limit(self) -> int | None:
         if self.spec.length_unit == "tokens" and self.max_length:
             return int(self.max_length)
-        mp = getattr(self.model.config, "max_position_embeddings", None)
+        mp = getattr(self.model_.config, "max_position_embeddings", None)
         if isinstance(mp, int) and mp > 0:
             return mp
         return super()._token_limit()
@@ -66,17 +66,17 @@ class MutBERTAdapter(RemoteCodeAdapter):
     def _forward(self, ids: Any, mask: Any) -> Any:
         import torch.nn.functional as F
 
-        dtype = next(self.model.parameters()).dtype
+        dtype = next(self.model_.parameters()).dtype
         soft = F.one_hot(ids, num_classes=self._vocab).to(dtype)
         want_all = self.layer != -1
         kw = {"attention_mask": mask} if self._takes_mask else {}
-        out = self.model(soft, output_hidden_states=want_all, **kw)  # as the model card calls it
+        out = self.model_(soft, output_hidden_states=want_all, **kw)  # as the model card calls it
         if not want_all:
             return out.last_hidden_state
         return self.hidden_layer(out.hidden_states)
 
     def embed(self, batch: list[Any]) -> Any:
-        if self.model is None:
+        if self.model_ is None:
             self.load()
         if self._takes_mask:
             return super().embed(batch)

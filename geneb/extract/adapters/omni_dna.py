@@ -320,7 +320,7 @@ class OmniDNAAdapter(HFAdapter):
 
     # -- forward ------------------------------------------------------------------------
     def _forward(self, ids: Any, mask: Any) -> Any:
-        out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=True, use_cache=False,
+        out = self.model_(input_ids=ids, attention_mask=mask, output_hidden_states=True, use_cache=False,
                          return_dict=True)
         return self.hidden_layer(out.hidden_states, ", 0 = embeddings, {last} = after the final layer norm")
 

@@ -75,7 +75,7 @@ class SpaceAdapter(EnformerAdapter):
         """Nothing to set: positional features follow the checkpoint's config."""
 
     def _bins(self, x: Any) -> Any:
-        out = self.model(x, return_only_embeddings=True, species=self.species, target_length=self._target)
+        out = self.model_(x, return_only_embeddings=True, species=self.species, target_length=self._target)
         return out[0] if isinstance(out, tuple) else out
 
 
