@@ -6,7 +6,9 @@ its real `auto_map`), the remote `*.py` files and the tokenizer files. Each remo
 stand-in starts with a header naming the upstream repository, path and commit it models,
 and reproduces every construct of that file that touches transformers or torch internals
 (imports, what `__init__` computes and where, buffers vs attributes, `post_init`, class
-names). `checkpoint()` copies a fixture, shrinks its config, builds the class the
+names). A fixture that is another one's file with a named upstream change holds a
+`derived.toml` instead of the copy (see `derive_files`). `checkpoint()` copies a fixture,
+writes its derived files, shrinks its config, builds the class the
 checkpoint was saved from with random weights (plain construction, not `from_pretrained`,
 so building never depends on the code under test) and writes the weights the way the real
 repository ships them.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,29 @@ def fixture_dir(name: str) -> Path:
     if not d.is_dir():
         raise FileNotFoundError(f"no remote-code fixture {name!r} under {FIXTURES}")
     return d
+
+
+def derive_files(dest: Path, src: Path) -> None:
+    """Write the files `dest/derived.toml` describes and remove it. Each `[[file]]` is the
+    file `base` (relative to the fixture `src`) with its header comment (everything before
+    `body_starts`) replaced by `header` and each `[[file.replace]]` `old` (which must occur
+    exactly once) replaced by `new`: an upstream file that differs from another by one
+    commit is stored as that commit, so the two stand-ins cannot drift apart."""
+    spec_path = dest / "derived.toml"
+    if not spec_path.is_file():
+        return
+    for f in tomllib.loads(spec_path.read_text())["file"]:
+        base = (src / f["base"]).resolve()
+        _, start, body = base.read_text().partition(f["body_starts"])
+        if not start:
+            raise ValueError(f"{spec_path}: {base} has no line {f['body_starts']!r}")
+        text = f["header"] + start + body
+        for r in f.get("replace", []):
+            if text.count(r["old"]) != 1:
+                raise ValueError(f"{spec_path}: {r['old']!r} occurs {text.count(r['old'])} times in {base}, not once")
+            text = text.replace(r["old"], r["new"])
+        (dest / f["name"]).write_text(text)
+    spec_path.unlink()
 
 
 def remote_class(directory: Path, auto_key: str) -> type:
@@ -64,6 +90,7 @@ own stand-in for a piece the installed transformers cannot take). Returns `dest`
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    derive_files(dest, src)
     cfg_path = dest / "config.json"
     cfg = json.loads(cfg_path.read_text())
     cfg.update(config or {})
