@@ -107,6 +107,7 @@ def embed_all(
     from ..catalog import get_model
     from ..data import load_task
     from ..extract import adapter_class
+    from ..extract.runner import PairSettings
 
     specs: dict[str, Any] = {}
     for m in models:  # unknown ids and missing extras fail here, before any work
@@ -129,12 +130,8 @@ def embed_all(
         data_dir=None if data_dir is None else str(data_dir),
         device=device,
         options=options,
-        token_budget=token_budget,
-        overwrite=overwrite,
-        block_rows=block_rows,
+        settings=PairSettings(token_budget, overwrite, False, block_rows, strict_tokens, repair),
         lock_wait=lock_wait,
-        strict_tokens=strict_tokens,
-        repair=repair,
     )
     t0 = time.perf_counter()
     with _connected(dask, n_workers) as client:

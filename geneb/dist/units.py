@@ -177,12 +177,8 @@ def run_embed_unit(
     data_dir: str | None = None,
     device: str = "auto",
     options: Any = None,
-    token_budget: int | None = None,
-    overwrite: bool = False,
-    block_rows: int | None = None,
+    settings: Any = None,
     lock_wait: float = LOCK_WAIT_SECONDS,
-    strict_tokens: bool = False,
-    repair: bool = False,
 ) -> UnitResult:
     """Embed one pair into the store at ``store``: `geneb.extract.runner.embed_task` (open
     store, lock, resume, write, finish, as :func:`geneb.extract.embed_pair` does),
@@ -192,8 +188,10 @@ def run_embed_unit(
     model file or ``path:`` exist only there); other ids come from the catalog.
     A pair locked by another writer is waited for up to ``lock_wait`` seconds (it then
     ends "skipped" when that writer finished it). Permanent errors come back as a failed
-    result; transient ones are raised for the executor to retry. ``repair`` verifies the
-    stored pair first and re-embeds it when damaged (as ``geneb embed --repair``)."""
+    result; transient ones are raised for the executor to retry. ``settings`` is the
+    `geneb.extract.runner.PairSettings` of the run (token budget, overwrite, block rows,
+    strict tokens, and repair: verify the stored pair first and re-embed it when damaged,
+    as ``geneb embed --repair``)."""
     from ..catalog import get_model
     from ..extract.runner import embed_task
 
@@ -201,8 +199,7 @@ def run_embed_unit(
     try:
         spec = (specs or {}).get(unit.model) or get_model(unit.model)
         adapter = _adapter(spec, options, device)
-        res = embed_task(_open(store, "a", storage_options), adapter, unit.task, data_dir, token_budget=token_budget,
-                         overwrite=overwrite, block_rows=block_rows, strict_tokens=strict_tokens, repair=repair,
+        res = embed_task(_open(store, "a", storage_options), adapter, unit.task, data_dir, settings,
                          lock_wait=lock_wait, poll_seconds=_LOCK_POLL_SECONDS)
     except Exception as exc:
         if is_permanent(exc):

@@ -293,17 +293,24 @@ def audit_pair(adapter: Adapter, task: TaskData, strict: bool = False) -> TokenA
     return total
 
 
-def run_pair(
-    store: Any,
-    adapter: Adapter,
-    task: TaskData,
-    token_budget: int | None = None,
-    overwrite: bool = False,
-    progress: bool = True,
-    block_rows: int | None = None,
-    strict_tokens: bool = False,
-    repair: bool = False,
-) -> PairResult:
+@dataclass(frozen=True)
+class PairSettings:
+    """How a pair is run, beyond what changes its vectors (`ExtractOptions`): the token
+    budget per batch, `overwrite` (replace a pair stored under another cache key), the
+    progress bar, the resume unit of a new pair (`block_rows`), `strict_tokens` (refuse a
+    pair with bases the tokenizer cannot see) and `repair` (verify stored pairs, re-embed
+    damaged ones). One value travels from `embed`, `embed_all` and the Dask units to
+    `run_pair`."""
+
+    token_budget: int | None = None
+    overwrite: bool = False
+    progress: bool = True
+    block_rows: int | None = None
+    strict_tokens: bool = False
+    repair: bool = False
+
+
+def run_pair(store: Any, adapter: Adapter, task: TaskData, settings: PairSettings | None = None) -> PairResult:
     """Embed one (model, task) pair into an open store, resuming what is already there.
 
     `repair` verifies a stored pair first (every stored byte read once) and re-embeds it
@@ -315,6 +322,9 @@ def run_pair(
 
     `block_rows` sets the resume unit of a new pair (default `DEFAULT_BLOCK_ROWS`); batches
     are planned within a block, so a resumed pair reuses the stored blocking."""
+    ps = settings or PairSettings()
+    token_budget, overwrite, progress, block_rows, strict_tokens, repair = (
+        ps.token_budget, ps.overwrite, ps.progress, ps.block_rows, ps.strict_tokens, ps.repair)
     spec = adapter.spec
     mid, tid = store_model_id(spec), task.task_id
     mismatch_error, lock_busy = _store_errors()
@@ -525,12 +535,13 @@ def embed(
     data = _validate_tasks(task_ids, data_dir)  # every task file parses before any work
     st = _open_store(store)
     summary = EmbedSummary()
+    settings = PairSettings(token_budget, overwrite, progress, block_rows, strict_tokens, repair)
     for spec in specs:
         adapter = make_adapter(spec, options, dev)
         try:
             for t in task_ids:
                 task = data[t] if t in data else load_task(t, data_dir)
-                res = run_pair(st, adapter, task, token_budget, overwrite, progress, block_rows, strict_tokens, repair)
+                res = run_pair(st, adapter, task, settings)
                 summary.pairs.append(res)
                 log.info("%s x %s: %s (%d rows, %.1f seq/s)", res.model, res.task, res.status, res.rows, res.seq_per_s)
         finally:
@@ -573,13 +584,8 @@ def embed_task(
     adapter: Adapter,
     task_id: str,
     data_dir: str | Path | None = None,
+    settings: PairSettings | None = None,
     *,
-    token_budget: int | None = None,
-    overwrite: bool = False,
-    progress: bool = False,
-    block_rows: int | None = None,
-    strict_tokens: bool = False,
-    repair: bool = False,
     lock_wait: float = 0.0,
     poll_seconds: float = 2.0,
 ) -> PairResult:
@@ -591,7 +597,7 @@ def embed_task(
     st = _open_store(store)
     deadline = time.monotonic() + lock_wait
     while True:
-        res = run_pair(st, adapter, task, token_budget, overwrite, progress, block_rows, strict_tokens, repair)
+        res = run_pair(st, adapter, task, settings or PairSettings(progress=False))
         if res.status != "locked" or time.monotonic() >= deadline:
             return res
         time.sleep(poll_seconds)
