@@ -97,13 +97,55 @@ def test_check_catches_active_differences_left_out_of_the_key():
 
 
 def test_check_catches_a_missing_extra_and_a_wrong_install_hint():
-    @classmethod
-    def check_available(cls, spec):
-        return False, "needs foo: pip install 'geneb[no-such-extra]'"
+    from geneb.extract.adapters.base import Problem
 
-    got = check_adapter(_broken(extra="nope", check_available=check_available), [_kmer_spec()])
+    @classmethod
+    def check(cls, spec):
+        return [Problem("package", "needs foo: pip install 'geneb[no-such-extra]'")]
+
+    got = check_adapter(_broken(extra="nope", check=check), [_kmer_spec()])
     assert any("extra 'nope' is not an extra of geneb" in p for p in got)
     assert any("names extra 'no-such-extra'" in p for p in got)
+
+
+def test_check_catches_a_wrong_availability_contract():
+    @classmethod
+    def check_available(cls, spec):
+        return True, "ok"
+
+    @classmethod
+    def check(cls, spec):
+        return ["not a Problem"]
+
+    got = check_adapter(_broken(check_available=check_available, check=check,
+                                blocking=frozenset({"weights"})), [_kmer_spec()])
+    assert any("override check_available: override check (and source)" in p for p in got)
+    assert any("check must return a list of Problem" in p for p in got)
+    assert any("blocking must be a frozenset" in p for p in got)
+
+
+def test_problems_of_a_blocking_kind_stop_a_run_before_any_work():
+    from geneb.extract.adapters.base import ExtractError, MissingExtraError, Problem
+
+    found: list[Problem] = []
+
+    @classmethod
+    def check(cls, spec):
+        return list(found)
+
+    cls = _broken(check=check, blocking=frozenset({"package", "gpu", "weights"}))
+    found[:] = [Problem("code", "no checkout")]
+    cls.ensure_available(_kmer_spec())  # not a blocking kind: left for load() to report
+    assert cls.check_available(_kmer_spec()) == (False, "no checkout")
+    found[:] = [Problem("weights", "no weights here"), Problem("code", "no checkout")]
+    with pytest.raises(ExtractError, match="no weights here") as err:
+        cls.ensure_available(_kmer_spec())
+    assert not isinstance(err.value, MissingExtraError) and "no checkout" not in str(err.value)
+    found[:] = [Problem("weights", "no weights here"), Problem("package", "needs foo")]
+    with pytest.raises(MissingExtraError, match=r"\(family 'kmer'\): needs foo"):
+        cls.ensure_available(_kmer_spec())
+    found[:] = []
+    assert cls.check_available(_kmer_spec()) == (True, "ok")
 
 
 def test_check_catches_a_bad_declaration():

@@ -295,9 +295,16 @@ def test_catalog_rows_and_missing_package_hint(monkeypatch):
     assert {m.weights for m in rows} == {"zehui127/Omni-DNA-300M", "zehui127/Omni-DNA-1B"}
     for m in rows:
         assert m.pooling == "mean" and m.layer == -1 and m.max_length == MAX_TOKENS and m.special_tokens == "include"
-    monkeypatch.setattr(omni_dna.OmniDNAAdapter, "requires", ("torch", "transformers", "hf_olmo_not_here"))
-    ok, why = omni_dna.OmniDNAAdapter.check_available(rows[0])
-    assert not ok and "hf_olmo_not_here" in why and "ai2-olmo==0.6.0" in why
+    cls = omni_dna.OmniDNAAdapter
+    assert "hf_olmo" in cls.hand_installed and set(cls.hand_installed) <= set(cls.requires)
+    monkeypatch.setattr(cls, "requires", ("torch", "transformers", "hf_olmo_not_here"))
+    monkeypatch.setattr(cls, "hand_installed", ("hf_olmo_not_here",))  # ai2-olmo's module, missing here
+    ok, why = cls.check_available(rows[0])
+    assert not ok and "hf_olmo_not_here" in why and "ai2-olmo==0.6.0" in why and "geneb[" not in why
+    monkeypatch.setattr(cls, "requires", ("torch", "transformers_not_here", "hf_olmo_not_here"))
+    ok, why = cls.check_available(rows[0])  # the extra first, then the hand-pinned install
+    assert "pip install 'geneb[extract]', then pip install --no-deps ai2-olmo==0.6.0" in why
+    monkeypatch.setattr(cls, "requires", ("torch", "transformers", "hf_olmo_not_here"))
     from geneb.extract.adapters import MissingExtraError
 
     with pytest.raises(MissingExtraError, match=r"Omni-DNA.*ai2-olmo==0\.6\.0"):

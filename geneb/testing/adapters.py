@@ -8,8 +8,9 @@ What it checks, per family and per catalog model of it:
 - the declaration is data of the right kinds: `requires` (module names), `extra` (an
   extra of geneb's pyproject), `neural`, `takes_raw_text`, and `differences`, each a
   difference registered in `geneb.extract.compat`;
-- `check_available(spec)` answers ``(bool, reason)`` without raising, and an install hint
-  names an extra that exists;
+- `check(spec)` answers a list of `Problem`s (known kinds, non-empty messages) without
+  raising, `check_available` is the base's (derived from `check` and `source`), the
+  blocking kinds are known, and an install hint names an extra that exists;
 - construction only stores parameters: `describe()` works before `load()`, is plain
   JSON, is the same twice, and names exactly the compatibility differences active on the
   installed transformers (so they enter the cache key);
@@ -98,10 +99,23 @@ def check_adapter(family_or_class: str | type, specs: Iterable[Any] | None = Non
 def _check_spec(cls: type, spec: Any, extras: set[str] | None, compat: Any, ExtractOptions: type) -> list[str]:
     where = f"{spec.family}/{spec.model_id}"
     out: list[str] = []
+    from geneb.extract.adapters.base import Adapter, Problem
+
+    kinds = {"package", "gpu", "weights", "code", "config"}
     try:
+        problems = cls.check(spec)
         got = cls.check_available(spec)
     except Exception as exc:  # noqa: BLE001
-        return [f"{where}: check_available raised {type(exc).__name__}: {exc}"]
+        return [f"{where}: check / check_available raised {type(exc).__name__}: {exc}"]
+    if not (isinstance(problems, list) and all(isinstance(p, Problem) and p.kind in kinds and isinstance(p.message, str)
+                                                 and p.message for p in problems)):
+        out.append(f"{where}: check must return a list of Problem (kinds {sorted(kinds)}, a message each), "
+                   f"got {problems!r}")
+    overriders = [c.__qualname__ for c in cls.__mro__ if c is not Adapter and "check_available" in vars(c)]
+    if overriders:
+        out.append(f"{where}: {', '.join(overriders)} override check_available: override check (and source)")
+    if not (isinstance(cls.blocking, frozenset) and cls.blocking <= kinds and {"package", "gpu"} <= cls.blocking):
+        out.append(f"{where}: blocking must be a frozenset of problem kinds including package and gpu")
     if not (isinstance(got, tuple) and len(got) == 2 and isinstance(got[0], bool) and isinstance(got[1], str) and got[1]):
         out.append(f"{where}: check_available must return (bool, reason), got {got!r}")
     elif not got[0]:

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ...catalog import ModelSpec
-from .base import ExtractError, MissingExtraError
+from .base import ExtractError, MissingExtraError, Problem
 
 # -- pointing at local weights and upstream code ------------------------------------------
 
@@ -127,21 +127,6 @@ def file_fingerprint(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
-# -- requirements -------------------------------------------------------------------------
-
-
-def check_requirements(cls: Any, spec: ModelSpec) -> tuple[bool, str]:
-    """The family's declared packages and CUDA need (`Adapter.requirements_problem`)."""
-    why = cls.requirements_problem(spec)
-    return (False, why) if why else (True, "ok")
-
-
-def ensure_requirements(cls: Any, spec: ModelSpec) -> None:
-    why = cls.requirements_problem(spec)
-    if why:
-        raise MissingExtraError(f"model {spec.model_id!r} (family {cls.family!r}): {why}")
-
-
 # -- models without an attention mask ------------------------------------------------------
 
 
@@ -239,38 +224,29 @@ def localise(spec: ModelSpec) -> ModelSpec:
     return dataclasses.replace(spec, weights=str(lw), revision="")
 
 
-def local_hf_check(cls: Any, spec: ModelSpec, what: str) -> tuple[bool, str]:
-    ok, why = check_requirements(cls, spec)
-    if not ok:
-        return ok, why
+def local_hf_problems(spec: ModelSpec, what: str) -> list[Problem]:
+    """What a model released as a local Hugging Face directory lacks (`what` = what to
+    point at): the directory, or its config.json."""
     lw = local_weights(spec)
     if lw is None or not lw.is_dir():
-        return False, weights_hint(spec, what)
+        return [Problem("weights", weights_hint(spec, what))]
     if not (lw / "config.json").exists():
-        return False, f"model {spec.model_id!r}: {lw} has no config.json (expected a Hugging Face model directory)"
-    return True, f"local weights at {lw}"
+        return [Problem("weights", f"model {spec.model_id!r}: {lw} has no config.json "
+                                   "(expected a Hugging Face model directory)")]
+    return []
 
 
 def local_problems(spec: ModelSpec, *, weights: str | None = None, code: tuple[str, str] | None = None,
-                   weights_found: bool = True) -> list[str]:
+                   weights_found: bool = True) -> list[Problem]:
     """What a non-hub model still lacks: its local weights (`weights` = what to download)
     and/or the upstream checkout (`code` = (repo URL, package))."""
     out = []
     if weights is not None and not weights_found:
-        out.append(weights_hint(spec, weights))
+        out.append(Problem("weights", weights_hint(spec, weights)))
     if code is not None and code_dir(spec) is None:
         hint = code_hint(spec, *code)
-        out.append(hint.removeprefix(f"model {spec.model_id!r} ") if out else hint)
+        out.append(Problem("code", hint.removeprefix(f"model {spec.model_id!r} ") if out else hint))
     return out
-
-
-def raise_if_unavailable(cls: Any, spec: ModelSpec) -> None:
-    """`ensure_available` for non-hub families: packages (MissingExtraError), then local
-    weights / code (ExtractError), so a run fails before any work, not mid-way."""
-    ensure_requirements(cls, spec)
-    ok, why = cls.check_available(spec)
-    if not ok:
-        raise ExtractError(why)
 
 
 class LocalCheckout:
@@ -286,20 +262,25 @@ class LocalCheckout:
     def identity_path(self, required: bool = True) -> Path | None:
         raise NotImplementedError
 
+    blocking: ClassVar[frozenset[str]] = frozenset({"package", "gpu", "weights", "code"})
+
     @classmethod
-    def check_available(cls, spec: ModelSpec) -> tuple[bool, str]:
-        ok, why = super().check_available(spec)  # type: ignore[misc]  # the Adapter after this mixin
-        if not ok:
-            return ok, why
+    def check(cls, spec: ModelSpec) -> list[Problem]:
+        problems = super().check(spec)  # type: ignore[misc]  # the Adapter after this mixin
+        if problems:
+            return problems
+        return local_problems(spec, weights=cls.weights_what, weights_found=cls._identity(spec) is not None,
+                              code=cls.code)
+
+    @classmethod
+    def source(cls, spec: ModelSpec) -> str:
+        return f"local weights at {cls._identity(spec)}"
+
+    @classmethod
+    def _identity(cls, spec: ModelSpec) -> Path | None:
         from .base import ExtractOptions
 
-        w = cls(spec, ExtractOptions(), "cpu").identity_path(required=False)
-        problems = local_problems(spec, weights=cls.weights_what, weights_found=w is not None, code=cls.code)
-        return (False, "; ".join(problems)) if problems else (True, f"local weights at {w}")
-
-    @classmethod
-    def ensure_available(cls, spec: ModelSpec) -> None:
-        raise_if_unavailable(cls, spec)
+        return cls(spec, ExtractOptions(), "cpu").identity_path(required=False)
 
     def local_identity(self) -> dict[str, str]:
         """`weights` and `revision` of `describe()`: the local path and its fingerprint."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ._families_common import local_hf_check, localise, raise_if_unavailable
-from .base import ExtractError
+from ._families_common import local_hf_problems, local_weights, localise
+from .base import Adapter, ExtractError, Problem
 from .hf_common import HFAdapter
 
 
@@ -18,16 +18,19 @@ class LocalHFAdapter(HFAdapter):
         super().__init__(localise(spec), options, device)
         self.catalog_spec = spec
 
-    @classmethod
-    def check_available(cls, spec) -> tuple[bool, str]:
-        return local_hf_check(cls, spec, cls.what)
+    blocking = frozenset({"package", "gpu", "weights"})
 
     @classmethod
-    def ensure_available(cls, spec) -> None:
-        raise_if_unavailable(cls, spec)
+    def check(cls, spec) -> list[Problem]:
+        # the packages, then the local directory (not the hub reachability HFAdapter checks)
+        return Adapter.check.__func__(cls, spec) or local_hf_problems(spec, cls.what)
+
+    @classmethod
+    def source(cls, spec) -> str:
+        return f"local weights at {local_weights(spec)}"
 
     def _load(self) -> None:
-        ok, why = local_hf_check(type(self), self.catalog_spec, self.what)
-        if not ok:
-            raise ExtractError(why)
+        problems = type(self).check(self.catalog_spec)
+        if problems:
+            raise ExtractError("; ".join(p.message for p in problems))
         super()._load()

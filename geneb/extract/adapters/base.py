@@ -137,6 +137,15 @@ class ExtractOptions:
         return dataclasses.asdict(self)
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One reason a model cannot run here; the message says what to do about it. `kind`:
+    "package" (a pip extra), "gpu", "weights", "code" or "config"."""
+
+    kind: str
+    message: str
+
+
 def missing_modules(modules: tuple[str, ...]) -> list[str]:
     """Modules among `modules` that cannot be imported here (checked without importing)."""
     out = []
@@ -182,6 +191,13 @@ class Adapter(abc.ABC):
     final_layer_only: ClassVar[str | None] = None
     #: True: the model's kernels have no CPU path (a CUDA GPU is required to run it).
     needs_cuda: ClassVar[bool] = False
+    #: Modules of ``requires`` that no pip extra installs (pinned by hand: ``install_hint``).
+    hand_installed: ClassVar[tuple[str, ...]] = ()
+    install_hint: ClassVar[str] = ""
+    #: Kinds of `check` problems that stop a run before any work. Hub weights are fetched
+    #: while loading, so by default only packages and the GPU; a family whose weights or
+    #: code must already be on this machine adds "weights" / "code".
+    blocking: ClassVar[frozenset[str]] = frozenset({"package", "gpu"})
 
     def __init__(self, spec: ModelSpec, options: ExtractOptions, device: str) -> None:
         self.spec = spec
@@ -203,17 +219,52 @@ class Adapter(abc.ABC):
 
     # -- availability -------------------------------------------------------------------
     @classmethod
+    def check(cls, spec: ModelSpec) -> list[Problem]:
+        """Every reason `spec` cannot run here, found without loading weights ([] = it can):
+        the declared packages (naming the extra) and CUDA need; a family whose weights or
+        code must be found first extends the list (``super().check(spec)`` first)."""
+        modules, cuda = cls.requirements(spec)
+        missing = missing_modules(modules)
+        if missing:
+            return [Problem("package", cls.install_message(missing) + ("; runs on a CUDA GPU only" if cuda else ""))]
+        if cuda and not cuda_available():
+            return [Problem("gpu", f"family {spec.family!r} needs a CUDA GPU (its kernels have no CPU path)")]
+        return []
+
+    @classmethod
+    def install_message(cls, missing: list[str]) -> str:
+        """What to install for `missing` modules: the pip extra, then (for modules declared
+        in ``hand_installed``, which no extra can pin) the family's ``install_hint``."""
+        by_hand = [m for m in missing if m in cls.hand_installed]
+        if not by_hand:
+            return f"needs {', '.join(missing)}: pip install 'geneb[{cls.extra}]'"
+        if len(by_hand) < len(missing):
+            return f"needs {', '.join(missing)}: pip install 'geneb[{cls.extra}]', then {cls.install_hint}"
+        return f"needs {', '.join(missing)}: {cls.install_hint}"
+
+    @classmethod
+    def source(cls, spec: ModelSpec) -> str:
+        """Where a model that passes `check` comes from (what `geneb models --check` says)."""
+        return "ok"
+
+    @classmethod
     def check_available(cls, spec: ModelSpec) -> tuple[bool, str]:
-        """(can run here, reason) without loading weights: optional packages, weights reachable."""
-        why = cls.requirements_problem(spec)
-        return (False, why) if why else (True, "ok")
+        """(can run here, why): `check`'s problems joined, or `source` when there are none."""
+        problems = cls.check(spec)
+        if problems:
+            return False, "; ".join(p.message for p in problems)
+        return True, cls.source(spec)
 
     @classmethod
     def ensure_available(cls, spec: ModelSpec) -> None:
-        """Raise `MissingExtraError` at once when a required package (or the GPU) is missing."""
-        why = cls.requirements_problem(spec)
-        if why:
-            raise MissingExtraError(f"model {spec.model_id!r} (family {cls.family!r}): {why}")
+        """Raise at once, before any work, for the problems of `check` whose kind is in
+        ``blocking``: `MissingExtraError` for a package or the GPU, else `ExtractError`."""
+        problems = [p for p in cls.check(spec) if p.kind in cls.blocking]
+        need = [p for p in problems if p.kind in ("package", "gpu")]
+        if need:
+            raise MissingExtraError(f"model {spec.model_id!r} (family {cls.family!r}): {need[0].message}")
+        if problems:
+            raise ExtractError("; ".join(p.message for p in problems))
 
     @classmethod
     def requirements(cls, spec: ModelSpec) -> tuple[tuple[str, ...], bool]:
@@ -221,19 +272,6 @@ class Adapter(abc.ABC):
         (a family whose checkpoints differ, e.g. Evo with or without attention blocks,
         derives them from the spec)."""
         return cls.requires, cls.needs_cuda
-
-    @classmethod
-    def requirements_problem(cls, spec: ModelSpec) -> str | None:
-        """Why the model cannot run here for want of packages (naming the extra) or of a
-        CUDA GPU; None when both are met."""
-        modules, cuda = cls.requirements(spec)
-        missing = missing_modules(modules)
-        if missing:
-            gpu = "; runs on a CUDA GPU only" if cuda else ""
-            return f"needs {', '.join(missing)}: pip install 'geneb[{cls.extra}]'{gpu}"
-        if cuda and not cuda_available():
-            return f"family {spec.family!r} needs a CUDA GPU (its kernels have no CPU path)"
-        return None
 
     @classmethod
     def declaration(cls) -> dict[str, Any]:

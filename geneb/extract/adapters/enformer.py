@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ._families_common import local_weights, run_grouped
-from .base import Adapter, ExtractError, UnsupportedSequenceError
+from .base import Adapter, ExtractError, Problem, UnsupportedSequenceError
 from .hf_common import resolve_revision
 
 BASE_INDEX = {"A": 0, "C": 1, "G": 2, "T": 3, "N": 4}  # enformer-pytorch's order; N -> zero column
@@ -61,16 +61,16 @@ class EnformerAdapter(Adapter):
         return str(lw) if lw is not None else self.spec.weights
 
     @classmethod
-    def check_available(cls, spec) -> tuple[bool, str]:
-        ok, why = super().check_available(spec)
-        if not ok:
-            return ok, why
+    def check(cls, spec) -> list[Problem]:
+        problems = super().check(spec)
+        if problems or local_weights(spec) is not None or "/" in spec.weights:
+            return problems
+        return [Problem("weights", "no weights: set weights to a hub id or a local enformer-pytorch directory")]
+
+    @classmethod
+    def source(cls, spec) -> str:
         lw = local_weights(spec)
-        if lw is not None:
-            return True, f"local weights at {lw}"
-        if "/" in spec.weights:
-            return True, f"downloads {spec.weights} from the Hugging Face hub on first use"
-        return False, "no weights: set weights to a hub id or a local enformer-pytorch directory"
+        return f"local weights at {lw}" if lw is not None else f"downloads {spec.weights} from the Hugging Face hub on first use"
 
     def describe(self) -> dict[str, Any]:
         w = self._weights()

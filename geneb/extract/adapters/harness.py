@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ...catalog.models import split_extractor
-from .base import Adapter, ExtractError, MissingExtraError
+from .base import Adapter, ExtractError, MissingExtraError, Problem
 
 DEFAULT_BATCH_SIZE = 8  # run_GENEB.py --batch_size default
 DEFAULT_CALL_ROWS = 256
@@ -175,12 +175,12 @@ class HarnessAdapter(Adapter):
         self._cls: type | None = None
 
     @classmethod
-    def check_available(cls, spec):
-        ok, why = super().check_available(spec)
+    def check(cls, spec) -> list[Problem]:
+        problems = super().check(spec)
         path = split_extractor(spec.extractor)[0]
-        if ok and not path.is_file():
-            return False, f"harness extractor {path} not found"
-        return ok, why
+        if not problems and not path.is_file():
+            problems.append(Problem("code", f"harness extractor {path} not found"))
+        return problems
 
     def extractor_class(self) -> type:
         if self._cls is None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ...catalog import ModelSpec
-from .base import Adapter, ExtractError
+from .base import Adapter, ExtractError, Problem
 
 #: transformers `model_type` -> geneb family for architectures transformers ships.
 NATIVE_TYPES: dict[str, str] = {
@@ -97,24 +97,31 @@ class HFAutoAdapter(Adapter):
         self.inner = make_adapter(inner_spec, options, device)
 
     @classmethod
-    def check_available(cls, spec: ModelSpec) -> tuple[bool, str]:
-        from . import adapter_class
-
+    def check(cls, spec: ModelSpec) -> list[Problem]:
         if not Path(spec.weights).is_dir():
-            return False, f"{spec.weights}: not a local directory"
+            return [Problem("weights", f"{spec.weights}: not a local directory")]
         try:
-            family, _ = detect_family(spec.weights)
-            ok, why = adapter_class(family).check_available(dataclasses.replace(spec, family=family))
-        except Exception as exc:  # noqa: BLE001
-            return False, str(exc)
-        return ok, f"detected family {family}: {why}"
+            inner, inner_spec = cls._detected(spec)
+        except Exception as exc:  # noqa: BLE001 - an unreadable config.json is this model's problem
+            return [Problem("config", str(exc))]
+        return inner.check(inner_spec)
+
+    @classmethod
+    def source(cls, spec: ModelSpec) -> str:
+        inner, inner_spec = cls._detected(spec)
+        return f"detected family {inner_spec.family}: {inner.source(inner_spec)}"
 
     @classmethod
     def ensure_available(cls, spec: ModelSpec) -> None:
+        inner, inner_spec = cls._detected(spec)
+        inner.ensure_available(inner_spec)
+
+    @classmethod
+    def _detected(cls, spec: ModelSpec) -> tuple[type[Adapter], ModelSpec]:
         from . import adapter_class
 
         family, _ = detect_family(spec.weights)
-        adapter_class(family).ensure_available(dataclasses.replace(spec, family=family))
+        return adapter_class(family), dataclasses.replace(spec, family=family)
 
     def _load(self) -> None:
         self.inner.load()

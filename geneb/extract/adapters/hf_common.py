@@ -19,7 +19,14 @@ import numpy as np
 
 from ..pooling import pool
 from ._families_common import pad_right
-from .base import Adapter, ExtractError, TokenAudit, UnsupportedSequenceError, count_characters
+from .base import (
+    Adapter,
+    ExtractError,
+    Problem,
+    TokenAudit,
+    UnsupportedSequenceError,
+    count_characters,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +115,16 @@ class HFAdapter(Adapter):
         return out
 
     @classmethod
-    def check_available(cls, spec) -> tuple[bool, str]:
-        ok, why = super().check_available(spec)
-        if not ok:
-            return ok, why
-        return cls.weights_available(spec)
+    def check(cls, spec) -> list[Problem]:
+        problems = super().check(spec)
+        if problems:
+            return problems
+        ok, why = cls.weights_available(spec)
+        return [] if ok else [Problem("weights", why)]
+
+    @classmethod
+    def source(cls, spec) -> str:
+        return cls.weights_available(spec)[1]
 
     @classmethod
     def weights_available(cls, spec) -> tuple[bool, str]:

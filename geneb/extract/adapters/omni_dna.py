@@ -61,7 +61,7 @@ from typing import Any, ClassVar
 from .. import compat
 from ..compat import difference
 from ..compat.loading import BUILD_OUTSIDE_META
-from .base import ExtractError, MissingExtraError
+from .base import ExtractError
 from .hf_common import HFAdapter
 
 log = logging.getLogger(__name__)
@@ -245,30 +245,10 @@ class OmniDNAAdapter(HFAdapter):
         FORWARD_FLAGS.name,
     )
 
-    # -- availability -------------------------------------------------------------------
-    @classmethod
-    def _missing_hint(cls) -> str | None:
-        from .base import missing_modules
-
-        missing = missing_modules(cls.requires)
-        if not missing:
-            return None
-        if set(missing) & {"torch", "transformers"}:
-            return f"needs {', '.join(missing)}: pip install 'geneb[extract]', then {INSTALL_HINT}"
-        return f"needs {', '.join(missing)} (ai2-olmo's hf_olmo and its import-time needs): {INSTALL_HINT}"
-
-    @classmethod
-    def check_available(cls, spec) -> tuple[bool, str]:
-        why = cls._missing_hint()
-        if why:
-            return False, why
-        return super().check_available(spec)
-
-    @classmethod
-    def ensure_available(cls, spec) -> None:
-        why = cls._missing_hint()
-        if why:
-            raise MissingExtraError(f"model {spec.model_id!r} (family {cls.family!r}) {why}")
+    #: ai2-olmo's hf_olmo and its import-time needs, which pip would otherwise resolve to
+    #: versions that break it: installed by hand, pinned
+    hand_installed = ("hf_olmo", "olmo", "omegaconf", "antlr4", "importlib_resources")
+    install_hint = INSTALL_HINT
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "model_code": f"ai2-olmo {_olmo_version()} hf_olmo.OLMoForCausalLM"}

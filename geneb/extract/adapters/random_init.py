@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from .base import ExtractError
+from .base import ExtractError, Problem
 from .hf_common import HFAdapter
 
 #: Single-nucleotide vocabulary shared by every built-in network.
@@ -87,11 +87,14 @@ class RandomInitAdapter(HFAdapter):
         self.seed = int(spec.config.get("seed", 0))
 
     @classmethod
-    def check_available(cls, spec) -> tuple[bool, str]:
+    def check(cls, spec) -> list[Problem]:
         from .base import Adapter
 
-        ok, why = Adapter.check_available.__func__(cls, spec)
-        return (ok, "built in code (untrained)" if ok else why)
+        return Adapter.check.__func__(cls, spec)  # packages only: there are no weights to find
+
+    @classmethod
+    def source(cls, spec) -> str:
+        return "built in code (untrained)"
 
     @property
     def add_special_tokens(self) -> bool:

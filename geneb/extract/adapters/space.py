@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._families_common import code_dir, code_hint, import_from_checkout, raise_if_unavailable
-from .base import ExtractError
+from ._families_common import code_dir, code_hint, import_from_checkout
+from .base import ExtractError, Problem
 from .enformer import EnformerAdapter, _read_state_dict, load_aliased_state
 
 REPO = "https://github.com/ZhuJiwei111/SPACE"
@@ -38,16 +38,13 @@ class SpaceAdapter(EnformerAdapter):
     def species(self) -> str:
         return str(self.spec.config.get("species", "human"))
 
-    @classmethod
-    def check_available(cls, spec) -> tuple[bool, str]:
-        # the checkout first: without it nothing else matters (and it names the repository)
-        if code_dir(spec) is None:
-            return False, code_hint(spec, REPO, "model.modeling_space")
-        return super().check_available(spec)
+    blocking = frozenset({"package", "gpu", "weights", "code"})  # a local checkout: refused before any work
 
     @classmethod
-    def ensure_available(cls, spec) -> None:
-        raise_if_unavailable(cls, spec)
+    def check(cls, spec) -> list[Problem]:
+        # the checkout first (it names the repository), then packages and weights
+        code = [Problem("code", code_hint(spec, REPO, "model.modeling_space"))] if code_dir(spec) is None else []
+        return code + super().check(spec)
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()
