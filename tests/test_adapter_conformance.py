@@ -217,6 +217,9 @@ def test_geneb_families_prints_each_declaration(capsys):
     cfg = by_name["config-4x-defaults"]
     assert cfg["transformers"] == compat.difference("config-4x-defaults").transformers
     assert cfg["active"] == compat.applies("config-4x-defaults")  # True on transformers 5, False on 4.57
+    assert "hf_olmo" in rows["omni-dna"]["hand_installed"] and "ai2-olmo" in rows["omni-dna"]["install_hint"]
+    assert rows["dna-gpt"]["blocking"] == ["code", "gpu", "package", "weights"]  # local files: checked up front
+    assert rows["dnabert2"]["blocking"] == ["gpu", "package"]  # hub weights: fetched while loading
     assert main(["families", "--family", "kmer"]) == 0
     out = capsys.readouterr().out
     assert "kmer" in out and "numpy" in out and "dnabert2" not in out

@@ -287,7 +287,8 @@ class Adapter(abc.ABC):
             diffs.append({"name": d.name, "stage": d.stage, "transformers": d.transformers or "any",
                           "active": d.applies(), "upstream": d.upstream})
         return {"family": cls.family, "class": f"{cls.__module__}.{cls.__qualname__}", "requires": list(cls.requires),
-                "extra": cls.extra, "needs_cuda": cls.needs_cuda, "neural": cls.neural,
+                "extra": cls.extra, "hand_installed": list(cls.hand_installed), "install_hint": cls.install_hint,
+                "blocking": sorted(cls.blocking), "needs_cuda": cls.needs_cuda, "neural": cls.neural,
                 "takes_raw_text": cls.takes_raw_text, "final_layer_only": cls.final_layer_only, "differences": diffs}
 
     # -- resolved per-model semantics ---------------------------------------------------
