@@ -220,6 +220,9 @@ def test_geneb_families_prints_each_declaration(capsys):
     assert "hf_olmo" in rows["omni-dna"]["hand_installed"] and "ai2-olmo" in rows["omni-dna"]["install_hint"]
     assert rows["dna-gpt"]["blocking"] == ["code", "gpu", "package", "weights"]  # local files: checked up front
     assert rows["dnabert2"]["blocking"] == ["gpu", "package"]  # hub weights: fetched while loading
+    cad = rows["caduceus"]
+    assert cad["takes_attention_mask"] is False and cad["measure_width"] is True  # Mamba, RC-equivariant width
+    assert rows["dnabert2"]["takes_attention_mask"] is True and rows["kmer"]["takes_attention_mask"] is None
     assert main(["families", "--family", "kmer"]) == 0
     out = capsys.readouterr().out
     assert "kmer" in out and "numpy" in out and "dnabert2" not in out

@@ -286,17 +286,3 @@ class LocalCheckout:
         """`weights` and `revision` of `describe()`: the local path and its fingerprint."""
         w = self.identity_path(required=False)
         return {"weights": str(w) if w else self.spec.weights, "revision": ("local:" + file_fingerprint(w)) if w else ""}
-
-
-def probe_dim(adapter: Any, probe: str = "ACGTACGTACGTACGT") -> int:
-    """The real output width, from one tiny forward pass: configs do not always say it
-    (RC-equivariant Caduceus returns 2 x d_model). Warns when the catalog disagrees."""
-    import logging
-
-    width = int(adapter.embed([adapter.prepare(probe)]).shape[1])
-    want = adapter.spec.embedding_dim
-    if want and want != width:
-        logging.getLogger(__name__).warning(
-            "%s: model returns %d features, the catalog says %d", adapter.spec.model_id, width, want
-        )
-    return width

@@ -191,6 +191,9 @@ class Adapter(abc.ABC):
     final_layer_only: ClassVar[str | None] = None
     #: True: the model's kernels have no CPU path (a CUDA GPU is required to run it).
     needs_cuda: ClassVar[bool] = False
+    #: True: the config's width is not the output width for every checkpoint (RC-equivariant
+    #: Caduceus returns 2 x d_model): `load()` measures `dim_` with one tiny forward pass.
+    measure_width: ClassVar[bool] = False
     #: Modules of ``requires`` that no pip extra installs (pinned by hand: ``install_hint``).
     hand_installed: ClassVar[tuple[str, ...]] = ()
     install_hint: ClassVar[str] = ""
@@ -289,6 +292,7 @@ class Adapter(abc.ABC):
         return {"family": cls.family, "class": f"{cls.__module__}.{cls.__qualname__}", "requires": list(cls.requires),
                 "extra": cls.extra, "hand_installed": list(cls.hand_installed), "install_hint": cls.install_hint,
                 "blocking": sorted(cls.blocking), "needs_cuda": cls.needs_cuda, "neural": cls.neural,
+                "measure_width": cls.measure_width, "takes_attention_mask": getattr(cls, "takes_attention_mask", None),
                 "takes_raw_text": cls.takes_raw_text, "final_layer_only": cls.final_layer_only, "differences": diffs}
 
     # -- resolved per-model semantics ---------------------------------------------------
@@ -309,8 +313,22 @@ class Adapter(abc.ABC):
     def load(self) -> Adapter:
         """Load tokenizer and weights onto `self.device` (sets `model_`, `tokenizer_` and
         `dim_`); returns self, so ``make_adapter(spec, options, device).load()`` reads."""
+        fresh = self.model_ is None
         self._load()
+        if self.measure_width and fresh:  # once per loaded model (the runner calls load() per pair)
+            self.dim_ = self._measured_width()
         return self
+
+    def _measured_width(self, probe: str = "ACGTACGTACGTACGT") -> int:
+        """The output width from one tiny forward pass; warns when the catalog disagrees."""
+        import logging
+
+        width = int(self.embed([self.prepare(probe)]).shape[1])
+        want = self.spec.embedding_dim
+        if want and want != width:
+            logging.getLogger(__name__).warning("%s: model returns %d features, the catalog says %d",
+                                                self.spec.model_id, width, want)
+        return width
 
     @abc.abstractmethod
     def _load(self) -> None:
@@ -338,6 +356,21 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     def embed(self, batch: list[Any]) -> np.ndarray:
         """Pooled float32 vectors, shape (len(batch), dim); pads per batch."""
+
+    @property
+    def all_layers(self) -> bool:
+        """Whether the forward must return every layer's states (`output_hidden_states`):
+        only for a tap other than the last layer."""
+        return self.layer != -1
+
+    def tapped(self, out: Any, note: str = "") -> Any:
+        """The configured layer's token states from a model output: `last_hidden_state` for
+        the last layer (the last of `hidden_states` for a model without it), else
+        `hidden_layer(out.hidden_states, note)`."""
+        if self.layer == -1:
+            last = getattr(out, "last_hidden_state", None)
+            return last if last is not None else out.hidden_states[-1]
+        return self.hidden_layer(out.hidden_states, note)
 
     def hidden_layer(self, hidden_states: Any, note: str = "") -> Any:
         """The configured layer's states from a model's `hidden_states` (the hidden-states

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ._families_common import grouped_hf_embed, probe_dim
 from .hf_common import RemoteCodeAdapter
 
 
@@ -43,19 +42,11 @@ class CaduceusAdapter(RemoteCodeAdapter):
     remote_file = "modeling_caduceus.py"
     remote_auto_keys: ClassVar[tuple[str, ...]] = ("AutoModel",)
 
+    takes_attention_mask = False  # Mamba: no mask; equal-length groups run unpadded
+    measure_width = True  # RC-equivariant checkpoints return 2 x d_model
+
     def _forward(self, ids: Any, mask: Any) -> Any:
-        want_all = self.layer != -1
-        out = self.model_(input_ids=ids, output_hidden_states=want_all, return_dict=True)
-        if not want_all:
-            return out.last_hidden_state
-        return self.hidden_layer(out.hidden_states)
-
-    def _load(self) -> None:
-        super()._load()
-        self.dim_ = probe_dim(self)  # config width is not the output width for every variant
-
-    def embed(self, batch: list[Any]) -> Any:
-        return grouped_hf_embed(self, batch)
+        return self.tapped(self.model_(input_ids=ids, output_hidden_states=self.all_layers, return_dict=True))
 
 
 ADAPTER = CaduceusAdapter

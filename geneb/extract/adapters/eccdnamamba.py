@@ -15,9 +15,7 @@ from typing import Any
 from ._families_common import (
     code_dir,
     code_hint,
-    grouped_hf_embed,
     import_from_checkout,
-    probe_dim,
     remote_class,
 )
 from .base import ExtractError
@@ -33,6 +31,8 @@ class EccDNAMambaAdapter(HFAdapter):
     extra = "mamba"
     needs_cuda = True
     final_layer_only = "eccDNAMamba exposes its final hidden states"
+    takes_attention_mask = False  # Mamba: the mask is not applied; equal-length groups run unpadded
+    measure_width = True  # the config's width is not the output width for every variant
 
     def _model_class(self, config: Any) -> Any:
         cls = remote_class(self.spec, config, ("AutoModelForMaskedLM", "AutoModel"), self._hub_kwargs().get("revision"))
@@ -59,12 +59,6 @@ class EccDNAMambaAdapter(HFAdapter):
             raise ExtractError(f"model {self.spec.model_id!r}: the model returned no (batch, time, dim) 'hidden_states'")
         return hidden
 
-    def _load(self) -> None:
-        super()._load()
-        self.dim_ = probe_dim(self)  # config width is not the output width for every variant
-
-    def embed(self, batch: list[Any]) -> Any:
-        return grouped_hf_embed(self, batch)
 
 
 ADAPTER = EccDNAMambaAdapter

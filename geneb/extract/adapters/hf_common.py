@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..pooling import pool
-from ._families_common import pad_right
+from ._families_common import grouped_hf_embed, pad_right
 from .base import (
     Adapter,
     ExtractError,
@@ -84,6 +84,9 @@ class HFAdapter(Adapter):
     auto_model: ClassVar[str] = "AutoModel"
     #: Catalog `special_tokens` values under which the tokenizer adds its special tokens.
     no_special_policies: ClassVar[frozenset[str]] = frozenset({"none"})
+    #: False: the model takes no attention mask, so padding would change its vectors; each
+    #: batch then runs as equal-length groups without padding (every row its solo forward).
+    takes_attention_mask: ClassVar[bool] = True
 
     def __init__(self, spec, options, device):
         super().__init__(spec, options, device)
@@ -303,17 +306,16 @@ class HFAdapter(Adapter):
 
     def _forward(self, ids: Any, mask: Any) -> Any:
         """Token states (B, T, D) at the configured layer."""
-        want_all = self.layer != -1
-        out = self.model_(input_ids=ids, attention_mask=mask, output_hidden_states=want_all)
-        if not want_all:
-            return out.last_hidden_state if hasattr(out, "last_hidden_state") and out.last_hidden_state is not None else out.hidden_states[-1]
-        return self.hidden_layer(out.hidden_states, ", 0 = embeddings")
+        out = self.model_(input_ids=ids, attention_mask=mask, output_hidden_states=self.all_layers)
+        return self.tapped(out, ", 0 = embeddings")
 
     def embed(self, batch: list[np.ndarray]) -> np.ndarray:
         import torch
 
         if self.model_ is None:
             self.load()
+        if not self.takes_attention_mask:
+            return grouped_hf_embed(self, batch)
         ids, mask = self._pad(batch)
         with torch.inference_mode(), self._autocast():
             hidden = self._forward(ids, mask)

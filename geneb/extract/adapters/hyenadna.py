@@ -19,12 +19,9 @@ class HyenaDNAAdapter(HFAdapter):
 
     def _forward(self, ids: Any, mask: Any) -> Any:
         # No `attention_mask` argument exists; right padding + causality make it unnecessary.
-        want_all = self.layer != -1
-        out = self.model_(input_ids=ids, output_hidden_states=want_all, return_dict=True)
-        if not want_all:
-            return out.last_hidden_state
+        out = self.model_(input_ids=ids, output_hidden_states=self.all_layers, return_dict=True)
         # embeddings, each block, then the final-norm output
-        return self.hidden_layer(out.hidden_states, ": 0 = embeddings, {last} = after the final norm")
+        return self.tapped(out, ": 0 = embeddings, {last} = after the final norm")
 
 
 ADAPTER = HyenaDNAAdapter

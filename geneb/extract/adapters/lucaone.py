@@ -71,14 +71,11 @@ class LucaOneAdapter(HFAdapter):
     def _forward(self, ids: Any, mask: Any) -> Any:
         import torch
 
-        want_all = self.layer != -1
         out = self.model_(
             input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids),
-            output_hidden_states=want_all, return_dict=True,
+            output_hidden_states=self.all_layers, return_dict=True,
         )
-        if not want_all:
-            return out.last_hidden_state
-        return self.hidden_layer(out.hidden_states)
+        return self.tapped(out)
 
 
 ADAPTER = LucaOneAdapter

@@ -31,7 +31,6 @@ from __future__ import annotations
 import inspect
 from typing import Any, ClassVar
 
-from ._families_common import grouped_hf_embed
 from .base import ExtractError
 from .hf_common import RemoteCodeAdapter
 
@@ -47,7 +46,7 @@ class MutBERTAdapter(RemoteCodeAdapter):
     def _load(self) -> None:
         super()._load()
         params = inspect.signature(self.model_.forward).parameters
-        self._takes_mask = "attention_mask" in params
+        self.takes_attention_mask = "attention_mask" in params  # else equal-length groups, unpadded
         self._vocab = int(getattr(self.model_.config, "vocab_size", 0) or len(self.tokenizer_))
         if self._vocab < len(self.tokenizer_):
             raise ExtractError(
@@ -68,19 +67,8 @@ class MutBERTAdapter(RemoteCodeAdapter):
 
         dtype = next(self.model_.parameters()).dtype
         soft = F.one_hot(ids, num_classes=self._vocab).to(dtype)
-        want_all = self.layer != -1
-        kw = {"attention_mask": mask} if self._takes_mask else {}
-        out = self.model_(soft, output_hidden_states=want_all, **kw)  # as the model card calls it
-        if not want_all:
-            return out.last_hidden_state
-        return self.hidden_layer(out.hidden_states)
-
-    def embed(self, batch: list[Any]) -> Any:
-        if self.model_ is None:
-            self.load()
-        if self._takes_mask:
-            return super().embed(batch)
-        return grouped_hf_embed(self, batch)
+        kw = {"attention_mask": mask} if self.takes_attention_mask else {}
+        return self.tapped(self.model_(soft, output_hidden_states=self.all_layers, **kw))  # as the model card calls it
 
 
 ADAPTER = MutBERTAdapter
