@@ -68,3 +68,27 @@ def anticapt_hyena_dir() -> tuple[Path | None, str]:
 
 def solo_mean(hidden: np.ndarray) -> np.ndarray:
     return hidden.mean(axis=0)
+
+
+def test_local_weight_fingerprints_are_pinned(tmp_path):
+    """The two fingerprint rules (a Hugging Face directory: its top-level config/tokenizer
+    files by content and weights by size; a checkpoint file or tree: small text files by
+    content, the rest by size) enter stored cache keys as the revision of local weights, so
+    a change would silently re-embed every local model: the values are pinned."""
+    from geneb.extract.adapters._families_common import file_fingerprint
+    from geneb.extract.adapters.hf_common import local_fingerprint
+
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / "config.json").write_text('{"hidden_size": 8}')
+    (d / "model.safetensors").write_bytes(b"\0" * 1000)
+    (d / "notes.log").write_text("ignored by the HF rule")
+    (d / "sub").mkdir()
+    (d / "sub" / "vocab.txt").write_text("A\nC\nG\nT\n")
+    assert local_fingerprint(d) == "761dbcae5b47a6b1"
+    assert file_fingerprint(d) == "b524b8ef8887f2f9"
+    assert file_fingerprint(d / "model.safetensors") == "63d1f51ec3f2c5ed"
+    (d / "notes.log").write_text("changed")  # not part of an HF directory's identity
+    assert local_fingerprint(d) == "761dbcae5b47a6b1" and file_fingerprint(d) != "b524b8ef8887f2f9"
+    (d / "model.safetensors").write_bytes(b"\0" * 1001)  # weights: by size
+    assert local_fingerprint(d) != "761dbcae5b47a6b1"

@@ -113,18 +113,28 @@ def import_from_checkout(directory: Path, module: str, spec: ModelSpec) -> Any:
             ) from exc
 
 
-def file_fingerprint(path: Path) -> str:
-    """Identity of a local checkpoint (file or directory) without hashing gigabytes: names
-    and sizes of weight files, contents of small config/tokenizer files."""
+def fingerprint(files: Sequence[tuple[str, Path]], by_content: Callable[[Path], bool],
+                by_size: Callable[[Path], bool] = lambda p: True) -> str:
+    """Identity of local weights without hashing gigabytes: each (name, file) in order,
+    by content where `by_content` says (small config, tokenizer and code files), else by
+    name and size where `by_size` says (weights); other files do not count. The two
+    callers' rules (below) are part of stored cache keys: changing one re-embeds."""
     h = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for p in files:
-        rel = p.name if path.is_file() else str(p.relative_to(path))
-        if p.suffix in (".json", ".txt", ".yaml", ".yml", ".model", ".py") and p.stat().st_size < 2**20:
+    for rel, p in files:
+        if by_content(p):
             h.update(rel.encode() + b"\0" + p.read_bytes() + b"\0")
-        else:
+        elif by_size(p):
             h.update(f"{rel}\0{p.stat().st_size}\0".encode())
     return h.hexdigest()[:16]
+
+
+def file_fingerprint(path: Path) -> str:
+    """`fingerprint` of a local checkpoint file or directory tree (DNA-GPT, JanusDNA, ...):
+    small text/code files by content, every other file by size."""
+    files = [(path.name, path)] if path.is_file() else [
+        (str(p.relative_to(path)), p) for p in sorted(p for p in path.rglob("*") if p.is_file())]
+    return fingerprint(files, lambda p: p.suffix in (".json", ".txt", ".yaml", ".yml", ".model", ".py")
+                       and p.stat().st_size < 2**20)
 
 
 # -- models without an attention mask ------------------------------------------------------

@@ -8,7 +8,6 @@ autocast on CUDA and SDPA attention. Families override small hooks (`_load_token
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from contextlib import nullcontext
@@ -18,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..pooling import pool
-from ._families_common import grouped_hf_embed, pad_right
+from ._families_common import fingerprint, grouped_hf_embed, pad_right
 from .base import (
     Adapter,
     ExtractError,
@@ -40,16 +39,9 @@ _FINGERPRINT_FILES = (
 def local_fingerprint(directory: str | Path) -> str:
     """Content hash of a local model directory: small config/tokenizer files by content,
     weight files by name and size (hashing GBs of weights on every run would be too slow)."""
-    d = Path(directory)
-    h = hashlib.sha256()
-    for p in sorted(d.iterdir()):
-        if not p.is_file():
-            continue
-        if p.name in _FINGERPRINT_FILES or p.suffix in (".py", ".model"):
-            h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
-        elif p.suffix in (".safetensors", ".bin", ".pt", ".ckpt", ".pth", ".h5"):
-            h.update(f"{p.name}\0{p.stat().st_size}\0".encode())
-    return h.hexdigest()[:16]
+    files = [(p.name, p) for p in sorted(Path(directory).iterdir()) if p.is_file()]
+    return fingerprint(files, lambda p: p.name in _FINGERPRINT_FILES or p.suffix in (".py", ".model"),
+                       lambda p: p.suffix in (".safetensors", ".bin", ".pt", ".ckpt", ".pth", ".h5"))
 
 
 def resolve_revision(weights: str, revision: str) -> str:
