@@ -31,14 +31,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from remote_fixtures import (  # noqa: E402
-    checkpoint,
-    embed_in_batches,
-    fixture_dir,
-    max_rel_error,
-    model_file,
-    remote_class,
-)
+import remote_fixtures as rf  # noqa: E402
 
 from geneb.catalog.models import load_model_file  # noqa: E402
 from geneb.extract.adapters import ExtractError, ExtractOptions, make_adapter  # noqa: E402
@@ -86,19 +79,19 @@ def _checkpoint(tmp: Path, upstream: Path | None = None, rcps: bool = False) -> 
     src = None
     if upstream is not None:
         src = tmp / "caduceus-upstream-src"
-        shutil.copytree(fixture_dir("caduceus"), src, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+        shutil.copytree(rf.fixture_dir("caduceus"), src, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
         for name in REMOTE_FILES:
             shutil.copy(upstream / name, src / name)
     # the hub checkpoints were saved from CaduceusForMaskedLM on transformers 4.38; on 5.x its
     # argument-less tie_weights() cannot be constructed, so the builder (not what is tested)
     # skips it there
     attrs = {"tie_weights": lambda self, *a, **k: None} if TF5 else None
-    return checkpoint("caduceus", tmp / f"caduceus-{'ps' if rcps else 'ph'}", save_from="AutoModelForMaskedLM",
+    return rf.checkpoint("caduceus", tmp / f"caduceus-{'ps' if rcps else 'ph'}", save_from="AutoModelForMaskedLM",
                       source=src, config={"rcps": rcps}, class_attrs=attrs)
 
 
 def _adapter(tmp: Path, d: Path, *, trust: bool = True, layer: int | None = None, max_length: int = 1024):
-    mf = model_file(tmp / "models.toml", "caduceus-tiny", d, family="caduceus", trust_remote_code=trust,
+    mf = rf.model_file(tmp / "models.toml", "caduceus-tiny", d, family="caduceus", trust_remote_code=trust,
                     length_unit="tokens", length_policy="tokenizer-truncate", pooling="mean",
                     special_tokens="none", max_length=max_length)
     (spec,) = load_model_file(mf)
@@ -109,7 +102,7 @@ def _reference(d: Path):
     from safetensors.torch import load_file
 
     tok = transformers.AutoTokenizer.from_pretrained(str(d), trust_remote_code=True)
-    cls = remote_class(d, "AutoModel")
+    cls = rf.remote_class(d, "AutoModel")
     config = transformers.AutoConfig.from_pretrained(str(d), trust_remote_code=True)
     with torch.device("cpu"):
         model = cls(config)
@@ -147,11 +140,11 @@ def test_adapter_matches_authors_recipe(tmp_path, upstream, rcps):
     assert bi.mamba_rev.in_proj.weight is bi.mamba_fwd.in_proj.weight  # still shared after loading
     for name, buf in ad.model_.named_buffers():  # computed on the CPU, loaded, not left on meta
         assert buf.device.type == "cpu", name
-    X = embed_in_batches(ad, SEQS)
+    X = rf.embed_in_batches(ad, SEQS)
     tok, ref_model = _reference(d)
     ref = _recipe(tok, ref_model, SEQS)
     assert X.shape == ref.shape
-    assert max_rel_error(X, ref) <= 1e-5, max_rel_error(X, ref)
+    assert rf.max_rel_error(X, ref) <= 1e-5, rf.max_rel_error(X, ref)
     ids = [list(ad.prepare(s)) for s in SEQS]
     assert tok.sep_token_id not in ids[0] and len(ids[0]) == len(SEQS[0])  # policy "none": no [SEP]
     assert ids[2] == tok(SEQS[2].upper(), add_special_tokens=False)["input_ids"]
@@ -180,12 +173,12 @@ def test_plain_from_pretrained_on_transformers_4_loses_the_shared_projections(tm
 def test_intermediate_layer_and_truncation(tmp_path):
     d = _checkpoint(tmp_path)
     tok, ref_model = _reference(d)
-    X = embed_in_batches(_adapter(tmp_path, d, layer=1), SEQS)
-    assert max_rel_error(X, _recipe(tok, ref_model, SEQS, layer=1)) <= 1e-5
-    X = embed_in_batches(_adapter(tmp_path, d, max_length=8), SEQS)
-    assert max_rel_error(X, _recipe(tok, ref_model, SEQS, limit=8)) <= 1e-5
+    X = rf.embed_in_batches(_adapter(tmp_path, d, layer=1), SEQS)
+    assert rf.max_rel_error(X, _recipe(tok, ref_model, SEQS, layer=1)) <= 1e-5
+    X = rf.embed_in_batches(_adapter(tmp_path, d, max_length=8), SEQS)
+    assert rf.max_rel_error(X, _recipe(tok, ref_model, SEQS, limit=8)) <= 1e-5
     with pytest.raises(ExtractError, match="layer 9 does not exist"):
-        embed_in_batches(_adapter(tmp_path, d, layer=9), SEQS[:2], split=1)
+        rf.embed_in_batches(_adapter(tmp_path, d, layer=9), SEQS[:2], split=1)
 
 
 @pytest.mark.skipif(not TF5, reason="from_pretrained builds Caduceus on transformers 4.x")

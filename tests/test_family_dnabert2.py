@@ -33,14 +33,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("einops")
 
-from remote_fixtures import (  # noqa: E402
-    checkpoint,
-    embed_in_batches,
-    fixture_dir,
-    max_rel_error,
-    model_file,
-    remote_class,
-)
+import remote_fixtures as rf  # noqa: E402
 
 from geneb.catalog.models import load_model_file  # noqa: E402
 from geneb.extract import compat  # noqa: E402
@@ -72,7 +65,7 @@ def _source_dir(tmp: Path, upstream: Path | None) -> Path | None:
     if upstream is None:
         return None
     d = tmp / "dnabert2-upstream-src"
-    shutil.copytree(fixture_dir("dnabert2"), d, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    shutil.copytree(rf.fixture_dir("dnabert2"), d, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     for name in REMOTE_FILES:
         shutil.copy(upstream / name, d / name)
     if (upstream / "tokenizer.json").exists():
@@ -88,12 +81,12 @@ def _config_overrides(upstream: Path | None) -> dict:
 
 def _checkpoint(tmp: Path, upstream: Path | None = None) -> Path:
     with without_triton_import_check():
-        return checkpoint("dnabert2", tmp / "dnabert2", save_from="AutoModelForMaskedLM", weights_format="bin",
+        return rf.checkpoint("dnabert2", tmp / "dnabert2", save_from="AutoModelForMaskedLM", weights_format="bin",
                           source=_source_dir(tmp, upstream), config=_config_overrides(upstream))
 
 
 def _adapter(tmp: Path, d: Path, *, pooling: str = "mean", trust: bool = True, layer: int | None = None):
-    mf = model_file(tmp / "models.toml", "dnabert2-tiny", d, family="dnabert2", trust_remote_code=trust,
+    mf = rf.model_file(tmp / "models.toml", "dnabert2-tiny", d, family="dnabert2", trust_remote_code=trust,
                     max_length=512, length_unit="tokens", length_policy="tokenizer-truncate", pooling=pooling,
                     special_tokens="include")
     (spec,) = load_model_file(mf)
@@ -101,10 +94,10 @@ def _adapter(tmp: Path, d: Path, *, pooling: str = "mean", trust: bool = True, l
 
 
 def _model_card(d: Path):
-    """(tokenizer, remote BertModel with the checkpoint's weights), built by hand."""
+    """(tokenizer, remote BertModel with the rf.checkpoint's weights), built by hand."""
     tok = transformers.AutoTokenizer.from_pretrained(str(d), trust_remote_code=True)
     with without_triton_import_check():
-        cls = remote_class(d, "AutoModel")
+        cls = rf.remote_class(d, "AutoModel")
     config = transformers.AutoConfig.from_pretrained(str(d), trust_remote_code=True)
     for name, default in (("is_decoder", False), ("pad_token_id", None)):  # 4.x PretrainedConfig defaults
         if not hasattr(config, name):
@@ -140,11 +133,11 @@ def test_adapter_loads_the_remote_code_and_matches_model_card(tmp_path, upstream
     expected = {"class-from-auto-map", "build-outside-meta"} | ({"config-4x-defaults"} if TF5 else set())
     assert set(ad.describe()["compat"]) == expected
 
-    X = embed_in_batches(ad, SEQS)
+    X = rf.embed_in_batches(ad, SEQS)
     tok, ref_model = _model_card(d)
     ref = _recipe(tok, ref_model, SEQS)
     assert X.shape == ref.shape
-    assert max_rel_error(X, ref) <= 1e-5, max_rel_error(X, ref)
+    assert rf.max_rel_error(X, ref) <= 1e-5, rf.max_rel_error(X, ref)
     # the fixture exercises what it claims: N and lower case become [UNK]; long input rebuilds ALiBi
     ids = [list(ad.prepare(s)) for s in SEQS]
     assert tok.unk_token_id in ids[1] and tok.unk_token_id in ids[2] and ids[3][1:-1] == [tok.unk_token_id] * 4
@@ -154,15 +147,15 @@ def test_adapter_loads_the_remote_code_and_matches_model_card(tmp_path, upstream
     if not TF5:  # transformers 4.x runs the model card itself, from_pretrained and all
         with without_triton_import_check():
             card = transformers.AutoModel.from_pretrained(str(d), trust_remote_code=True).eval()
-        assert max_rel_error(X, _recipe(tok, card, SEQS)) <= 1e-5
+        assert rf.max_rel_error(X, _recipe(tok, card, SEQS)) <= 1e-5
 
 
 def test_dnabert_s_cls_pooling_and_intermediate_layer(tmp_path):
     torch.set_num_threads(1)
     d = _checkpoint(tmp_path)
     tok, ref_model = _model_card(d)
-    X = embed_in_batches(_adapter(tmp_path, d, pooling="cls"), SEQS)
-    assert max_rel_error(X, _recipe(tok, ref_model, SEQS, pooling="cls")) <= 1e-5
+    X = rf.embed_in_batches(_adapter(tmp_path, d, pooling="cls"), SEQS)
+    assert rf.max_rel_error(X, _recipe(tok, ref_model, SEQS, pooling="cls")) <= 1e-5
     # layer 1 of 2 = the first block's output (unpadded rows, scattered back by geneb)
     captured = []
     h = ref_model.encoder.layer[0].register_forward_hook(lambda _m, _i, o: captured.append(o))
@@ -172,8 +165,8 @@ def test_dnabert_s_cls_pooling_and_intermediate_layer(tmp_path):
             ref_model(tok(s, return_tensors="pt")["input_ids"])
             ref.append(captured[-1].mean(0).numpy())  # one sequence: every row is a real token
     h.remove()
-    X1 = embed_in_batches(_adapter(tmp_path, d, layer=1), SEQS[:4])
-    assert max_rel_error(X1, np.stack(ref)) <= 1e-5
+    X1 = rf.embed_in_batches(_adapter(tmp_path, d, layer=1), SEQS[:4])
+    assert rf.max_rel_error(X1, np.stack(ref)) <= 1e-5
 
 
 @pytest.mark.skipif(not TF5, reason="transformers 4.x builds the model outside a meta-device context")

@@ -29,17 +29,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from remote_fixtures import (  # noqa: E402
-    checkpoint,
-    embed_in_batches,
-    fixture_dir,
-    masked_mean_reference,
-    max_rel_error,
-    model_file,
-    ref_extended_attention_mask,
-    ref_head_mask,
-    remote_class,
-)
+import remote_fixtures as rf  # noqa: E402
 
 from geneb.catalog.models import load_model_file  # noqa: E402
 from geneb.extract.adapters import ExtractError, ExtractOptions, make_adapter  # noqa: E402
@@ -74,14 +64,14 @@ def _checkpoint(tmp: Path, kind: str, upstream: Path | None = None) -> Path:
     src = None
     if upstream is not None:
         src = tmp / f"gena-{kind}-upstream-src"
-        shutil.copytree(fixture_dir(f"gena-lm/{kind}"), src, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+        shutil.copytree(rf.fixture_dir(f"gena-lm/{kind}"), src, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
         shutil.copy(upstream / "modeling_bert.py", src / "modeling_bert.py")
     # remote_fixtures imports the remote code with the removed helpers importable (as geneb does)
-    return checkpoint(f"gena-lm/{kind}", tmp / f"gena-{kind}", save_from="AutoModel", source=src)
+    return rf.checkpoint(f"gena-lm/{kind}", tmp / f"gena-{kind}", save_from="AutoModel", source=src)
 
 
 def _adapter(tmp: Path, d: Path, *, trust: bool = True, layer: int | None = None):
-    mf = model_file(tmp / "models.toml", "gena-tiny", d, family="gena-lm", trust_remote_code=trust,
+    mf = rf.model_file(tmp / "models.toml", "gena-tiny", d, family="gena-lm", trust_remote_code=trust,
                     max_length=MAX_TOKENS, length_unit="tokens", length_policy="tokenizer-truncate",
                     pooling="mean", special_tokens="include")
     (spec,) = load_model_file(mf)
@@ -89,11 +79,11 @@ def _adapter(tmp: Path, d: Path, *, trust: bool = True, layer: int | None = None
 
 
 def _model_card(d: Path, kind: str, monkeypatch: pytest.MonkeyPatch):
-    """(tokenizer, the auto_map head class with the checkpoint's weights), built by hand."""
+    """(tokenizer, the auto_map head class with the rf.checkpoint's weights), built by hand."""
     from safetensors.torch import load_file
 
     tok = transformers.AutoTokenizer.from_pretrained(str(d))
-    cls = remote_class(d, "AutoModel")
+    cls = rf.remote_class(d, "AutoModel")
     assert cls.__name__ == SAVE_FROM[kind]
     config = transformers.AutoConfig.from_pretrained(str(d))
     if TF5:  # what 5.x removed, supplied by this test
@@ -103,8 +93,8 @@ def _model_card(d: Path, kind: str, monkeypatch: pytest.MonkeyPatch):
         if not hasattr(config, "pruned_heads"):
             config.pruned_heads = {}
         base = [k for k in cls.__mro__ if k.__module__ == cls.__module__][-1]
-        monkeypatch.setattr(base, "get_extended_attention_mask", ref_extended_attention_mask, raising=False)
-        monkeypatch.setattr(base, "get_head_mask", ref_head_mask, raising=False)
+        monkeypatch.setattr(base, "get_extended_attention_mask", rf.ref_extended_attention_mask, raising=False)
+        monkeypatch.setattr(base, "get_head_mask", rf.ref_head_mask, raising=False)
     model = cls(config)
     result = model.load_state_dict(load_file(str(d / "model.safetensors")), strict=False)
     # tied tensors are saved once (the decoder bias is `predictions.bias`; on 4.x the decoder
@@ -118,7 +108,7 @@ def _model_card(d: Path, kind: str, monkeypatch: pytest.MonkeyPatch):
 
 
 def _recipe(tok, model, seqs, layer: int = -1) -> np.ndarray:
-    return masked_mean_reference(tok, model, seqs, MAX_TOKENS, layer)
+    return rf.masked_mean_reference(tok, model, seqs, MAX_TOKENS, layer)
 
 
 @pytest.mark.parametrize("kind,upstream", _cases())
@@ -133,11 +123,11 @@ def test_adapter_matches_model_card(tmp_path, monkeypatch, kind, upstream):
     compat_names = set(ad.describe()["compat"])
     assert {"class-from-auto-map", "build-outside-meta"} <= compat_names
     assert ("add-get-head-mask" in compat_names) == TF5
-    X = embed_in_batches(ad, SEQS)
+    X = rf.embed_in_batches(ad, SEQS)
     tok, card = _model_card(d, kind, monkeypatch)
     ref = _recipe(tok, card, SEQS)
     assert X.shape == ref.shape
-    assert max_rel_error(X, ref) <= 1e-5, max_rel_error(X, ref)
+    assert rf.max_rel_error(X, ref) <= 1e-5, rf.max_rel_error(X, ref)
     # the fixture exercises what it claims
     ids = [list(ad.prepare(s)) for s in SEQS]
     assert all(i[0] == tok.cls_token_id for i in ids) and len(ids[-1]) == MAX_TOKENS
@@ -148,15 +138,15 @@ def test_adapter_matches_model_card(tmp_path, monkeypatch, kind, upstream):
         assert tok.unk_token_id not in ids[1] and tok.convert_tokens_to_ids("-") in ids[3]
     if not TF5 and kind == "t2t":  # 4.57 runs the model card itself
         card2 = transformers.AutoModel.from_pretrained(str(d), trust_remote_code=True).eval()
-        assert max_rel_error(X, _recipe(tok, card2, SEQS)) <= 1e-5
+        assert rf.max_rel_error(X, _recipe(tok, card2, SEQS)) <= 1e-5
 
 
 def test_intermediate_layer_matches_model_card(tmp_path, monkeypatch):
     torch.set_num_threads(1)
     d = _checkpoint(tmp_path, "t2t")
-    X = embed_in_batches(_adapter(tmp_path, d, layer=1), SEQS[:5])
+    X = rf.embed_in_batches(_adapter(tmp_path, d, layer=1), SEQS[:5])
     tok, card = _model_card(d, "t2t", monkeypatch)
-    assert max_rel_error(X, _recipe(tok, card, SEQS[:5], layer=1)) <= 1e-5
+    assert rf.max_rel_error(X, _recipe(tok, card, SEQS[:5], layer=1)) <= 1e-5
 
 
 def test_plain_from_pretrained_fails_where_the_issue_says(tmp_path):

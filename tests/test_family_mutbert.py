@@ -29,16 +29,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from remote_fixtures import (  # noqa: E402
-    checkpoint,
-    embed_in_batches,
-    fixture_dir,
-    max_rel_error,
-    model_file,
-    ref_extended_attention_mask,
-    ref_head_mask,
-    remote_class,
-)
+import remote_fixtures as rf  # noqa: E402
 
 from geneb.catalog.models import load_model_file  # noqa: E402
 from geneb.extract.adapters import ExtractError, ExtractOptions, make_adapter  # noqa: E402
@@ -68,13 +59,13 @@ def _checkpoint(tmp: Path, upstream: Path | None = None, save_from: str = "AutoM
     src = None
     if upstream is not None:
         src = tmp / "mutbert-upstream-src"
-        shutil.copytree(fixture_dir("mutbert"), src, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+        shutil.copytree(rf.fixture_dir("mutbert"), src, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
         shutil.copy(upstream / "modeling_mutbert.py", src / "modeling_mutbert.py")
     # transformers 5's post_init cannot read RoPEBertForMaskedLM's 4.x list-valued
-    # `_tied_weights_keys`; the checkpoint is built with none (geneb loads RoPEBertModel, which
+    # `_tied_weights_keys`; the rf.checkpoint is built with none (geneb loads RoPEBertModel, which
     # declares none, so this never reaches what is tested)
     attrs = {"_tied_weights_keys": None} if TF5 and save_from == "AutoModelForMaskedLM" else None
-    return checkpoint("mutbert", tmp / "mutbert", save_from=save_from, source=src, class_attrs=attrs)
+    return rf.checkpoint("mutbert", tmp / "mutbert", save_from=save_from, source=src, class_attrs=attrs)
 
 
 def _adapter(tmp: Path, d: Path, *, trust: bool = True, layer: int | None = None, max_length: int | None = None):
@@ -82,7 +73,7 @@ def _adapter(tmp: Path, d: Path, *, trust: bool = True, layer: int | None = None
                   length_policy="tokenizer-truncate", pooling="mean", special_tokens="include")
     if max_length:
         fields["max_length"] = max_length
-    mf = model_file(tmp / "models.toml", "mutbert-tiny", d, **fields)
+    mf = rf.model_file(tmp / "models.toml", "mutbert-tiny", d, **fields)
     (spec,) = load_model_file(mf)
     return make_adapter(spec, ExtractOptions(layer=layer), "cpu")
 
@@ -91,12 +82,12 @@ def _model_card(d: Path, monkeypatch: pytest.MonkeyPatch):
     from safetensors.torch import load_file
 
     tok = transformers.AutoTokenizer.from_pretrained(str(d))
-    cls = remote_class(d, "AutoModel")
+    cls = rf.remote_class(d, "AutoModel")
     config = transformers.AutoConfig.from_pretrained(str(d), trust_remote_code=True)
     if TF5:
         base = [k for k in cls.__mro__ if k.__module__ == cls.__module__][-1]
-        monkeypatch.setattr(base, "get_extended_attention_mask", ref_extended_attention_mask, raising=False)
-        monkeypatch.setattr(base, "get_head_mask", ref_head_mask, raising=False)
+        monkeypatch.setattr(base, "get_extended_attention_mask", rf.ref_extended_attention_mask, raising=False)
+        monkeypatch.setattr(base, "get_head_mask", rf.ref_head_mask, raising=False)
     model = cls(config)
     state = load_file(str(d / "model.safetensors"))
     if any(k.startswith("bert.") for k in state):
@@ -131,12 +122,12 @@ def test_adapter_matches_model_card(tmp_path, monkeypatch, upstream, save_from):
     assert {"class-from-auto-map", "build-outside-meta"} <= names and ("add-get-head-mask" in names) == TF5
     for name, buf in ad.model_.named_buffers():  # computed on the CPU, not left uninitialised
         assert buf.device.type == "cpu" and torch.isfinite(buf.float()).all(), name
-    X = embed_in_batches(ad, SEQS)
+    X = rf.embed_in_batches(ad, SEQS)
     limit = ad.model_.config.max_position_embeddings  # geneb truncates to it (the model's own limit)
     tok, card = _model_card(d, monkeypatch)
     ref = _recipe(tok, card, SEQS, limit=limit)
     assert X.shape == ref.shape
-    assert max_rel_error(X, ref) <= 1e-5, max_rel_error(X, ref)
+    assert rf.max_rel_error(X, ref) <= 1e-5, rf.max_rel_error(X, ref)
     ids = [list(ad.prepare(s)) for s in SEQS]
     assert tok.unk_token_id in ids[1] and tok.unk_token_id in ids[2] and len(ids[-1]) == limit
     audit = ad.audit(SEQS[:4], "t")
@@ -146,9 +137,9 @@ def test_adapter_matches_model_card(tmp_path, monkeypatch, upstream, save_from):
 def test_intermediate_layer_matches_model_card(tmp_path, monkeypatch):
     torch.set_num_threads(1)
     d = _checkpoint(tmp_path)
-    X = embed_in_batches(_adapter(tmp_path, d, layer=1), SEQS[:5])
+    X = rf.embed_in_batches(_adapter(tmp_path, d, layer=1), SEQS[:5])
     tok, card = _model_card(d, monkeypatch)
-    assert max_rel_error(X, _recipe(tok, card, SEQS[:5], layer=1)) <= 1e-5
+    assert rf.max_rel_error(X, _recipe(tok, card, SEQS[:5], layer=1)) <= 1e-5
 
 
 @pytest.mark.skipif(not TF5, reason="the removed helper exists on transformers 4.x")

@@ -30,17 +30,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from remote_fixtures import (  # noqa: E402
-    checkpoint,
-    embed_in_batches,
-    fixture_dir,
-    masked_mean_reference,
-    max_rel_error,
-    model_file,
-    ref_extended_attention_mask,
-    ref_head_mask,
-    remote_class,
-)
+import remote_fixtures as rf  # noqa: E402
 
 from geneb.catalog.models import load_model_file  # noqa: E402
 from geneb.extract import compat  # noqa: E402
@@ -97,7 +87,7 @@ def _source_dir(tmp: Path, upstream: Path | None) -> Path | None:
     if upstream is None:
         return None
     d = tmp / "nt-v2-upstream-src"
-    shutil.copytree(fixture_dir("nt-v2"), d, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    shutil.copytree(rf.fixture_dir("nt-v2"), d, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     for name in ("modeling_esm.py", "esm_config.py"):
         shutil.copy(upstream / name, d / name)
     return d
@@ -106,12 +96,12 @@ def _source_dir(tmp: Path, upstream: Path | None) -> Path | None:
 def _checkpoint(tmp: Path, monkeypatch: pytest.MonkeyPatch, upstream: Path | None = None) -> Path:
     with monkeypatch.context() as m:
         _skip_init_weights_before_post_init(m)
-        return checkpoint("nt-v2", tmp / "ntv2", save_from="AutoModelForMaskedLM",
+        return rf.checkpoint("nt-v2", tmp / "ntv2", save_from="AutoModelForMaskedLM",
                           source=_source_dir(tmp, upstream))
 
 
 def _adapter(tmp: Path, d: Path, *, trust: bool = True, layer: int | None = None):
-    mf = model_file(tmp / "models.toml", "ntv2-tiny", d, family="nucleotide-transformer",
+    mf = rf.model_file(tmp / "models.toml", "ntv2-tiny", d, family="nucleotide-transformer",
                     trust_remote_code=trust, max_length=MAX_TOKENS, length_unit="tokens",
                     length_policy="tokenizer-truncate", pooling="mean", special_tokens="include")
     (spec,) = load_model_file(mf)
@@ -123,15 +113,15 @@ def _model_card(d: Path, monkeypatch: pytest.MonkeyPatch):
     from safetensors.torch import load_file
 
     tok = transformers.AutoTokenizer.from_pretrained(str(d), trust_remote_code=True)
-    cls = remote_class(d, "AutoModelForMaskedLM")
+    cls = rf.remote_class(d, "AutoModelForMaskedLM")
     config = transformers.AutoConfig.from_pretrained(str(d), trust_remote_code=True)
     base = [k for k in cls.__mro__ if k.__module__ == cls.__module__][-1]
     if TF5:  # what 5.x removed, supplied by this test (replacing anything geneb added to the class)
         for name in ("is_decoder", "add_cross_attention"):
             if not hasattr(config, name):
                 setattr(config, name, False)
-        monkeypatch.setattr(base, "get_extended_attention_mask", ref_extended_attention_mask, raising=False)
-        monkeypatch.setattr(base, "get_head_mask", ref_head_mask, raising=False)
+        monkeypatch.setattr(base, "get_extended_attention_mask", rf.ref_extended_attention_mask, raising=False)
+        monkeypatch.setattr(base, "get_head_mask", rf.ref_head_mask, raising=False)
     _skip_init_weights_before_post_init(monkeypatch)
     model = cls(config)
     model.load_state_dict(load_file(str(d / "model.safetensors")), strict=True)
@@ -139,7 +129,7 @@ def _model_card(d: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def _recipe(tok, model, seqs, layer: int = -1) -> np.ndarray:
-    return masked_mean_reference(tok, model, seqs, MAX_TOKENS, layer)
+    return rf.masked_mean_reference(tok, model, seqs, MAX_TOKENS, layer)
 
 
 # -- 1. NT v2: the real architecture, the model card's vectors ------------------------------
@@ -165,13 +155,13 @@ def test_v2_adapter_builds_remote_swiglu_and_matches_model_card(tmp_path, monkey
     assert ad.model_.encoder.layer[0].attention.self.rotary_embeddings is not None
     assert set(ad.describe()["compat"]) == expected
 
-    X = embed_in_batches(ad, SEQS)
+    X = rf.embed_in_batches(ad, SEQS)
     tok, ref_model = _model_card(d, monkeypatch)
     assert type(ref_model.esm).__qualname__ == type(ad.model_).__qualname__
     assert type(ref_model.esm).__module__.rsplit(".", 1)[-1] == type(ad.model_).__module__.rsplit(".", 1)[-1]
     ref = _recipe(tok, ref_model, SEQS)
     assert X.shape == ref.shape == (len(SEQS), cfg.hidden_size)
-    assert max_rel_error(X, ref) <= 1e-5, max_rel_error(X, ref)
+    assert rf.max_rel_error(X, ref) <= 1e-5, rf.max_rel_error(X, ref)
     # the fixture exercises what it claims: unknown runs, N, truncation, no end token
     ids = [list(ad.prepare(s)) for s in SEQS]
     assert all(i[0] == tok.cls_token_id and tok.eos_token_id not in i for i in ids)
@@ -181,17 +171,17 @@ def test_v2_adapter_builds_remote_swiglu_and_matches_model_card(tmp_path, monkey
     if not TF5:  # transformers 4.x runs the model card itself, from_pretrained and all
         card = transformers.AutoModelForMaskedLM.from_pretrained(str(d), trust_remote_code=True).eval()
         assert type(card).__qualname__ == "EsmForMaskedLM"
-        assert max_rel_error(X, _recipe(tok, card, SEQS)) <= 1e-5
+        assert rf.max_rel_error(X, _recipe(tok, card, SEQS)) <= 1e-5
 
 
 def test_v2_intermediate_layer_matches_model_card(tmp_path, monkeypatch):
     torch.set_num_threads(1)
     d = _checkpoint(tmp_path, monkeypatch)
     ad = _adapter(tmp_path, d, layer=1)
-    X = embed_in_batches(ad, SEQS[:5])
+    X = rf.embed_in_batches(ad, SEQS[:5])
     tok, ref_model = _model_card(d, monkeypatch)
     ref = _recipe(tok, ref_model, SEQS[:5], layer=1)
-    assert max_rel_error(X, ref) <= 1e-5, max_rel_error(X, ref)
+    assert rf.max_rel_error(X, ref) <= 1e-5, rf.max_rel_error(X, ref)
 
 
 # -- 2. the trap: plain AutoModel builds the native ESM (or fails) ----------------------------
@@ -228,12 +218,12 @@ def test_v2_unused_weights_may_be_missing_others_may_not(tmp_path, monkeypatch):
 
     torch.set_num_threads(1)
     d = _checkpoint(tmp_path, monkeypatch)
-    full = embed_in_batches(_adapter(tmp_path, d), SEQS[:4])
+    full = rf.embed_in_batches(_adapter(tmp_path, d), SEQS[:4])
     state = load_file(str(d / "model.safetensors"))
     dropped = {k: v for k, v in state.items() if not k.startswith(("esm.contact_head.", "lm_head."))}
     assert len(dropped) < len(state)
     save_file(dropped, str(d / "model.safetensors"), metadata={"format": "pt"})
-    np.testing.assert_array_equal(embed_in_batches(_adapter(tmp_path, d), SEQS[:4]), full)
+    np.testing.assert_array_equal(rf.embed_in_batches(_adapter(tmp_path, d), SEQS[:4]), full)
     key = "esm.encoder.layer.1.intermediate.dense.weight"
     save_file({k: v for k, v in dropped.items() if k != key}, str(d / "model.safetensors"), metadata={"format": "pt"})
     with pytest.raises(RuntimeError, match=key.replace(".", r"\.")):
@@ -251,7 +241,7 @@ def test_v2_without_trust_remote_code_is_refused(tmp_path, monkeypatch):
 def test_v1_native_esm_matches_model_card(tmp_path):
     torch.set_num_threads(1)
     d = tmp_path / "ntv1"
-    shutil.copytree(fixture_dir("nt-v1"), d)
+    shutil.copytree(rf.fixture_dir("nt-v1"), d)
     config = transformers.AutoConfig.from_pretrained(str(d))
     torch.manual_seed(0)
     mlm = transformers.EsmForMaskedLM(config)
@@ -259,7 +249,7 @@ def test_v1_native_esm_matches_model_card(tmp_path):
         for p in mlm.parameters():
             p.normal_(0, 0.2)
     mlm.save_pretrained(str(d))
-    mf = model_file(tmp_path / "v1.toml", "ntv1-tiny", d, family="nucleotide-transformer", trust_remote_code=True,
+    mf = rf.model_file(tmp_path / "v1.toml", "ntv1-tiny", d, family="nucleotide-transformer", trust_remote_code=True,
                     max_length=MAX_TOKENS, length_unit="tokens", pooling="mean", special_tokens="include")
     (spec,) = load_model_file(mf)
     ad = make_adapter(spec, ExtractOptions(dtype="float32"), "cpu")
@@ -267,11 +257,11 @@ def test_v1_native_esm_matches_model_card(tmp_path):
     ad.load()
     assert "compat" not in ad.describe() and ad.is_remote() is False
     assert ad.remote_class is None and type(ad.model_) is transformers.models.esm.modeling_esm.EsmModel
-    X = embed_in_batches(ad, SEQS)
+    X = rf.embed_in_batches(ad, SEQS)
     tok = transformers.AutoTokenizer.from_pretrained(str(d))
     card = transformers.AutoModelForMaskedLM.from_pretrained(str(d)).eval()
     assert len(tok) == config.vocab_size + 2 and tok.eos_token is None  # <eos>/<bos> lie past the model's vocabulary
-    assert max_rel_error(X, _recipe(tok, card, SEQS)) <= 1e-5
+    assert rf.max_rel_error(X, _recipe(tok, card, SEQS)) <= 1e-5
 
 
 def test_differences_are_registered():
@@ -284,4 +274,4 @@ def test_differences_are_registered():
 def test_local_directory_in_nt_v2_layout_is_detected_as_nucleotide_transformer():
     from geneb.extract.adapters.hf_auto import detect_family
 
-    assert detect_family(fixture_dir("nt-v2")) == ("nucleotide-transformer", True)
+    assert detect_family(rf.fixture_dir("nt-v2")) == ("nucleotide-transformer", True)
