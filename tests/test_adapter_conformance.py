@@ -124,6 +124,19 @@ def test_check_catches_a_wrong_availability_contract():
     assert any("blocking must be a frozenset" in p for p in got)
 
 
+def test_a_family_numerics_version_enters_the_key_only_when_bumped():
+    import geneb.extract.cache_key as ck
+    from geneb.extract.adapters import ExtractOptions
+
+    spec = _kmer_spec()
+    v1, v2 = _broken(), _broken(numerics=2)
+    key1 = ck.build_cache_key(spec, v1(spec, ExtractOptions(), "cpu"), "t", "h")
+    assert "family_numerics" not in key1["extra"]  # version 1: keys stored before the field still match
+    key2 = ck.build_cache_key(spec, v2(spec, ExtractOptions(), "cpu"), "t", "h")
+    assert key2["extra"]["family_numerics"] == 2 and key1 != key2  # a bump re-embeds only this family
+    assert any("numerics must be a version number" in p for p in check_adapter(_broken(numerics=0), [spec]))
+
+
 def test_problems_of_a_blocking_kind_stop_a_run_before_any_work():
     from geneb.extract.adapters.base import ExtractError, MissingExtraError, Problem
 

@@ -1,7 +1,9 @@
 """The cache key of a (model, task) pair: everything that changes a stored vector.
 
 A store refuses to resume or reuse vectors under a different key. Bump
-`EXTRACTOR_VERSION` whenever a code change would change vectors for the same inputs.
+`EXTRACTOR_VERSION` whenever a change to the shared code (batching, pooling, windows)
+would change vectors for the same inputs, and a family's `numerics` when only its own
+code does.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ def build_cache_key(spec: ModelSpec, adapter: Adapter, task_id: str, task_hash: 
         "compute_dtype": resolved_compute_dtype(o.compute_dtype, adapter.device) if adapter.neural else None,
         "task": task_id,
     }
+    if adapter.numerics != 1:  # absent = 1, so keys written before the field existed still match
+        extra["family_numerics"] = adapter.numerics
     if adapter.takes_raw_text and raw_hash and raw_hash != task_hash:
         extra["raw_text_hash"] = raw_hash
     if desc:

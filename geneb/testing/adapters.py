@@ -14,8 +14,9 @@ What it checks, per family and per catalog model of it:
 - construction only stores parameters: `describe()` works before `load()`, is plain
   JSON, is the same twice, and names exactly the compatibility differences active on the
   installed transformers (so they enter the cache key);
-- the cache key builds, and changes with the weights' revision, the layer tap and the
-  storage dtype (vectors made otherwise never share a key).
+- the cache key builds, and changes with the weights' revision, the layer tap, the
+  storage dtype and the family's `numerics` version (vectors made otherwise never share
+  a key).
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ def check_adapter(family_or_class: str | type, specs: Iterable[Any] | None = Non
     extras = _extras()
     if extras is not None and cls.extra not in extras:
         problems.append(f"{where}: extra {cls.extra!r} is not an extra of geneb (have {sorted(extras)})")
-    for name in ("neural", "takes_raw_text", "needs_cuda"):
+    if not (isinstance(cls.numerics, int) and not isinstance(cls.numerics, bool) and cls.numerics >= 1):
+        problems.append(f"{where}: numerics must be a version number >= 1, got {cls.numerics!r}")
+    for name in ("neural", "takes_raw_text", "needs_cuda", "measure_width"):
         if not isinstance(getattr(cls, name), bool):
             problems.append(f"{where}: {name} must be a bool, got {getattr(cls, name)!r}")
     only = cls.final_layer_only
@@ -155,9 +158,11 @@ def _check_spec(cls: type, spec: Any, extras: set[str] | None, compat: Any, Extr
     }
     if spec.revision:
         variants["revision"] = (dataclasses.replace(spec, revision=spec.revision + "-other"), ExtractOptions())
-    for what, (s, opts) in variants.items():
+    bumped = type(f"{cls.__name__}Bumped", (cls,), {"numerics": cls.numerics + 1})
+    variants["family's numerics version"] = (spec, a.options, bumped)
+    for what, (s, opts, *klass) in variants.items():
         try:
-            other = _key_hash(s, cls(s, opts, "cpu"))
+            other = _key_hash(s, (klass[0] if klass else cls)(s, opts, "cpu"))
         except Exception:  # noqa: BLE001 - a family may refuse a layer tap it has not: fine
             continue
         if other == base:

@@ -191,6 +191,10 @@ class Adapter(abc.ABC):
     final_layer_only: ClassVar[str | None] = None
     #: True: the model's kernels have no CPU path (a CUDA GPU is required to run it).
     needs_cuda: ClassVar[bool] = False
+    #: Version of this family's own numerics (tokenisation, forward, pooling choices): bump
+    #: it when a change to the family's code changes its vectors, so that only its pairs get
+    #: a new cache key and are re-embedded (version 1 adds nothing to the key).
+    numerics: ClassVar[int] = 1
     #: True: the config's width is not the output width for every checkpoint (RC-equivariant
     #: Caduceus returns 2 x d_model): `load()` measures `dim_` with one tiny forward pass.
     measure_width: ClassVar[bool] = False
@@ -292,7 +296,7 @@ class Adapter(abc.ABC):
         return {"family": cls.family, "class": f"{cls.__module__}.{cls.__qualname__}", "requires": list(cls.requires),
                 "extra": cls.extra, "hand_installed": list(cls.hand_installed), "install_hint": cls.install_hint,
                 "blocking": sorted(cls.blocking), "needs_cuda": cls.needs_cuda, "neural": cls.neural,
-                "measure_width": cls.measure_width, "takes_attention_mask": getattr(cls, "takes_attention_mask", None),
+                "numerics": cls.numerics, "measure_width": cls.measure_width, "takes_attention_mask": getattr(cls, "takes_attention_mask", None),
                 "takes_raw_text": cls.takes_raw_text, "final_layer_only": cls.final_layer_only, "differences": diffs}
 
     # -- resolved per-model semantics ---------------------------------------------------
