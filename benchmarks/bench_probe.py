@@ -259,12 +259,12 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> dict:
             tasks = synthetic_tasks(args.n_tasks, args.n_scale, args.dim_scale)
             st = open_store(url, mode="a")
             for t in tasks:
-                write_synthetic_pair(st, model, t.task, make_embeddings(t), dtype="float16")
+                write_synthetic_pair(st, model, t.task, make_embeddings(t))  # the store default: float32, lossless
             ids = [t.task for t in tasks]
             shape = (f"{len(tasks)} synthetic tasks, n_train {min(t.n_train for t in tasks)}-{max(t.n_train for t in tasks)} "
                      f"(total {sum(t.n_train for t in tasks)}), dim {min(t.dim for t in tasks)}-{max(t.dim for t in tasks)}, "
                      f"classes {min(t.n_classes for t in tasks)}-{max(t.n_classes for t in tasks)} "
-                     f"(--n-scale {args.n_scale}, --dim-scale {args.dim_scale}; float16 store)")
+                     f"(--n-scale {args.n_scale}, --dim-scale {args.dim_scale}; float32 store, the default)")
         else:
             ids = write_mini(url, model)
             st = open_store(url)
