@@ -169,6 +169,17 @@ def compare(ref: dict, got: dict) -> dict:
 
 
 # -- record -----------------------------------------------------------------------------
+def torch_device() -> str:
+    """Where the torch backend fits: the CUDA device it uses when torch sees one, else CPU."""
+    from geneb.probe.backends import _cuda_usable_by_torch
+
+    if _cuda_usable_by_torch():
+        import torch
+
+        return f"CUDA: {torch.cuda.get_device_name(0)}"
+    return "CPU"
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suite", choices=["synthetic", "mini"], default="synthetic")
@@ -297,7 +308,8 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> dict:
             try:
                 load0 = load_avg()
                 gt, tt, _ = run_geneb(url, Path(tmp) / "rt.parquet", "torch", 1)
-                rows.append(("geneb probe --backend torch (CPU)", tt, compare(ref1, gt), f"{load0} -> {load_avg()}"))
+                rows.append((f"geneb probe --backend torch ({torch_device()})", tt, compare(ref1, gt),
+                             f"{load0} -> {load_avg()}"))
                 print(f"geneb torch: {tt:.1f}s {rows[-1][2]}", flush=True)
             except ImportError as exc:
                 print(f"torch backend skipped: {exc}")
