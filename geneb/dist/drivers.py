@@ -130,7 +130,8 @@ def embed_all(
         data_dir=None if data_dir is None else str(data_dir),
         device=device,
         options=options,
-        settings=PairSettings(token_budget, overwrite, False, block_rows, strict_tokens, repair),
+        settings=PairSettings(token_budget=token_budget, overwrite=overwrite, progress=False, block_rows=block_rows,
+                              strict_tokens=strict_tokens, repair=repair),
         lock_wait=lock_wait,
     )
     t0 = time.perf_counter()

@@ -293,7 +293,7 @@ def audit_pair(adapter: Adapter, task: TaskData, strict: bool = False) -> TokenA
     return total
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PairSettings:
     """How a pair is run, beyond what changes its vectors (`ExtractOptions`): the token
     budget per batch, `overwrite` (replace a pair stored under another cache key), the
@@ -535,7 +535,8 @@ def embed(
     data = _validate_tasks(task_ids, data_dir)  # every task file parses before any work
     st = _open_store(store)
     summary = EmbedSummary()
-    settings = PairSettings(token_budget, overwrite, progress, block_rows, strict_tokens, repair)
+    settings = PairSettings(token_budget=token_budget, overwrite=overwrite, progress=progress, block_rows=block_rows,
+                            strict_tokens=strict_tokens, repair=repair)
     for spec in specs:
         adapter = make_adapter(spec, options, dev)
         try:
