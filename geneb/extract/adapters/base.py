@@ -170,7 +170,8 @@ def cuda_available() -> bool:
 class Adapter(abc.ABC):
     """One model family's tokenisation and forward pass.
 
-    Lifecycle: `check_available` (cheap, class-level) -> `__init__` (stores parameters)
+    Lifecycle: `check` (cheap, class-level: what stops the model running here) ->
+    `__init__` (stores parameters)
     -> `describe()` (works before `load`, used for the cache key) -> `load()` (returns
     self; sets `model_`, `tokenizer_`, `dim_`; families implement `_load`) -> `prepare()`
     per sequence (may run in a worker thread) -> `embed()` per batch.
@@ -283,9 +284,11 @@ class Adapter(abc.ABC):
     @classmethod
     def declaration(cls) -> dict[str, Any]:
         """The family's declared facts as one record of data (what `geneb families` prints):
-        packages and the extra that installs them, whether vectors depend on device and
-        compute dtype, raw-text input, and its named differences from upstream, each with
-        its stage, the transformers versions it applies to and whether it is active here."""
+        packages, the extra and any by-hand install, the problem kinds checked before a run,
+        the CUDA need, whether vectors depend on device and compute dtype, its numerics
+        version, how its forward differs (width measured, attention mask, raw-text input,
+        final layer only), and its named differences from upstream, each with its stage,
+        the transformers versions it applies to and whether it is active here."""
         from .. import compat
 
         diffs = []
@@ -296,7 +299,8 @@ class Adapter(abc.ABC):
         return {"family": cls.family, "class": f"{cls.__module__}.{cls.__qualname__}", "requires": list(cls.requires),
                 "extra": cls.extra, "hand_installed": list(cls.hand_installed), "install_hint": cls.install_hint,
                 "blocking": sorted(cls.blocking), "needs_cuda": cls.needs_cuda, "neural": cls.neural,
-                "numerics": cls.numerics, "measure_width": cls.measure_width, "takes_attention_mask": getattr(cls, "takes_attention_mask", None),
+                "numerics": cls.numerics, "measure_width": cls.measure_width,
+                "takes_attention_mask": getattr(cls, "takes_attention_mask", None),  # HF families only
                 "takes_raw_text": cls.takes_raw_text, "final_layer_only": cls.final_layer_only, "differences": diffs}
 
     # -- resolved per-model semantics ---------------------------------------------------
