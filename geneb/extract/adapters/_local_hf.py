@@ -13,12 +13,11 @@ from .hf_common import HFAdapter
 class LocalHFAdapter(HFAdapter):
     #: what the user must point at, for the error message
     what: ClassVar[str] = "the checkpoint (Hugging Face layout: config.json, weights, tokenizer files)"
+    blocking = frozenset({"package", "gpu", "weights"})  # local weights: refused before any work
 
     def __init__(self, spec, options, device):
         super().__init__(localise(spec), options, device)
         self.catalog_spec = spec
-
-    blocking = frozenset({"package", "gpu", "weights"})
 
     @classmethod
     def check(cls, spec) -> list[Problem]:

@@ -29,6 +29,7 @@ class SpaceAdapter(EnformerAdapter):
     #: model/modules.py, model/data.py @ 323d89c): wandb, pandas, polars and pyfaidx too
     requires = ("torch", "transformers", "einops", "pandas", "polars", "pyfaidx", "wandb")
     extra = "space"
+    blocking = frozenset({"package", "gpu", "weights", "code"})  # a local checkout: refused before any work
 
     @property
     def use_tf_gamma(self) -> bool:  # taken from the checkpoint's own config
@@ -37,8 +38,6 @@ class SpaceAdapter(EnformerAdapter):
     @property
     def species(self) -> str:
         return str(self.spec.config.get("species", "human"))
-
-    blocking = frozenset({"package", "gpu", "weights", "code"})  # a local checkout: refused before any work
 
     @classmethod
     def check(cls, spec) -> list[Problem]:
