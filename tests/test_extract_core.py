@@ -284,9 +284,9 @@ def test_silently_dropped_bases_are_detected(tmp_path, data_dir):
     spec = get_model(f"path:{d}")
     from geneb.extract.adapters import make_adapter
 
-    a = make_adapter(spec, ExtractOptions(dtype="float32"))
-    a.load()
-    a = a.inner  # path: models detect their family (hf-causal-lm here)
+    auto = make_adapter(spec, ExtractOptions(dtype="float32"))
+    assert auto.load() is auto and auto.model_ is auto.inner.model_ and auto.dim_ == auto.inner.dim_
+    a = auto.inner  # path: models detect their family (hf-causal-lm here)
     assert a.tokenizer_.unk_token_id == a.tokenizer_.pad_token_id
     ids = a.prepare("ACGTNNACGT").tolist()
     assert a.tokenizer_.convert_ids_to_tokens(ids) == list("ACGTACGT")
@@ -296,6 +296,8 @@ def test_silently_dropped_bases_are_detected(tmp_path, data_dir):
         enc = a.tokenizer_("ACGTNNACGT", return_tensors="pt")
         ref = a.model_(**enc).last_hidden_state[0].mean(0).numpy()
     np.testing.assert_allclose(a.embed([a.prepare("ACGTNNACGT")])[0], ref, rtol=1e-5, atol=1e-6)
+    auto.close()  # the runner's step to the next model: nothing may keep the weights alive
+    assert auto.model_ is None and auto.tokenizer_ is None and a.model_ is None
     s = embed([spec], ["withn"], tmp_path / "s.zarr", data_dir=data_dir, device="cpu", progress=False)
     tok = open_store(tmp_path / "s.zarr").provenance(s.pairs[0].model, "withn")["tokenization"]
     assert tok["dropped_bases"] > 0 and tok["unknown_bases"] == 0

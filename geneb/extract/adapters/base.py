@@ -413,5 +413,7 @@ class Adapter(abc.ABC):
         }
 
     def close(self) -> None:
-        """Free the model (runner calls it when moving to the next model)."""
-        return None
+        """Free the model (the runner calls it when moving to the next model): the learned
+        state goes; a later `load()` (or `embed`) loads it again."""
+        self.model_ = None
+        self.tokenizer_ = None

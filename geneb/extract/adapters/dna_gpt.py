@@ -174,9 +174,6 @@ class DNAGPTAdapter(LocalCheckout, Adapter):
     def _hidden(self, ids: Any) -> Any:
         return self.model_._transformer_impl(self.model_._embedding_impl(ids))
 
-    def close(self) -> None:
-        self.model_ = None
-
 
 def _load_checkpoint(path: Path, model_id: str) -> Any:
     """Tensors only when possible; the authors' files may also pickle training objects, in

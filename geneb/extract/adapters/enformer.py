@@ -177,9 +177,6 @@ class EnformerAdapter(Adapter):
             self.load()
         return run_grouped(batch, self._forward_group)
 
-    def close(self) -> None:
-        self.model_ = None
-
 
 def load_aliased_state(model: Any, state: dict[str, Any], spec: Any) -> None:
     """Load `state` into `model`, where modules registered twice (Enformer's `_trunk`

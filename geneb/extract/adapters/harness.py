@@ -258,6 +258,7 @@ class HarnessAdapter(Adapter):
 
     def close(self) -> None:
         self.extractor = None
+        super().close()
 
 
 ADAPTER = HarnessAdapter

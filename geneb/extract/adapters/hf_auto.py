@@ -147,6 +147,7 @@ class HFAutoAdapter(Adapter):
 
     def close(self) -> None:
         self.inner.close()
+        super().close()  # its references to the inner adapter's model and tokenizer
 
 
 ADAPTER = HFAutoAdapter

@@ -186,10 +186,6 @@ class HFAdapter(Adapter):
         self._unk_id = getattr(self.tokenizer_, "unk_token_id", None)
         self._limit = self._token_limit()
 
-    def close(self) -> None:
-        self.model_ = None
-        self.tokenizer_ = None
-
     def _hidden_size(self) -> int:
         cfg = self.model_.config
         for name in ("hidden_size", "d_model", "n_embd", "dim"):

@@ -160,8 +160,5 @@ class JanusDNAAdapter(LocalCheckout, Adapter):
 
         return run_grouped(batch, forward)
 
-    def close(self) -> None:
-        self.model_ = None
-
 
 ADAPTER = JanusDNAAdapter
