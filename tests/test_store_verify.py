@@ -95,3 +95,19 @@ def test_nan_shape_flags_and_metadata_problems(healthy):
     assert ("t4", "metadata") in kinds
     msg = [str(p) for p in st.verify() if p.kind == "non-finite"][0]
     assert "m/t1/train/X/c/1/0" in msg and "rows [67]" in msg
+
+
+def test_temp_files_of_a_killed_metadata_write_are_not_damage(healthy):
+    """A worker killed inside an atomic put leaves its temp file (`<name>.<uuid>.partial`)
+    beside the key; the rename never happened, so the old metadata stands. verify must not
+    call that debris an orphaned task (it did, once, after a Dask worker was SIGKILLed),
+    while a real orphan next to it is still reported."""
+    st, root = healthy
+    (root / "m" / "zarr.3f2a9c.partial").write_text('{"half": ')  # model-level zarr.json, cut
+    (root / "zarr.77aa01.partial").write_text("")  # the root's
+    (root / "m" / "t1" / "zarr.0b1c.partial").write_text("{")  # the pair's
+    assert st.verify() == []
+    assert st.tasks("m") == ["t1", "t2", "t3", "t4"] and st.models() == ["m"]
+    (root / "m" / "t5").mkdir()
+    (root / "m" / "t5" / "leftover").write_text("x")
+    assert [(p.task, p.kind) for p in st.verify()] == [("t5", "orphan")]

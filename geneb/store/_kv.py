@@ -30,6 +30,16 @@ def _proto():
     return default_buffer_prototype()
 
 
+#: Suffix of the temporary file an atomic local put writes before renaming it over its key.
+TEMP_SUFFIX = ".partial"
+
+
+def is_temp(name: str) -> bool:
+    """Whether a directory entry is the temporary file of an atomic put (one that a killed
+    writer left behind is debris, never store content)."""
+    return name.endswith(TEMP_SUFFIX)
+
+
 class KV:
     """Bytes access to one Zarr store; ``local_root`` is set for local directories."""
 
@@ -241,7 +251,7 @@ class KV:
 
         path = self.local_root / key
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{uuid.uuid4().hex}.partial")
+        tmp = path.with_suffix(f".{uuid.uuid4().hex}{TEMP_SUFFIX}")
         try:
             with open(tmp, "wb") as f:
                 _write_all(f, parts)

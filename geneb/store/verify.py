@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import schema as S
+from ._kv import is_temp
 from .cachekey import cache_key_hash
 from .errors import CorruptData, StoreError
 
@@ -54,7 +55,8 @@ def _orphans(access: Access, model: str | None) -> list[Problem]:
     of an interrupted delete): invisible to every reader, so named here."""
     out: list[Problem] = []
     kv = access.kv
-    names = [model] if model is not None else [d for d in kv.list_dir("") if not d.startswith(".") and d != "zarr.json"]
+    names = [model] if model is not None else [d for d in kv.list_dir("")
+                                               if not d.startswith(".") and d != "zarr.json" and not is_temp(d)]
     for m in names:
         key = S.meta_key(m)
         if not kv.exists(key):
@@ -67,7 +69,9 @@ def _orphans(access: Access, model: str | None) -> list[Problem]:
         except StoreError as exc:
             out.append(Problem(m, "", None, key, "metadata", str(exc)))
         for t in kv.list_dir(m):
-            if t != "zarr.json" and not kv.exists(S.meta_key(S.pair_path(m, t))):
+            # a temp file of an interrupted metadata write (a worker killed mid-put) is debris:
+            # the rename never happened, so the metadata it replaced still stands
+            if t != "zarr.json" and not is_temp(t) and not kv.exists(S.meta_key(S.pair_path(m, t))):
                 out.append(Problem(m, t, None, S.meta_key(S.pair_path(m, t)), "orphan",
                                    "data without its pair metadata (deleted or damaged zarr.json, or an interrupted "
                                    "delete): re-embed the pair to rebuild it"))

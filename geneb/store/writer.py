@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import InvalidArgument
 from . import schema as S
+from ._kv import is_temp
 from .cachekey import cache_key_hash, diff_keys, validate_cache_key
 from .errors import CacheKeyMismatch, StoreError
 from .lock import PairLock
@@ -203,7 +204,7 @@ class Writer:
             return
         for dirpath, _dirs, files in os.walk(root / S.pair_path(self.model, self.task)):
             for f in files:
-                if f.endswith(".partial"):
+                if is_temp(f):
                     try:
                         os.unlink(os.path.join(dirpath, f))
                     except FileNotFoundError:
