@@ -208,13 +208,12 @@ def probe_all(
     stale rows of re-embedded pairs dropped), so the table is the same whichever way the
     units ran. Returns the whole table; raises after saving when a unit failed."""
     from ..probe.grid import GridReport, plan_run
-
-    g = _grid_arguments(store, out, grid)
-    protocol, backend, report, blas_threads = g["protocol"], g["backend"], g["report"], g["blas_threads"]
     from ..store import open_store
 
+    g = _grid_arguments(store, out, grid)
+    protocol, backend, blas_threads = g["protocol"], g["backend"], g["blas_threads"]
     t0 = time.perf_counter()
-    report = report if report is not None else GridReport()
+    report = g["report"] if g["report"] is not None else GridReport()
     kw = {"storage_options": dict(storage_options)} if storage_options else {}
     st = open_store(str(store), mode="r", **kw)
     plan = plan_run(st, out, protocol, g["models"], g["tasks"], g["regimes"], backend, g["overwrite"], blas_threads,

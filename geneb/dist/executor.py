@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from .._unit import run_each
 from ..errors import InvalidArgument
@@ -139,7 +139,7 @@ def _run_here(
                 on_result(res)
             out[slots[id(unit)].pop(0)] = res
             bar.update(1)
-    results = [r for r in out if r is not None]
+    results = cast("list[UnitResult]", out)  # run_each yields every unit once: each slot is filled
     _summarise(results, t0, desc)
     return results
 

@@ -313,24 +313,22 @@ class PairSettings:
 def run_pair(store: Any, adapter: Adapter, task: TaskData, settings: PairSettings | None = None) -> PairResult:
     """Embed one (model, task) pair into an open store, resuming what is already there.
 
-    `repair` verifies a stored pair first (every stored byte read once) and re-embeds it
+    `settings.repair` verifies a stored pair first (every stored byte read once) and re-embeds it
     when it is damaged, or when its metadata is unreadable, instead of skipping it.
 
     Bases the model's tokenizer maps to its unknown token or drops are counted, warned
-    about once and recorded in the provenance (`tokenization`); `strict_tokens` refuses
+    about once and recorded in the provenance (`tokenization`); `settings.strict_tokens` refuses
     the pair instead, naming the first such row.
 
-    `block_rows` sets the resume unit of a new pair (default `DEFAULT_BLOCK_ROWS`); batches
+    `settings.block_rows` sets the resume unit of a new pair (default `DEFAULT_BLOCK_ROWS`); batches
     are planned within a block, so a resumed pair reuses the stored blocking."""
     ps = settings or PairSettings()
-    token_budget, overwrite, progress, block_rows, strict_tokens, repair = (
-        ps.token_budget, ps.overwrite, ps.progress, ps.block_rows, ps.strict_tokens, ps.repair)
     spec = adapter.spec
     mid, tid = store_model_id(spec), task.task_id
     mismatch_error, lock_busy = _store_errors()
     key = build_cache_key(spec, adapter, tid, task.content_hash, task.raw_hash)
     try:
-        status, old = _stored_state(store, mid, tid, repair)
+        status, old = _stored_state(store, mid, tid, ps.repair)
     except lock_busy:  # repair found damage, but another writer holds the pair
         log.warning("%s x %s is being written by another process; not repairing it now", mid, tid)
         return PairResult(mid, tid, "locked")
@@ -338,7 +336,7 @@ def run_pair(store: Any, adapter: Adapter, task: TaskData, settings: PairSetting
         return PairResult(mid, tid, "skipped")
     adapter.load()
     key = build_cache_key(spec, adapter, tid, task.content_hash, task.raw_hash)  # revision resolved by loading
-    if not overwrite and old is not None and old != key:
+    if not ps.overwrite and old is not None and old != key:
         raise mismatch_error(
             f"store already holds {mid!r} x {tid!r} under another cache key ("
             + "; ".join(key_diff(old, key))
@@ -346,17 +344,17 @@ def run_pair(store: Any, adapter: Adapter, task: TaskData, settings: PairSetting
         )
     if old == key and status == "complete":
         return PairResult(mid, tid, "skipped")
-    tokens = audit_pair(adapter, task, strict_tokens)
+    tokens = audit_pair(adapter, task, ps.strict_tokens)
     if adapter.dim_ is None:
         raise ExtractError(f"model {mid!r}: embedding dimension unknown after loading")
     device = adapter.device
-    budget = _Budget(token_budget or default_token_budget(device))
+    budget = _Budget(ps.token_budget or default_token_budget(device))
     try:
         writer = store.open_writer(
             mid, tid, cache_key=key,
             n_rows={s: len(task.split(s)) for s in SPLITS}, dim=int(adapter.dim_),
             labels={s: task.split(s).labels for s in SPLITS}, dtype=adapter.options.dtype,
-            overwrite=overwrite, lock_timeout=0.0, block_rows=adapter.block_rows(block_rows or DEFAULT_BLOCK_ROWS),
+            overwrite=ps.overwrite, lock_timeout=0.0, block_rows=adapter.block_rows(ps.block_rows or DEFAULT_BLOCK_ROWS),
         )
     except lock_busy:
         log.warning("%s x %s is being written by another process; skipping it", mid, tid)
@@ -377,7 +375,7 @@ def run_pair(store: Any, adapter: Adapter, task: TaskData, settings: PairSetting
             seqs = _inputs(adapter, task, split)[blk.start : blk.stop]
             plans.append((split, blk, seqs, pieces_for(seqs, o.window, o.stride, o.reverse_complement)))
         total = sum(len(p[3]) for p in plans)
-        bar = _progress_bar(total, f"{mid} | {tid}", progress)
+        bar = _progress_bar(total, f"{mid} | {tid}", ps.progress)
         tok_seen = 0
 
         def on_batch(n: int, toks: int) -> None:

@@ -234,18 +234,6 @@ def localise(spec: ModelSpec) -> ModelSpec:
     return dataclasses.replace(spec, weights=str(lw), revision="")
 
 
-def local_hf_problems(spec: ModelSpec, what: str) -> list[Problem]:
-    """What a model released as a local Hugging Face directory lacks (`what` = what to
-    point at): the directory, or its config.json."""
-    lw = local_weights(spec)
-    if lw is None or not lw.is_dir():
-        return [Problem("weights", weights_hint(spec, what))]
-    if not (lw / "config.json").exists():
-        return [Problem("weights", f"model {spec.model_id!r}: {lw} has no config.json "
-                                   "(expected a Hugging Face model directory)")]
-    return []
-
-
 def local_problems(spec: ModelSpec, *, weights: str | None = None, code: tuple[str, str] | None = None,
                    weights_found: bool = True) -> list[Problem]:
     """What a non-hub model still lacks: its local weights (`weights` = what to download)

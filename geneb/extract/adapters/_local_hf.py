@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ._families_common import local_hf_problems, local_weights, localise
-from .base import Adapter, ExtractError, Problem
+from ._families_common import local_weights, localise, weights_hint
+from .base import ExtractError
 from .hf_common import HFAdapter
 
 
@@ -20,13 +20,14 @@ class LocalHFAdapter(HFAdapter):
         self.catalog_spec = spec
 
     @classmethod
-    def check(cls, spec) -> list[Problem]:
-        # the packages, then the local directory (not the hub reachability HFAdapter checks)
-        return Adapter.check.__func__(cls, spec) or local_hf_problems(spec, cls.what)
-
-    @classmethod
-    def source(cls, spec) -> str:
-        return f"local weights at {local_weights(spec)}"
+    def weights_available(cls, spec) -> tuple[bool, str]:
+        """The local directory (not the hub reachability HFAdapter asks about), with its config.json."""
+        lw = local_weights(spec)
+        if lw is None or not lw.is_dir():
+            return False, weights_hint(spec, cls.what)
+        if not (lw / "config.json").exists():
+            return False, f"model {spec.model_id!r}: {lw} has no config.json (expected a Hugging Face model directory)"
+        return True, f"local weights at {lw}"
 
     def _load(self) -> None:
         problems = type(self).check(self.catalog_spec)

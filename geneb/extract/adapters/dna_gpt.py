@@ -56,9 +56,6 @@ class DNAGPTAdapter(LocalCheckout, Adapter):
     requires = ("torch",)
     extra = "extract"
 
-    def __init__(self, spec, options, device):
-        super().__init__(spec, options, device)
-
     # -- identity -----------------------------------------------------------------------
     @property
     def variant(self) -> str:

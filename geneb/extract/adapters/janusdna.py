@@ -77,9 +77,6 @@ class JanusDNAAdapter(LocalCheckout, Adapter):
     requires = ("torch", "transformers")
     extra = "extract"
 
-    def __init__(self, spec, options, device):
-        super().__init__(spec, options, device)
-
     def _files(self, required: bool = True) -> tuple[Path, Path] | None:
         d = local_weights(self.spec)
         if d is not None and d.is_file():

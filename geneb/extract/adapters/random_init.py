@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from .base import ExtractError, Problem
+from .base import ExtractError
 from .hf_common import HFAdapter
 
 #: Single-nucleotide vocabulary shared by every built-in network.
@@ -87,14 +87,8 @@ class RandomInitAdapter(HFAdapter):
         self.seed = int(spec.config.get("seed", 0))
 
     @classmethod
-    def check(cls, spec) -> list[Problem]:
-        from .base import Adapter
-
-        return Adapter.check.__func__(cls, spec)  # packages only: there are no weights to find
-
-    @classmethod
-    def source(cls, spec) -> str:
-        return "built in code (untrained)"
+    def weights_available(cls, spec) -> tuple[bool, str]:
+        return True, "built in code (untrained)"  # there are no weights to find
 
     @property
     def add_special_tokens(self) -> bool:
