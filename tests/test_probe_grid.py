@@ -214,3 +214,20 @@ def test_interrupted_run_keeps_finished_units_and_resumes(store_url, tmp_path, m
     rep = GridReport()
     table = run_probes(store_url, out, models=["m1"], backend="sklearn", progress=False, report=rep)
     assert rep.cells_done == 3 and rep.cells_todo == 3 and table.height == 30
+
+
+def test_units_start_dearest_first_counting_classes_not_bytes(tmp_path):
+    """With --jobs N the run ends when its last unit does: a many-class task of a few
+    rows (one coefficient column per class, in every fit) is started before a binary
+    task with more bytes."""
+    url = str(tmp_path / "s.zarr")
+    write_synthetic_store(url, "m", [
+        SyntheticTask("binary-big", n_train=600, n_test=40, dim=32, n_classes=2, separation=2.0, seed=1),
+        SyntheticTask("forty", n_train=200, n_test=80, dim=16, n_classes=40, separation=2.0, seed=2),
+        SyntheticTask("binary-small", n_train=100, n_test=40, dim=16, n_classes=2, separation=2.0, seed=3),
+    ])
+    st = open_store(url)
+    units = grid_mod.plan_grid(st, pl.DataFrame(), "geneb-v1", None, None, ("full", "10shot", "1shot"),
+                               True, GridReport())
+    assert [u.task for u in units] == ["forty", "binary-big", "binary-small"]
+    assert units[0].size > units[1].size > units[2].size > 0

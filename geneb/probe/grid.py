@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from .._unit import Unit, run_each
@@ -77,12 +78,25 @@ def _done_cells(existing: pl.DataFrame, protocol: str, seeds: Sequence[int]) -> 
     return {tuple(r) for r in got.select("model", "task", "regime", "cache_key").iter_rows()}
 
 
-def _unit_size(st: Any, model: str, task: str) -> int:
+def _unit_cost(st: Any, unit: Unit, proto: Any, n_classes: dict[str, int]) -> int:
+    """A unit's relative fitting cost, to start the dearest first (with --jobs N the run
+    then ends when the last large unit does, not after a late one): the rows every fit
+    reads (the full-data fit once, each k-shot draw per seed) x dim x the coefficient
+    columns (1 for binary, one per class otherwise). A 40-class task of a few MB costs
+    more than a binary one ten times its size. Labels are read once per task."""
     try:
-        lay = st.layout(model, task, "train")
-        return int(lay.n_rows) * int(lay.dim)
-    except Exception:  # noqa: BLE001 - size only orders work; unknown size sorts last
+        lay = st.layout(unit.model, unit.task, "train")
+        if unit.task not in n_classes:
+            n_classes[unit.task] = int(len(np.unique(np.asarray(st.y(unit.model, unit.task, "train")))))
+        k = n_classes[unit.task]
+    except Exception:  # noqa: BLE001 - cost only orders work; unknown cost sorts last
         return 0
+    n = int(lay.n_rows)
+    rows = 0
+    for regime in unit.regimes or proto.regimes:
+        shots = proto.k_for(regime)
+        rows += n if shots is None else len(proto.seeds) * min(n, shots * k)
+    return rows * int(lay.dim) * (1 if k <= 2 else k)
 
 
 def plan_grid(
@@ -95,7 +109,7 @@ def plan_grid(
     overwrite: bool,
     report: GridReport,
 ) -> list[Unit]:
-    """Units still to fit, largest first; pairs not fully embedded go to ``report.skipped``."""
+    """Units still to fit, dearest first (`_unit_cost`); pairs not fully embedded go to ``report.skipped``."""
     proto = get_protocol(protocol)
     done = set() if overwrite else _done_cells(existing, protocol, proto.seeds)
     units = []
@@ -111,7 +125,8 @@ def plan_grid(
         if todo:
             units.append(Unit("probe", model, task, regimes=todo, cache_key=key))
     if len(units) > 1:
-        units = sorted((replace(u, size=_unit_size(st, u.model, u.task)) for u in units), key=lambda u: -u.size)
+        seen: dict[str, int] = {}
+        units = sorted((replace(u, size=_unit_cost(st, u, proto, seen)) for u in units), key=lambda u: -u.size)
     return units
 
 
