@@ -16,7 +16,8 @@ Kind = Literal["embed", "probe"]
 class Unit:
     """``gpu`` units run only on GPU workers; ``regimes``: for a probe unit, the regimes
     still to fit (empty = all); ``cache_key``: the pair's cache-key hash when the unit was
-    planned (the probe grid records it with the rows); ``size``: the unit's relative cost, for ordering, dearest first."""
+    planned (the probe grid records it with the rows); ``size``: the unit's relative cost,
+    for ordering, dearest first."""
 
     kind: Kind
     model: str
