@@ -18,7 +18,8 @@ import numpy as np
 
 from .errors import CorruptData
 
-_MAX_U64 = np.uint64(2**64 - 1)
+#: Offset and length a shard index records for a chunk it does not store.
+MISSING_CHUNK = np.uint64(2**64 - 1)
 
 
 def checked_payload(data, where: str) -> memoryview:
@@ -143,7 +144,7 @@ class ShardCodec:
         crc = crc32c.crc32c
         dec = self._decompress if self.compressor is not None else None
         nbytes = flat.shape[1]
-        missing = 2**64 - 1
+        missing = int(MISSING_CHUNK)
         for i in ids:
             off, n = entries[i]
             if off == missing and n == missing:
@@ -177,7 +178,7 @@ class ShardCodec:
         if data.dtype != self.dtype or data.ndim != 2 or data.shape[1] != self.dim or len(data) > self.shard_rows:
             raise ValueError(f"shard data must be (<= {self.shard_rows}, {self.dim}) {self.dtype}, got {data.shape} {data.dtype}")
         parts: list[bytes | memoryview] = []
-        index = np.full((self.chunks_per_shard, 2), _MAX_U64, dtype="<u8")
+        index = np.full((self.chunks_per_shard, 2), MISSING_CHUNK, dtype="<u8")
         offset = 0
         cr = self.chunk_rows
         for i in range(-(-len(data) // cr)):
@@ -197,7 +198,7 @@ class ShardCodec:
         return parts
 
     def missing_chunks(self, index: np.ndarray) -> list[int]:
-        return [i for i in range(self.chunks_per_shard) if index[i, 0] == _MAX_U64 and index[i, 1] == _MAX_U64]
+        return [i for i in range(self.chunks_per_shard) if index[i, 0] == MISSING_CHUNK and index[i, 1] == MISSING_CHUNK]
 
 
 def _numcodecs_compressor(codec: dict[str, Any]) -> Any:
