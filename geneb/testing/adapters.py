@@ -102,9 +102,9 @@ def check_adapter(family_or_class: str | type, specs: Iterable[Any] | None = Non
 def _check_spec(cls: type, spec: Any, extras: set[str] | None, compat: Any, ExtractOptions: type) -> list[str]:
     where = f"{spec.family}/{spec.model_id}"
     out: list[str] = []
+    from geneb.extract.adapters.base import PROBLEM_KINDS as kinds
     from geneb.extract.adapters.base import Adapter, Problem
 
-    kinds = {"package", "gpu", "weights", "code", "config"}
     try:
         problems = cls.check(spec)
         got = cls.check_available(spec)

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ...catalog import ModelSpec
-from .base import ExtractError, MissingExtraError, Problem
+from .base import Adapter, ExtractError, MissingExtraError, Problem
 
 # -- pointing at local weights and upstream code ------------------------------------------
 
@@ -203,14 +203,13 @@ def remote_class(spec: ModelSpec, config: Any, keys: Sequence[str], revision: st
 
 
 def grouped_hf_embed(adapter: Any, batch: Sequence[np.ndarray]) -> np.ndarray:
-    """`embed` for HF-style adapters whose model takes no attention mask: equal-length
-    groups run unpadded with an all-ones mask, so each row equals its solo forward pass."""
+    """`embed` for HF-style adapters whose model takes no attention mask (a loaded
+    adapter): equal-length groups run unpadded with an all-ones mask, so each row equals
+    its solo forward pass."""
     import torch
 
     from ..pooling import pool
 
-    if adapter.model_ is None:
-        adapter.load()
     dev = torch.device(adapter.device)
 
     def forward(ids_np: np.ndarray) -> np.ndarray:
@@ -260,7 +259,7 @@ class LocalCheckout:
     def identity_path(self, required: bool = True) -> Path | None:
         raise NotImplementedError
 
-    blocking: ClassVar[frozenset[str]] = frozenset({"package", "gpu", "weights", "code"})
+    blocking: ClassVar[frozenset[str]] = Adapter.blocking | {"weights", "code"}
 
     @classmethod
     def check(cls, spec: ModelSpec) -> list[Problem]:

@@ -13,7 +13,7 @@ from .hf_common import HFAdapter
 class LocalHFAdapter(HFAdapter):
     #: what the user must point at, for the error message
     what: ClassVar[str] = "the checkpoint (Hugging Face layout: config.json, weights, tokenizer files)"
-    blocking = frozenset({"package", "gpu", "weights"})  # local weights: refused before any work
+    blocking = HFAdapter.blocking | {"weights"}  # local weights: refused before any work
 
     def __init__(self, spec, options, device):
         super().__init__(localise(spec), options, device)

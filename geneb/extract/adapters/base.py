@@ -137,10 +137,14 @@ class ExtractOptions:
         return dataclasses.asdict(self)
 
 
+#: What a `Problem` can be about: a pip extra, the GPU, the weights, upstream code, the config.
+PROBLEM_KINDS = frozenset({"package", "gpu", "weights", "code", "config"})
+
+
 @dataclass(frozen=True)
 class Problem:
     """One reason a model cannot run here; the message says what to do about it. `kind`:
-    "package" (a pip extra), "gpu", "weights", "code" or "config"."""
+    one of `PROBLEM_KINDS`."""
 
     kind: str
     message: str

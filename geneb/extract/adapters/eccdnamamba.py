@@ -60,5 +60,4 @@ class EccDNAMambaAdapter(HFAdapter):
         return hidden
 
 
-
 ADAPTER = EccDNAMambaAdapter

@@ -29,7 +29,7 @@ class SpaceAdapter(EnformerAdapter):
     #: model/modules.py, model/data.py @ 323d89c): wandb, pandas, polars and pyfaidx too
     requires = ("torch", "transformers", "einops", "pandas", "polars", "pyfaidx", "wandb")
     extra = "space"
-    blocking = frozenset({"package", "gpu", "weights", "code"})  # a local checkout: refused before any work
+    blocking = EnformerAdapter.blocking | {"weights", "code"}  # a local checkout: refused before any work
 
     @property
     def use_tf_gamma(self) -> bool:  # taken from the checkpoint's own config
