@@ -43,6 +43,16 @@ def make_sequences(n: int, min_len: int, max_len: int, seed: int = 0) -> list[st
     return ["".join(rng.choice("ACGT") for _ in range(rng.randint(min_len, max_len))) for _ in range(n)]
 
 
+def write_task(data_dir: Path, task: str, seqs: list[str]) -> None:
+    """A task file in the GENEB CSV layout (text, label, split; one row in ten for test)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / f"{task}.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "label", "split"])
+        for i, s in enumerate(seqs):
+            w.writerow([s, i % 2, "train" if i % 10 else "test"])
+
+
 def bench_spec(max_len: int, hidden: int, layers: int):
     """A BERT-like random-init spec whose maximum covers the longest sequence."""
     from geneb.catalog import ModelSpec
@@ -64,21 +74,27 @@ def forward_flops(lengths, hidden: int, layers: int, intermediate: int) -> float
     return float(layers * per_layer.sum())
 
 
-def matmul_rate(m: int, k: int, n: int, repeats: int = 5) -> float:
-    """FLOP/s of a float32 torch matmul (m x k) @ (k x n) on this process's threads, best of
-    `repeats` (each long enough to time: the product is repeated to ~0.2 s)."""
+def matmul_rate(m: int, k: int, n: int, repeats: int = 5, device: str = "cpu", dtype: str = "float32") -> float:
+    """FLOP/s of a torch matmul (m x k) @ (k x n) in `dtype` on `device` (on a CPU, this
+    process's threads), best of `repeats` (each long enough to time: the product is
+    repeated to ~0.2 s; a CUDA device is synchronised before each clock reading)."""
     import torch
 
-    a, b = torch.randn(m, k), torch.randn(k, n)
-    torch.matmul(a, b)
+    dt = getattr(torch, dtype)
+    a, b = torch.randn(m, k, device=device, dtype=dt), torch.randn(k, n, device=device, dtype=dt)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    torch.matmul(a, b)  # warm-up: allocations, kernel selection
+    sync()
     t = time.perf_counter()
     torch.matmul(a, b)
+    sync()
     reps = max(1, int(0.2 / max(time.perf_counter() - t, 1e-6)))
     best = float("inf")
     for _ in range(repeats):
         t = time.perf_counter()
         for _ in range(reps):
             torch.matmul(a, b)
+        sync()
         best = min(best, (time.perf_counter() - t) / reps)
     return 2.0 * m * k * n / best
 
@@ -183,12 +199,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        data.mkdir()
-        with open(data / "bench.csv", "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["text", "label", "split"])
-            for i, s in enumerate(seqs):
-                w.writerow([s, i % 2, "train" if i % 10 else "test"])
+        write_task(data, "bench", seqs)
         t = time.perf_counter()
         embed([spec], ["bench"], Path(tmp) / "s.zarr", data_dir=data, device="cpu",
               options=ExtractOptions(dtype="float32"), token_budget=args.token_budget, progress=False)

@@ -39,7 +39,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _record import machine, versions  # noqa: E402
-from bench_extract import forward_flops, make_sequences  # noqa: E402
+from bench_extract import forward_flops, make_sequences, matmul_rate, write_task  # noqa: E402
 
 #: Nominal dense bf16 tensor-core peaks (TFLOP/s, no sparsity) by device-name fragment.
 NOMINAL_BF16_TFLOPS = {"H200": 989.4, "H100 80GB HBM3": 989.4, "H100 PCIe": 756.0, "H100 NVL": 835.0,
@@ -59,25 +59,6 @@ def nominal_peak(device_name: str) -> float | None:
     return None
 
 
-def matmul_rate(device: str, dtype: str, n: int, repeats: int = 10) -> float:
-    """FLOP/s of an n^3 torch matmul in `dtype` on `device`: the mean of `repeats` timed
-    products after three warm-ups (synchronised)."""
-    import torch
-
-    dt = getattr(torch, dtype)
-    a = torch.randn(n, n, device=device, dtype=dt)
-    b = torch.randn(n, n, device=device, dtype=dt)
-    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
-    for _ in range(3):
-        a @ b
-    sync()
-    t = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    sync()
-    return 2.0 * n**3 * repeats / (time.perf_counter() - t)
-
-
 def spec_for(name: str, shape: tuple) -> object:
     from geneb.catalog import ModelSpec
 
@@ -87,18 +68,6 @@ def spec_for(name: str, shape: tuple) -> object:
         config={"arch": "bert", "hidden_size": hidden, "num_layers": layers, "num_heads": heads,
                 "intermediate_size": inter, "max_position_embeddings": max_tokens, "seed": 0},
     )
-
-
-def write_task(data_dir: Path, task: str, seqs: list[str]) -> None:
-    """A task file in the GENEB CSV layout (text, label, split; one row in ten for test)."""
-    import csv
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / f"{task}.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["text", "label", "split"])
-        for i, s in enumerate(seqs):
-            w.writerow([s, i % 2, "train" if i % 10 else "test"])
 
 
 def embed_once(spec, task: str, data_dir: Path, device: str, compute_dtype: str, tmp: Path) -> tuple[float, np.ndarray]:
@@ -122,7 +91,8 @@ def run(args: argparse.Namespace) -> dict:
     name = torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu"
     n_mm = 2048 if args.tiny else args.matmul_n
     res: dict = {"device": device, "device_name": name, "models": [],
-                 "bf16_rate": matmul_rate(device, "bfloat16", n_mm), "fp32_rate": matmul_rate(device, "float32", n_mm),
+                 "bf16_rate": matmul_rate(n_mm, n_mm, n_mm, device=device, dtype="bfloat16"),
+                 "fp32_rate": matmul_rate(n_mm, n_mm, n_mm, device=device, dtype="float32"),
                  "nominal_bf16": nominal_peak(name), "matmul_n": n_mm}
     shapes = TINY if args.tiny else SHAPES
     n = 40 if args.tiny else args.n
